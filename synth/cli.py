@@ -1,0 +1,228 @@
+"""Command-line subcommands ``synth``, ``compare`` and ``ops`` (registered by ``tn_hw.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ..spec import NEURONS, KernelSpec, parse_kernel
+from .flow import SynthError, expand_targets
+
+__all__ = ["cmd_compare", "cmd_ops", "cmd_synth", "register"]
+
+_TARGET_HELP = (
+    "comma-separated synthesis targets: generic (gates + CMOS transistor estimate), "
+    "xc7 (Xilinx 7-series, run twice: DSP48E1 allowed and -nodsp), xc7-nodsp, ice40 "
+    "(Lattice iCE40), or all"
+)
+
+_SYNTH_EPILOG = """\
+targets:
+  generic    synth -flatten -booth, abc -g with a fixed CMOS gate set, stat -tech cmos:
+             gate count and transistor estimate (technology-independent)
+  xc7        synth_xilinx -family xc7: LUTs, CARRY4, flops, DSP48E1 (the paper's PYNQ-Z2 is a
+             Zynq-7020); on the command line also runs xc7-nodsp (multipliers in LUTs)
+  ice40      synth_ice40: SB_LUT4, SB_CARRY
+  The MAC baseline uses Booth multipliers in the generic flow.
+
+examples:
+  tn-hw synth --neuron threshold --kernel 3x3 --width 8
+  tn-hw synth --neuron mac --kernel 5x5 --width 8 --target all --json mac5.json
+  tn-hw synth --neuron threshold --kernel 3x3 --width 8 --weights constant --seed 1
+
+Results are cached by (Verilog, script, Yosys version) in ~/.cache/tn-hw/synth
+(override with --cache-dir or TN_HW_CACHE). The Yosys scripts live in the installed
+tn_hw/synth/*.ys and can be run by hand; --keep DIR leaves the filled-in script, the
+design and the Yosys log there.
+"""
+
+_COMPARE_EPILOG = """\
+Synthesizes threshold and MAC kernels with the same flow at the same widths, then writes into
+DIR: area.csv and area.json (one row per run, one column per metric), area.md (tables with
+MAC/threshold ratios) and area_<target>.png (area vs kernel size per width, and the ratio
+with the paper's 3.89-4.33x band). Weight modes are never mixed in one ratio.
+
+examples:
+  tn-hw compare --kernels 3x3,5x5,7x7 --widths 4,8,16 -j 2 -o out/area
+  tn-hw compare --kernels 3x3 --widths 8 --targets all -o out/one
+  tn-hw compare --weights constant --seed 0 -o out/const
+
+A repeated sweep reads the cache and takes seconds; progress goes to stderr.
+"""
+
+_OPS_EPILOG = """\
+The paper's Table 1 (Synopsys DC, TSMC 28 nm) with open tools: each operation is a small
+Verilog module of signed W-bit operands (mul: 2W-bit result; add/sub: W+1 bits; shift: a
+barrel shifter by a variable amount) through the generic flow; the table gives gates, the
+CMOS transistor estimate and each operation's ratio to multiplication beside the paper's.
+
+examples:
+  tn-hw ops --width 8
+  tn-hw ops --width 16 --json ops16.json
+"""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, not {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def _add_cache_options(parser):
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="result cache folder (default ~/.cache/tn-hw/synth or TN_HW_CACHE)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="always run Yosys (results are not read from or written to cache)")
+
+
+def _add_weight_options(parser):
+    parser.add_argument("--weights", choices=("programmable", "constant"), default="programmable",
+                        help="programmable: thresholds/weights, polarities and bias are input "
+                             "ports (default); constant: baked in from a seeded random draw")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the constant weights (default 0)")
+
+
+def register(subparsers) -> None:
+    """Add the ``synth``, ``compare`` and ``ops`` subcommands to an argparse subparsers object.
+
+    Each subcommand sets ``func`` to its handler; a handler takes the parsed arguments and
+    returns an exit code, raising :class:`~tn_hw.synth.flow.SynthError` for user errors.
+    """
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    synth = subparsers.add_parser(
+        "synth", help="synthesize one kernel and print its area figures",
+        description="Synthesize one generated kernel with open Yosys and print its area "
+                    "figures per target.",
+        epilog=_SYNTH_EPILOG, formatter_class=formatter)
+    synth.add_argument("--neuron", choices=NEURONS, default="threshold",
+                       help="neuron family (default threshold)")
+    synth.add_argument("--kernel", default="3x3", help="kernel shape RxC (default 3x3)")
+    synth.add_argument("--width", type=int, default=8,
+                       help="input and threshold/weight width in bits (default 8)")
+    synth.add_argument("--target", default="generic", help=_TARGET_HELP + " (default generic)")
+    synth.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    synth.add_argument("--keep", metavar="DIR",
+                       help="leave design.v, run.ys, run.log and stat files in DIR/<target>")
+    _add_weight_options(synth)
+    _add_cache_options(synth)
+    synth.set_defaults(func=cmd_synth)
+
+    compare = subparsers.add_parser(
+        "compare", help="sweep threshold vs MAC kernels: CSV, JSON, Markdown and plots",
+        description="Sweep threshold and MAC kernels over kernel sizes, widths and targets.",
+        epilog=_COMPARE_EPILOG, formatter_class=formatter)
+    compare.add_argument("--kernels", default="3x3,5x5,7x7",
+                         help="comma-separated kernel shapes (default 3x3,5x5,7x7)")
+    compare.add_argument("--widths", type=_int_list, default=[4, 8, 16],
+                         help="comma-separated widths in bits (default 4,8,16)")
+    compare.add_argument("--targets", default="generic",
+                         help=_TARGET_HELP + " (default generic)")
+    compare.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                         help="parallel processes (default 1)")
+    compare.add_argument("-o", "--output", required=True, metavar="DIR",
+                         help="folder for area.csv, area.json, area.md and the PNGs")
+    compare.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _add_weight_options(compare)
+    _add_cache_options(compare)
+    compare.set_defaults(func=cmd_compare)
+
+    ops = subparsers.add_parser(
+        "ops", help="the paper's Table 1 (area of single operations) with open tools",
+        description="Area of multiplication, addition, subtraction, shift and logic "
+                    "operations at one width, beside the paper's Table 1.",
+        epilog=_OPS_EPILOG, formatter_class=formatter)
+    ops.add_argument("--width", type=int, default=8, help="operand width in bits (default 8)")
+    ops.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    _add_cache_options(ops)
+    ops.set_defaults(func=cmd_ops)
+
+
+def _synth_options(args) -> dict:
+    return {"cache_dir": args.cache_dir, "cache": not args.no_cache}
+
+
+def _write_json(path, data) -> None:
+    try:
+        Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    except OSError as error:
+        raise SynthError(f"cannot write {path!r}: {error.strerror or error}") from None
+
+
+def _metric_text(metrics: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in metrics.items())
+
+
+def cmd_synth(args) -> int:
+    """Handler of ``tn-hw synth``."""
+    from .compare import build_design, short_version
+    from .flow import synthesize
+
+    targets = expand_targets(args.target)
+    kernel = parse_kernel(args.kernel)
+    KernelSpec(neuron=args.neuron, kernel=kernel, width=args.width)  # validates early
+    design = build_design(args.neuron, kernel, args.width, args.weights, args.seed)
+    results = []
+    for target in targets:
+        keep = Path(args.keep) / target if args.keep else None
+        results.append(synthesize(design["verilog"], design["top"], target, keep_dir=keep,
+                                  **_synth_options(args)))
+    print(f"{design['top']} ({args.weights} weights), {short_version(results[0]['yosys'])}")
+    print("baseline for comparisons: MAC with Booth multipliers, same flow and width")
+    name_width = max(len(t) for t in targets)
+    for result in results:
+        cached = " (cached)" if result["cached"] else ""
+        print(f"  {result['target']:<{name_width}}  {_metric_text(result['metrics'])}{cached}")
+    if args.json:
+        _write_json(args.json, {"design": design["spec"], "top": design["top"],
+                                "weights": args.weights, "results": results})
+    return 0
+
+
+def cmd_compare(args) -> int:
+    """Handler of ``tn-hw compare``."""
+    from .compare import run_sweep, write_outputs
+
+    kernels = [parse_kernel(k) for k in args.kernels.split(",") if k.strip()]
+    if not kernels:
+        raise SynthError("--kernels needs at least one kernel shape, e.g. 3x3")
+    for width in args.widths:
+        KernelSpec(width=width)  # validates with the generator's own message
+    if args.jobs < 1:
+        raise SynthError(f"-j must be a positive integer, not {args.jobs}")
+    targets = expand_targets(args.targets)
+    sweep = run_sweep(kernels=kernels, widths=args.widths, targets=targets,
+                      weights=args.weights, seed=args.seed, jobs=args.jobs,
+                      progress=None if args.quiet else sys.stderr, **_synth_options(args))
+    command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
+        "compare", "--kernels", args.kernels, "--widths", ",".join(map(str, args.widths)),
+        "--targets", args.targets, "--weights", args.weights,
+        *(["--seed", str(args.seed)] if args.weights == "constant" else []),
+        "-j", str(args.jobs), "-o", args.output])
+    paths = write_outputs(sweep, args.output, command=command)
+    hits = sum(r["cached"] for r in sweep["rows"])
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    print(f"{len(sweep['rows'])} runs ({hits} from cache) in {sweep['meta']['wall_seconds']} s")
+    return 0
+
+
+def cmd_ops(args) -> int:
+    """Handler of ``tn-hw ops``."""
+    from .ops import render_ops, run_ops
+
+    KernelSpec(width=args.width)  # validates with the generator's own message
+    table = run_ops(args.width, **_synth_options(args))
+    print(render_ops(table), end="")
+    if args.json:
+        _write_json(args.json, table)
+    return 0
+
+

@@ -1,0 +1,418 @@
+"""Sweep threshold vs MAC kernels over kernel sizes, widths and targets; tables and plots.
+
+The designs come from the project's generator (:func:`tn_hw.generate.generate`), so the figures
+describe exactly the Verilog that the testbenches verify. Both neurons go through the same flow at
+the same widths; the MAC baseline is a strong one (Booth multipliers in the generic flow, DSP48E1
+or LUT multipliers on 7-series). Two weight modes are never mixed in one ratio:
+
+``programmable``
+    thresholds/weights, polarities and bias are input ports (as in the paper's FPGA design);
+``constant``
+    they are baked in from a seeded random draw (a wrapper module ties the ports to constants),
+    so Yosys folds them: constant compare-subtract and constant multiplication fold differently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from ..spec import KernelSpec, parse_kernel
+from .flow import TARGETS, SynthError, find_yosys, short_version, synthesize, yosys_version
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "PAPER_BAND",
+    "PRIMARY_METRIC",
+    "WEIGHT_MODES",
+    "build_design",
+    "constant_wrapper",
+    "ratios",
+    "render_markdown",
+    "run_sweep",
+    "short_version",
+    "write_csv",
+    "write_outputs",
+    "write_plots",
+]
+
+WEIGHT_MODES = ("programmable", "constant")
+
+#: The paper's kernel-level area savings (Fig. 10a, Synopsys DC, TSMC 28 nm).
+PAPER_BAND = (3.89, 4.33)
+
+#: The one figure per target that a MAC/threshold ratio is taken of. ``xc7`` has none: its MAC
+#: uses DSP48E1 blocks, and DSPs and LUTs are not one currency.
+PRIMARY_METRIC = {"generic": "transistors", "xc7-nodsp": "luts", "ice40": "lut4"}
+
+#: Every metric column, in CSV order.
+METRIC_COLUMNS = (
+    "gates", "transistors", "luts", "carry4", "ffs", "dsp48e1", "muxf7", "muxf8", "lut4", "carry",
+)
+
+_PARAMETER_PORTS = ("w", "p", "bias")
+
+
+def constant_wrapper(design, seed: int) -> tuple[str, str]:
+    """Verilog of a wrapper that ties the parameter ports (``w``, ``p``, ``bias``) of a
+    generated design to seeded random constants; ``x`` inputs and ``y`` outputs stay ports.
+
+    Every bit pattern is drawn uniformly, i.e. values are uniform over each port's signed range.
+
+    Returns
+    -------
+    (str, str)
+        Verilog (the generated design followed by the wrapper) and the wrapper's name.
+    """
+    rng = random.Random(f"{seed}:{design.top}")
+    top = f"{design.top}_const{seed}"
+    ports, declarations, connections = [], [], []
+    for port in design.manifest["ports"]:
+        name, width = port["name"], port["width"]
+        if port["port"] in _PARAMETER_PORTS and port["direction"] == "input":
+            connections.append(f"    .{name}({width}'b{rng.getrandbits(width):0{width}b})")
+            continue
+        ports.append(name)
+        signed = "signed " if port["signed"] else ""
+        declarations.append(f"  {port['direction']} {signed}[{width - 1}:0] {name};")
+        connections.append(f"    .{name}({name})")
+    wrapper = "\n".join([
+        f"module {top}({', '.join(ports)});",
+        *declarations,
+        f"  {design.top} core (",
+        ",\n".join(connections),
+        "  );",
+        "endmodule",
+    ])
+    return design.verilog + "\n" + wrapper + "\n", top
+
+
+def build_design(neuron: str, kernel, width: int, weights: str = "programmable",
+                 seed: int = 0) -> dict:
+    """Generate one kernel and return ``{"verilog", "top", "spec"}`` ready for synthesis.
+
+    Raises
+    ------
+    SynthError
+        If ``weights`` is not a known mode.
+    """
+    from ..generate import generate  # Amaranth elaboration, only when a design is built
+
+    if weights not in WEIGHT_MODES:
+        raise SynthError(f"weights must be one of {', '.join(WEIGHT_MODES)}, not {weights!r}")
+    if isinstance(kernel, str):
+        kernel = parse_kernel(kernel)
+    spec = KernelSpec(neuron=neuron, kernel=tuple(kernel), width=width)
+    design = generate(spec)
+    verilog, top = design.verilog, design.top
+    if weights == "constant":
+        verilog, top = constant_wrapper(design, seed)
+    return {"verilog": verilog, "top": top, "spec": spec.describe()}
+
+
+def _build(args):
+    return args, build_design(*args)
+
+
+def _cost(item) -> int:
+    (neuron, kernel, width, _, _), _ = item
+    return kernel[0] * kernel[1] * width * (width if neuron == "mac" else 2)
+
+
+def run_sweep(
+    *,
+    neurons=("threshold", "mac"),
+    kernels=((3, 3), (5, 5), (7, 7)),
+    widths=(4, 8, 16),
+    targets=("generic",),
+    weights: str = "programmable",
+    seed: int = 0,
+    jobs: int = 1,
+    progress=sys.stderr,
+    **synth_options,
+) -> dict:
+    """Synthesize every (neuron, kernel, width) on every target.
+
+    Designs are generated in ``jobs`` processes, then each (design, target) pair runs Yosys as
+    its own process, ``jobs`` at a time, largest first. One line per finished run goes to
+    ``progress`` (``None`` for silence).
+
+    Parameters
+    ----------
+    neurons, kernels, widths, targets
+        What to sweep; kernels as ``(rows, cols)`` or ``"3x3"``, targets as flow names.
+    weights : str
+        ``"programmable"`` or ``"constant"`` (see the module docstring).
+    seed : int
+        Seed of the constant weights.
+    jobs : int
+        Parallel processes.
+    **synth_options
+        Passed to :func:`~tn_hw.synth.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
+
+    Returns
+    -------
+    dict
+        ``meta`` (Yosys version, flows, weights mode, seed, parameters, wall time) and ``rows``,
+        one per run: ``neuron``, ``kernel``, ``width``, ``weights``, ``target``, ``top``,
+        ``metrics``, ``seconds``, ``cached``.
+
+    Raises
+    ------
+    SynthError
+        The first failure of any run (the others are cancelled).
+    """
+    started = time.monotonic()
+    kernels = [parse_kernel(k) if isinstance(k, str) else tuple(k) for k in kernels]
+    for target in targets:
+        if target not in TARGETS:
+            raise SynthError(f"unknown synthesis target {target!r}; known: {', '.join(TARGETS)}")
+    jobs = max(1, int(jobs))
+    version = yosys_version(find_yosys(synth_options.get("yosys")))
+
+    def say(text):
+        if progress is not None:
+            print(text, file=progress, flush=True)
+
+    points = [(n, k, w, weights, seed) for k in kernels for w in widths for n in neurons]
+    say(f"tn-hw compare: generating {len(points)} designs ({jobs} processes)")
+    if jobs > 1 and len(points) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            built = list(pool.map(_build, points))
+    else:
+        built = [_build(point) for point in points]
+    designs = dict(built)
+
+    tasks = [(point, target) for point, _ in sorted(built, key=_cost, reverse=True)
+             for target in targets]
+    rows, total = [], len(tasks)
+    say(f"tn-hw compare: {total} synthesis runs on {', '.join(targets)} ({jobs} at a time)")
+
+    def run(point, target):
+        design = designs[point]
+        return point, target, synthesize(design["verilog"], design["top"], target,
+                                         **synth_options)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run, point, target) for point, target in tasks]
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                (neuron, kernel, width, mode, _), target, result = future.result()
+                rows.append({
+                    "neuron": neuron,
+                    "kernel": f"{kernel[0]}x{kernel[1]}",
+                    "width": width,
+                    "weights": mode,
+                    "target": target,
+                    "top": result["top"],
+                    "metrics": result["metrics"],
+                    "seconds": result["seconds"],
+                    "cached": result["cached"],
+                })
+                state = "cached" if result["cached"] else f"{result['seconds']:.1f} s"
+                say(f"[{done:>{len(str(total))}}/{total}] {result['top']:<28} {target:<10} "
+                    f"{state:>8}  {time.monotonic() - started:6.1f} s elapsed")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    order = {(n, k, w, t): i for i, (n, k, w, t) in enumerate(
+        (n, f"{k[0]}x{k[1]}", w, t) for k in kernels for w in widths for n in neurons
+        for t in targets)}
+    rows.sort(key=lambda r: order[(r["neuron"], r["kernel"], r["width"], r["target"])])
+    return {
+        "meta": {
+            "yosys": version,
+            "flows": {t: TARGETS[t].description for t in targets},
+            "weights": weights,
+            "seed": seed if weights == "constant" else None,
+            "neurons": list(neurons),
+            "kernels": [f"{k[0]}x{k[1]}" for k in kernels],
+            "widths": list(widths),
+            "targets": list(targets),
+            "baseline": "MAC kernel: Booth multipliers (synth -booth) in the generic flow; "
+                        "same flow and widths as the threshold kernel",
+            "wall_seconds": round(time.monotonic() - started, 2),
+        },
+        "rows": rows,
+    }
+
+
+def ratios(sweep: dict) -> list[dict]:
+    """MAC/threshold ratio of each target's primary metric, per (kernel, width, target)."""
+    by_key = {(r["neuron"], r["kernel"], r["width"], r["target"]): r for r in sweep["rows"]}
+    out = []
+    for (neuron, kernel, width, target), row in by_key.items():
+        metric = PRIMARY_METRIC.get(target)
+        mac = by_key.get(("mac", kernel, width, target))
+        if neuron != "threshold" or metric is None or mac is None:
+            continue
+        threshold_value, mac_value = row["metrics"][metric], mac["metrics"][metric]
+        out.append({
+            "kernel": kernel, "width": width, "target": target, "metric": metric,
+            "threshold": threshold_value, "mac": mac_value,
+            "ratio": mac_value / threshold_value if threshold_value else None,
+        })
+    return out
+
+
+def write_csv(sweep: dict, path) -> None:
+    """One row per run, one column per metric (empty where a target has no such figure)."""
+    buffer = io.StringIO()
+    fields = ["neuron", "kernel", "width", "weights", "target", "top", *METRIC_COLUMNS]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in sweep["rows"]:
+        flat = {k: v for k, v in row.items() if k in fields}
+        flat.update(row["metrics"])
+        writer.writerow(flat)
+    Path(path).write_text(buffer.getvalue())
+
+
+def _fmt_ratio(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def render_markdown(sweep: dict, *, command: str | None = None) -> str:
+    """Markdown tables: per target, threshold vs MAC figures and the MAC/threshold ratio."""
+    meta = sweep["meta"]
+    seed = f" (seed {meta['seed']})" if meta["seed"] is not None else ""
+    lines = []
+    if command:
+        lines += ["Command:", "", "```", command, "```", ""]
+    lines += [
+        f"- Yosys: {short_version(meta['yosys'])}",
+        f"- Weights: {meta['weights']}{seed}",
+        f"- Baseline: {meta['baseline']}",
+        (f"- Paper's kernel-level area saving: {PAPER_BAND[0]}-{PAPER_BAND[1]}x "
+         "(Synopsys DC, TSMC 28 nm, Fig. 10a)"),
+        "",
+    ]
+    rows = {(r["neuron"], r["kernel"], r["width"], r["target"]): r["metrics"]
+            for r in sweep["rows"]}
+    ratio = {(r["kernel"], r["width"], r["target"]): r["ratio"] for r in ratios(sweep)}
+    for target in meta["targets"]:
+        lines += [f"### {target}: `{meta['flows'][target]}`", ""]
+        if target == "generic":
+            header = ["kernel", "W", "threshold gates", "MAC gates", "threshold transistors",
+                      "MAC transistors", "MAC / threshold (transistors)"]
+            cells = lambda t, m, k: [t["gates"], m["gates"], t["transistors"],
+                                     m["transistors"], _fmt_ratio(ratio.get(k))]
+        elif target == "xc7":
+            header = ["kernel", "W", "threshold LUTs", "threshold CARRY4", "MAC LUTs",
+                      "MAC CARRY4", "MAC DSP48E1"]
+            cells = lambda t, m, k: [t["luts"], t["carry4"], m["luts"],
+                                     m["carry4"], m["dsp48e1"]]
+        elif target == "xc7-nodsp":
+            header = ["kernel", "W", "threshold LUTs", "MAC LUTs", "threshold CARRY4",
+                      "MAC CARRY4", "MAC / threshold (LUTs)"]
+            cells = lambda t, m, k: [t["luts"], m["luts"], t["carry4"],
+                                     m["carry4"], _fmt_ratio(ratio.get(k))]
+        else:
+            header = ["kernel", "W", "threshold SB_LUT4", "MAC SB_LUT4", "threshold SB_CARRY",
+                      "MAC SB_CARRY", "MAC / threshold (SB_LUT4)"]
+            cells = lambda t, m, k: [t["lut4"], m["lut4"], t["carry"],
+                                     m["carry"], _fmt_ratio(ratio.get(k))]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|---|---:|" + "---:|" * (len(header) - 2))
+        for kernel in meta["kernels"]:
+            for width in meta["widths"]:
+                t = rows.get(("threshold", kernel, width, target))
+                m = rows.get(("mac", kernel, width, target))
+                if t is None or m is None:
+                    continue
+                values = cells(t, m, (kernel, width, target))
+                lines.append(f"| {kernel} | {width} | " + " | ".join(map(str, values)) + " |")
+        if target == "xc7":
+            lines += ["", ("No ratio here: the MAC uses DSP48E1 blocks, the threshold kernel "
+                           "LUTs and carry chains, and the two are not one currency.")]
+        lines.append("")
+    return "\n".join(lines)
+
+
+_METRIC_LABEL = {
+    "transistors": "CMOS transistors (stat -tech cmos)",
+    "luts": "7-series LUTs (-nodsp)",
+    "lut4": "iCE40 SB_LUT4",
+}
+
+
+def write_plots(sweep: dict, out_dir) -> list[Path]:
+    """One PNG per target with a primary metric: area vs kernel size per width (left) and the
+    MAC/threshold ratio with the paper's band (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    meta = sweep["meta"]
+    out_dir = Path(out_dir)
+    rows = {(r["neuron"], r["kernel"], r["width"], r["target"]): r["metrics"]
+            for r in sweep["rows"]}
+    ratio = {(r["kernel"], r["width"], r["target"]): r["ratio"] for r in ratios(sweep)}
+    kernels = meta["kernels"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    written = []
+    for target in meta["targets"]:
+        metric = PRIMARY_METRIC.get(target)
+        if metric is None:
+            continue
+        fig, (area_ax, ratio_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+        xs = range(len(kernels))
+        for i, width in enumerate(meta["widths"]):
+            color = colors[i % len(colors)]
+            for neuron, style, marker in (("mac", "-", "s"), ("threshold", "--", "o")):
+                ys = [rows.get((neuron, k, width, target), {}).get(metric) for k in kernels]
+                label = f"{'MAC' if neuron == 'mac' else 'threshold'}, W={width}"
+                area_ax.plot(xs, ys, style, marker=marker, color=color, label=label)
+            rs = [ratio.get((k, width, target)) for k in kernels]
+            ratio_ax.plot(xs, rs, "-", marker="o", color=color, label=f"W={width}")
+        for ax in (area_ax, ratio_ax):
+            ax.set_xticks(list(xs), kernels)
+            ax.set_xlabel("kernel size")
+            ax.grid(True, alpha=0.3)
+        area_ax.set_yscale("log")
+        area_ax.set_ylabel(_METRIC_LABEL[metric])
+        area_ax.set_title(f"{target}: area per kernel ({meta['weights']} weights)")
+        area_ax.legend(fontsize=7, ncol=2)
+        ratio_ax.axhspan(*PAPER_BAND, color="gray", alpha=0.25,
+                         label=f"paper {PAPER_BAND[0]}-{PAPER_BAND[1]}x (DC, 28 nm)")
+        ratio_ax.set_ylabel("MAC / threshold area")
+        ratio_ax.set_ylim(bottom=0)
+        ratio_ax.set_title("area saving vs the Booth MAC baseline")
+        ratio_ax.legend(fontsize=8)
+        fig.suptitle(short_version(meta["yosys"]), fontsize=8, y=0.02, ha="right", x=0.98)
+        fig.tight_layout()
+        path = out_dir / f"area_{target}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_outputs(sweep: dict, out_dir, *, command: str | None = None) -> list[Path]:
+    """Write ``area.json``, ``area.csv``, ``area.md`` and the PNGs into ``out_dir``."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SynthError(f"cannot create {str(out_dir)!r}: {error.strerror or error}") from None
+    json_path, csv_path, md_path = (out_dir / f"area.{ext}" for ext in ("json", "csv", "md"))
+    # Wall time and cache hits vary between runs; the committed data should not.
+    stable = {
+        "meta": {k: v for k, v in sweep["meta"].items() if k != "wall_seconds"},
+        "ratios": ratios(sweep),
+        "rows": [{k: v for k, v in r.items() if k not in ("seconds", "cached")}
+                 for r in sweep["rows"]],
+    }
+    json_path.write_text(json.dumps(stable, indent=1) + "\n")
+    write_csv({"rows": stable["rows"]}, csv_path)
+    md_path.write_text(render_markdown(sweep, command=command))
+    return [json_path, csv_path, md_path, *write_plots(sweep, out_dir)]
