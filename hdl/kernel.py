@@ -1,0 +1,96 @@
+"""A kernel: N cells of one family and a sum with bias."""
+
+from amaranth.hdl import Module, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..spec import KernelSpec, SpecError
+from .cell import ThresholdCell
+from .mac import MacCell
+
+__all__ = ["Kernel", "balanced_sum"]
+
+
+def balanced_sum(terms):
+    """Sum a list of Amaranth values as a balanced binary tree (depth ``ceil(log2 n)``).
+
+    The tree keeps the adder depth logarithmic when a tool maps it as written; Yosys may still
+    merge it into one multi-operand adder, which is what we want for area.
+    """
+    terms = list(terms)
+    if not terms:
+        raise ValueError("balanced_sum needs at least one term")
+    while len(terms) > 1:
+        paired = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+        if len(terms) % 2:
+            paired.append(terms[-1])
+        terms = paired
+    return terms[0]
+
+
+class Kernel(wiring.Component):
+    """One neuron of ``spec.n_inputs`` inputs: ``y = bias + sum_i cell(x[i], w[i], p[i])``.
+
+    The cell is the same circuit instantiated N times, one per input (the paper's "one circuit
+    prototype"). The kernel's output is exactly :attr:`KernelSpec.output_width` bits, which
+    holds every reachable value, so nothing can overflow.
+
+    Parameters
+    ----------
+    spec : KernelSpec
+        The design; ``spec.outputs`` must be 1 (use :class:`~tn_hw.hdl.layer.Layer` for more).
+
+    Attributes
+    ----------
+    x : In(signed(W)).array(N)
+        Inputs, flattened as described in :class:`KernelSpec`.
+    w : In(signed(W)).array(N)
+        Thresholds (threshold neuron) or weights (MAC).
+    p : In(1).array(N)
+        Polarities, threshold neuron only: 0 excitatory, 1 inhibitory.
+    bias : In(signed(spec.bias_width))
+    y : Out(signed(spec.output_width))
+    """
+
+    def __init__(self, spec):
+        if not isinstance(spec, KernelSpec):
+            raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
+        if spec.outputs != 1:
+            raise SpecError(f"a Kernel has one output; use Layer for {spec.outputs} outputs")
+        self._spec = spec
+        n, width = spec.n_inputs, spec.width
+        members = {
+            "x": In(signed(width)).array(n),
+            "w": In(signed(width)).array(n),
+        }
+        if self.has_polarity:
+            members["p"] = In(1).array(n)
+        members["bias"] = In(signed(spec.bias_width))
+        members["y"] = Out(signed(spec.output_width))
+        super().__init__(members)
+
+    @property
+    def spec(self):
+        return self._spec
+
+    @property
+    def has_polarity(self):
+        return self._spec.neuron == "threshold"
+
+    def make_cell(self, index):
+        """Build the cell for input ``index``; subclasses override it to swap the cell."""
+        if self._spec.neuron == "threshold":
+            return ThresholdCell(width=self._spec.width)
+        return MacCell(width=self._spec.width)
+
+    def elaborate(self, platform):
+        m = Module()
+        terms = []
+        for i in range(self._spec.n_inputs):
+            cell = m.submodules[f"cell{i}"] = self.make_cell(i)
+            m.d.comb += [cell.x.eq(self.x[i]), cell.w.eq(self.w[i])]
+            if self.has_polarity:
+                m.d.comb += cell.p.eq(self.p[i])
+            terms.append(cell.y)
+        m.d.comb += self.y.eq(self.bias + balanced_sum(terms))
+        return m

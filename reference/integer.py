@@ -1,0 +1,90 @@
+"""Bit-exact integer semantics of every neuron family (docs/semantics.md is the prose version).
+
+All functions take and return ``torch.int64`` tensors and broadcast over any leading batch
+dimensions. They are the contract the RTL is checked against, so they are written straight from
+the formulas, with no shared tricks from the hardware.
+"""
+
+import torch
+
+__all__ = [
+    "threshold_magnitude",
+    "threshold_cell",
+    "mac_cell",
+    "cell",
+    "kernel",
+    "layer",
+]
+
+
+def _int64(*tensors):
+    for t in tensors:
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64:
+            raise TypeError(f"expected a torch.int64 tensor, not {type(t).__name__} "
+                            f"{getattr(t, 'dtype', '')}")
+
+
+def threshold_magnitude(x, w):
+    """``r = x - w`` if ``x > w`` else 0 (formula 2; a tie gives 0)."""
+    _int64(x, w)
+    return torch.where(x > w, x - w, torch.zeros_like(x - w))
+
+
+def threshold_cell(x, w, p):
+    """Signed contribution of one threshold cell: ``+r`` if ``p == 0``, ``-r`` if ``p == 1``.
+
+    Formulas (4) and (5): polarity 0 is the positive (excitatory) neuron, 1 the negative
+    (inhibitory) one.
+    """
+    _int64(p)
+    r = threshold_magnitude(x, w)
+    return torch.where(p != 0, -r, r)
+
+
+def mac_cell(x, w):
+    """Product ``x * w`` of one multiply-accumulate cell."""
+    _int64(x, w)
+    return x * w
+
+
+def cell(neuron, x, w, p=None):
+    """One cell of family ``neuron`` (``"threshold"`` needs ``p``; ``"mac"`` ignores it)."""
+    if neuron == "threshold":
+        if p is None:
+            raise ValueError("the threshold cell needs polarities p")
+        return threshold_cell(x, w, p)
+    if neuron == "mac":
+        return mac_cell(x, w)
+    raise ValueError(f"unknown neuron {neuron!r}")
+
+
+def kernel(neuron, x, w, p, bias):
+    """One kernel: ``y = bias + sum_i cell(x[..., i], w[..., i], p[..., i])``.
+
+    Parameters
+    ----------
+    neuron : str
+        ``"threshold"`` or ``"mac"``.
+    x, w : torch.Tensor
+        ``(..., N)`` int64.
+    p : torch.Tensor or None
+        ``(..., N)`` int64 of 0/1, threshold only.
+    bias : torch.Tensor
+        ``(...)`` int64.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(...)`` int64.
+    """
+    _int64(bias)
+    return bias + cell(neuron, x, w, p).sum(dim=-1)
+
+
+def layer(neuron, x, w, p, bias):
+    """A layer of ``O`` kernels that share the input ``x``.
+
+    ``x`` is ``(..., N)``; ``w`` and ``p`` are ``(..., O, N)``; ``bias`` is ``(..., O)``.
+    Returns ``(..., O)``.
+    """
+    return kernel(neuron, x.unsqueeze(-2), w, p, bias)

