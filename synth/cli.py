@@ -26,7 +26,8 @@ targets:
   xc7        synth_xilinx -family xc7: LUTs, CARRY4, flops, DSP48E1 (the paper's PYNQ-Z2 is a
              Zynq-7020); on the command line also runs xc7-nodsp (multipliers in LUTs)
   ice40      synth_ice40: SB_LUT4, SB_CARRY
-  The MAC baseline uses Booth multipliers in the generic flow.
+  The MAC baseline uses Booth-encoded multipliers (synth -booth in generic, the booth pass
+  before synth_xilinx -nodsp and synth_ice40) or, in xc7, DSP48E1 blocks.
 
 examples:
   tn-hw synth --neuron threshold --kernel 3x3 --width 8
@@ -176,7 +177,7 @@ def cmd_synth(args) -> int:
         results.append(synthesize(design["verilog"], design["top"], target, keep_dir=keep,
                                   **_synth_options(args)))
     print(f"{design['top']} ({args.weights} weights), {short_version(results[0]['yosys'])}")
-    print("baseline for comparisons: MAC with Booth multipliers, same flow and width")
+    print("baseline for comparisons: MAC with Booth-encoded multipliers, same flow and width")
     name_width = max(len(t) for t in targets)
     for result in results:
         cached = " (cached)" if result["cached"] else ""

@@ -114,6 +114,9 @@ class Target:
         One line for reports, e.g. the main Yosys command.
     synth_options : str
         Text for the ``{synth_options}`` placeholder.
+    booth : str
+        Line for the ``{booth}`` placeholder of the FPGA scripts: ``"booth"`` (Booth-encode the
+        multipliers before mapping them to LUTs) or a comment.
     allowed_cells : frozenset of str or None
         Cell types starting with ``$`` that may remain after mapping (the generic gate set);
         every other ``$`` cell is a mapping failure. ``None`` allows no ``$`` cell at all (FPGA
@@ -128,6 +131,7 @@ class Target:
     script: str
     description: str
     synth_options: str = ""
+    booth: str = ""
     allowed_cells: frozenset | None = None
     cmos: bool = False
     metrics: Callable[[dict], dict] = field(default=_generic_metrics, compare=False)
@@ -141,12 +145,12 @@ class Target:
     def script_text(self, *, top: str, verilog: str = "design.v") -> str:
         """The template with its placeholders filled in."""
         values = {"top": top, "verilog": verilog, "synth_options": self.synth_options,
-                  "gates": ",".join(GENERIC_GATES)}
+                  "booth": self.booth or "# (no booth pass)", "gates": ",".join(GENERIC_GATES)}
         # Only the known names are replaced, so comments may mention {placeholders} freely.
         return _PLACEHOLDER.sub(lambda match: values[match[1]], self.template())
 
 
-_PLACEHOLDER = re.compile(r"\{(top|verilog|synth_options|gates)\}")
+_PLACEHOLDER = re.compile(r"\{(top|verilog|synth_options|booth|gates)\}")
 
 _GENERIC_ALLOWED = frozenset(
     [f"$_{gate}_" for gate in GENERIC_GATES] + ["$_NOT_", "$_DFF_P_"]
@@ -159,11 +163,15 @@ TARGETS: dict[str, Target] = {
                f"synth -flatten -booth; abc -g {','.join(GENERIC_GATES)}; stat -tech cmos",
                synth_options="-booth", allowed_cells=_GENERIC_ALLOWED, cmos=True,
                metrics=_generic_metrics),
+        # With DSP48E1 allowed, no booth pass: it would turn the $mul cells into adders that
+        # synth_xilinx could no longer put into DSP blocks.
         Target("xc7", "xc7.ys", "synth_xilinx -family xc7 (DSP48E1 allowed)",
+               booth="# booth: not run, the DSP48E1 blocks take the multipliers",
                metrics=_xc7_metrics),
-        Target("xc7-nodsp", "xc7.ys", "synth_xilinx -family xc7 -nodsp",
-               synth_options="-nodsp", metrics=_xc7_metrics),
-        Target("ice40", "ice40.ys", "synth_ice40", metrics=_ice40_metrics),
+        Target("xc7-nodsp", "xc7.ys", "booth; synth_xilinx -family xc7 -nodsp",
+               synth_options="-nodsp", booth="booth", metrics=_xc7_metrics),
+        Target("ice40", "ice40.ys", "booth; synth_ice40", booth="booth",
+               metrics=_ice40_metrics),
     )
 }
 
