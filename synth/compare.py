@@ -2,8 +2,8 @@
 
 The designs come from the project's generator (:func:`tn_hw.generate.generate`), so the figures
 describe exactly the Verilog that the testbenches verify. Both neurons go through the same flow at
-the same widths; the MAC baseline is a strong one (Booth multipliers in the generic flow, DSP48E1
-or LUT multipliers on 7-series). Two weight modes are never mixed in one ratio:
+the same widths; the MAC baseline is a strong one (:data:`BASELINE`: Booth-encoded multipliers, or
+DSP48E1 blocks where the 7-series flow may use them). Two weight modes are never mixed in one ratio:
 
 ``programmable``
     thresholds/weights, polarities and bias are input ports (as in the paper's FPGA design);
