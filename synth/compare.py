@@ -392,8 +392,8 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
         ratio_ax.set_ylabel("MAC / threshold area")
         ratio_ax.set_ylim(bottom=0)
         ratio_ax.set_title("area saving vs the Booth MAC baseline")
-        ratio_ax.set_ylim(top=max([r for r in ratio.values() if r] + [PAPER_BAND[1]]) * 1.3)
-        ratio_ax.legend(fontsize=8, loc="best")
+        ratio_ax.set_ylim(top=max([r for r in ratio.values() if r] + [PAPER_BAND[1]]) * 1.35)
+        ratio_ax.legend(fontsize=8, loc="upper center", ncol=2)
         fig.tight_layout(rect=(0, 0.04, 1, 1))
         fig.text(0.99, 0.01, f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
                  fontsize=8, ha="right", va="bottom", color="dimgray")
