@@ -18,8 +18,8 @@ from .errors import TnHwError
 from .spec import KernelSpec
 
 __all__ = [
-    "DESIGN_KINDS", "Design", "generate", "generate_cell", "load_manifest", "tool_versions",
-    "write_design",
+    "DESIGN_KINDS", "Design", "emit_design", "generate", "generate_cell", "load_manifest",
+    "tool_versions", "write_design",
 ]
 
 DESIGN_KINDS = ("cell", "kernel", "layer")
@@ -110,7 +110,9 @@ def _ports(component, neuron, kind):
     return ports
 
 
-def _emit(component, kind, spec, top):
+def emit_design(component, kind, spec, top) -> Design:
+    """Emit any elaboratable with the ports of a ``kind`` design of ``spec`` (used by
+    :func:`generate`, and by the mutation tests to emit planted bugs the same way)."""
     text = verilog.convert(component, name=top, emit_src=False)
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -138,8 +140,8 @@ def generate(spec: KernelSpec) -> Design:
     if not isinstance(spec, KernelSpec):
         raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
     if spec.outputs == 1:
-        return _emit(Kernel(spec), "kernel", spec, spec.top_name)
-    return _emit(Layer(spec), "layer", spec, spec.top_name)
+        return emit_design(Kernel(spec), "kernel", spec, spec.top_name)
+    return emit_design(Layer(spec), "layer", spec, spec.top_name)
 
 
 def generate_cell(*, neuron: str, width: int) -> Design:
@@ -148,7 +150,7 @@ def generate_cell(*, neuron: str, width: int) -> Design:
 
     spec = KernelSpec(neuron=neuron, kernel=(1, 1), width=width)
     cell = ThresholdCell(width=width) if neuron == "threshold" else MacCell(width=width)
-    return _emit(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
+    return emit_design(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
 
 
 def _check_output_dir(out: Path) -> None:

@@ -1,0 +1,311 @@
+"""The ``tn-hw`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import TnHwError
+from .spec import NEURONS, KernelSpec, parse_kernel
+
+__all__ = ["main", "build_parser"]
+
+_DESCRIPTION = """\
+tn-hw generates Verilog for multiplication-free neurons and checks it bit for bit.
+
+A threshold neuron replaces multiply with compare-and-subtract:
+    y = bias + sum_i (+/-) max(x_i - w_i, 0)      (polarity p_i: 0 gives +, 1 gives -)
+The MAC baseline computes y = bias + sum_i x_i * w_i with the same ports and widths.
+"""
+
+_EPILOG = """\
+typical session:
+  tn-hw generate --kernel 5x5 --width 8 -o out/k5     # Verilog + manifest.json
+  tn-hw regress out/k5                                # cocotb + Icarus vs the PyTorch model
+  tn-hw synth --kernel 5x5 --width 8                  # area with open Yosys
+  tn-hw compare -o out/area                           # threshold vs MAC sweep
+  tn-hw demo                                          # all of it for a 3x3 8-bit kernel
+
+Run 'tn-hw COMMAND --help' for each command's options. Number semantics: docs/semantics.md.
+"""
+
+_GENERATE_EPILOG = """\
+examples:
+  tn-hw generate --kernel 3x3 --width 8 -o out/k3
+  tn-hw generate --neuron mac --kernel 5x5 --width 16 -o out/mac5
+  tn-hw generate --kernel 3x3 --channels 3 --width 8 -o out/k3x3x3     # 27 inputs
+  tn-hw generate --kernel 1x1 --channels 64 --outputs 10 -o out/fc     # layer 64 -> 10
+
+DIR receives <top>.v and manifest.json (top module, every port with its width and meaning,
+parameters, derived widths such as the output width, tool versions). Input i of a kernel is
+(channel * rows + row) * cols + column. Outputs are exact: the output width holds every value
+bias + sum can take. Nothing is written unless generation succeeds.
+"""
+
+_REGRESS_EPILOG = """\
+examples:
+  tn-hw regress out/k3                       # the design in out/k3 (from tn-hw generate)
+  tn-hw regress --kernel 5x5 --width 16      # generate in a temporary folder and check
+  tn-hw regress out/k3 --tier full --seed 7  # 10k random vectors, another seed
+  tn-hw regress --matrix                     # the whole regression matrix (all configs)
+
+Each design gets directed corners (all-min, all-max, x == w everywhere, all-excitatory,
+all-inhibitory, extreme bias), seeded random vectors (half uniform, half from the edges of
+each range) and, for a single cell of width <= 6, every (x, w, p). Every output is compared
+with the PyTorch golden model as an integer. The seed defaults to $TN_HW_SEED or 1 and is
+printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the build folder.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line plus a pointer to --help, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _kernel(text):
+    try:
+        return parse_kernel(text)
+    except TnHwError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_design_options(parser, *, required_output):
+    parser.add_argument("--neuron", choices=NEURONS, default="threshold",
+                        help="neuron family: threshold (compare-and-subtract with polarity) or "
+                             "mac (multiply-accumulate baseline); default threshold")
+    parser.add_argument("--kernel", type=_kernel, default=(3, 3), metavar="RxC",
+                        help="kernel shape, sides 1 to 15, e.g. 3x3 or 5x5; default 3x3")
+    parser.add_argument("--channels", type=int, default=1, metavar="C",
+                        help="input channels per kernel (a 3x3 kernel with 3 channels has 27 "
+                             "inputs); default 1")
+    parser.add_argument("--outputs", type=int, default=1, metavar="N",
+                        help="kernels sharing one input vector; more than 1 makes a layer; "
+                             "default 1")
+    parser.add_argument("--width", type=int, default=8, metavar="W",
+                        help="width of inputs and thresholds/weights, signed, 2 to 32; "
+                             "default 8")
+    parser.add_argument("--bias-width", type=int, default=None, metavar="B",
+                        help="width of the signed bias; default: the width of the sum of the "
+                             "cells, so the bias can take any value that sum can")
+
+
+def _spec_from_args(args) -> KernelSpec:
+    return KernelSpec(neuron=args.neuron, kernel=args.kernel, channels=args.channels,
+                      outputs=args.outputs, width=args.width, bias_width=args.bias_width)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tn-hw", description=_DESCRIPTION, epilog=_EPILOG,
+                     formatter_class=_formatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write Verilog and a manifest for one design",
+                         description="Generate Verilog for a threshold or MAC kernel or layer.",
+                         epilog=_GENERATE_EPILOG, formatter_class=_formatter)
+    _add_design_options(gen, required_output=True)
+    gen.add_argument("-o", "--output", required=True, metavar="DIR",
+                     help="folder for <top>.v and manifest.json (created if missing)")
+    gen.set_defaults(func=cmd_generate)
+
+    reg = sub.add_parser("regress", help="check emitted Verilog against the golden model",
+                         description="Run the cocotb regression (Icarus Verilog) of a design "
+                                     "against the PyTorch golden model, bit for bit.",
+                         epilog=_REGRESS_EPILOG, formatter_class=_formatter)
+    reg.add_argument("design", nargs="?", metavar="DIR",
+                     help="folder written by tn-hw generate; without it, the design options "
+                          "below are generated into a temporary folder")
+    _add_design_options(reg, required_output=False)
+    reg.add_argument("--matrix", action="store_true",
+                     help="run the whole regression matrix instead of one design")
+    reg.add_argument("--tier", choices=("quick", "full"), default="quick",
+                     help="random vectors per design: quick 2000, full 10000; default quick")
+    reg.add_argument("--vectors", type=int, default=None, metavar="N",
+                     help="random vectors per design (overrides --tier)")
+    reg.add_argument("--seed", type=int, default=None,
+                     help="seed of the random and directed vectors; default $TN_HW_SEED or 1")
+    reg.add_argument("--build-dir", metavar="DIR",
+                     help="keep build files, logs and waveforms here (default: temporary)")
+    reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    reg.set_defaults(func=cmd_regress)
+
+    demo = sub.add_parser("demo", help="generate, verify and compare a 3x3 8-bit kernel",
+                          description="The main job in one command: generate a 3x3 8-bit "
+                                      "threshold kernel and its MAC baseline, run both "
+                                      "regressions, synthesize both and print a summary.",
+                          formatter_class=_formatter)
+    demo.add_argument("-o", "--output", default="out/demo", metavar="DIR",
+                      help="folder for the generated designs and results; default out/demo")
+    demo.add_argument("--vectors", type=int, default=10_000, metavar="N",
+                      help="random vectors per design; default 10000")
+    demo.add_argument("--no-synth", action="store_true", help="skip the area comparison")
+    demo.set_defaults(func=cmd_demo)
+
+    from .synth.cli import register
+
+    register(sub)
+    return parser
+
+
+def _version():
+    from .generate import tool_versions
+
+    return tool_versions().get("tn-hw") or "unknown"
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_generate(args) -> int:
+    from .generate import generate, write_design
+
+    spec = _spec_from_args(args)
+    design = generate(spec)
+    files = write_design(design, args.output)
+    d = spec.describe()
+    print(f"{design.top}: {d['n_inputs']} inputs x {spec.outputs} output(s), "
+          f"width {spec.width}, bias {spec.bias_width} bits, output {spec.output_width} bits")
+    for path in files:
+        print(f"  wrote {path}")
+    return 0
+
+
+def _design_from_folder(folder):
+    from .generate import Design, load_manifest
+
+    manifest = load_manifest(folder)
+    try:
+        params = manifest["parameters"]
+        spec = KernelSpec(neuron=params["neuron"], kernel=tuple(params["kernel"]),
+                          channels=params["channels"], outputs=params["outputs"],
+                          width=params["width"], bias_width=params["bias_width"])
+        verilog_path = Path(folder) / manifest["verilog"]
+        return Design(kind=manifest["kind"], spec=spec, top=manifest["top"],
+                      verilog=verilog_path.read_text(), manifest=manifest)
+    except (KeyError, TypeError) as error:
+        raise TnHwError(f"{folder}/manifest.json is malformed (missing {error})") from None
+    except OSError as error:
+        raise TnHwError(f"cannot read the design's Verilog: {error}") from None
+
+
+def _print_result(result, label=None):
+    status = "PASS" if result.passed else "FAIL"
+    tests = ", ".join(f"{name} {t['vectors']}" for name, t in result.tests.items())
+    print(f"{status}  {label or result.top:<34} {result.vectors:>7} vectors  "
+          f"{result.mismatches} mismatches  ({tests}; seed {result.seed}; "
+          f"{result.build_seconds + result.run_seconds:.1f} s)")
+    if not result.passed:
+        print(f"      details: {result.log}")
+
+
+def _run_one(design, args, build_dir):
+    from .testbench.runner import run_regression
+
+    return run_regression(design, build_dir, tier=args.tier, random_vectors=args.vectors,
+                          seed=args.seed)
+
+
+def cmd_regress(args) -> int:
+    from .testbench.matrix import regression_matrix
+    from .testbench.runner import check_simulator
+
+    check_simulator("icarus")
+    if args.vectors is not None and args.vectors < 0:
+        raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
+    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
+        root = Path(args.build_dir) if args.build_dir else Path(scratch)
+        if args.matrix:
+            jobs = [(c.id, c.generate) for c in regression_matrix()]
+        elif args.design:
+            jobs = [(None, lambda: _design_from_folder(args.design))]
+        else:
+            jobs = [(None, lambda: __import__("tn_hw.generate", fromlist=["generate"])
+                     .generate(_spec_from_args(args)))]
+        results = []
+        for label, make in jobs:
+            design = make()
+            result = _run_one(design, args, root / (label or design.top))
+            _print_result(result, label)
+            results.append(result)
+    failed = [r for r in results if not r.passed]
+    total = sum(r.vectors for r in results)
+    print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "
+          f"{sum(r.mismatches for r in results)} mismatches")
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    return 1 if failed else 0
+
+
+def cmd_demo(args) -> int:
+    from .generate import generate, write_design
+    from .testbench.runner import check_simulator, run_regression
+
+    check_simulator("icarus")
+    out = Path(args.output)
+    print("tn-hw demo: a 3x3 kernel of 8-bit threshold neurons against its MAC baseline\n")
+    summary = {"designs": {}}
+    for neuron in ("threshold", "mac"):
+        spec = KernelSpec(neuron=neuron, kernel=(3, 3), width=8)
+        design = generate(spec)
+        write_design(design, out / neuron)
+        print(f"[generate] {design.top}: 9 inputs, output {spec.output_width} bits "
+              f"-> {out / neuron / design.verilog_name}")
+        started = time.perf_counter()
+        result = run_regression(design, out / neuron / "sim", random_vectors=args.vectors)
+        seconds = time.perf_counter() - started
+        print(f"[regress]  {'PASS' if result.passed else 'FAIL'}: {result.vectors} vectors, "
+              f"{result.mismatches} mismatches against the PyTorch golden model "
+              f"({seconds:.1f} s)")
+        summary["designs"][neuron] = {"top": design.top, "regression": result.as_dict()}
+    if not args.no_synth:
+        from .synth.flow import synthesize
+
+        print("[synth]    Yosys generic flow (MAC with Booth multipliers); the first run "
+              "compiles Yosys, ~1 min")
+        area = {}
+        for neuron in ("threshold", "mac"):
+            design = generate(KernelSpec(neuron=neuron, kernel=(3, 3), width=8))
+            area[neuron] = synthesize(design.verilog, design.top, "generic")
+            summary["designs"][neuron]["area"] = area[neuron]
+        _print_area(area)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ok = all(d["regression"]["passed"] for d in summary["designs"].values())
+    print(f"\nsummary: {out / 'summary.json'}; regression {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+def _print_area(area):
+    print(f"           {'metric':<14}{'threshold':>12}{'MAC':>12}{'MAC/threshold':>15}")
+    for key in ("gates", "transistors"):
+        t, m = area["threshold"]["metrics"][key], area["mac"]["metrics"][key]
+        print(f"           {key:<14}{t:>12}{m:>12}{m / t:>14.2f}x")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except TnHwError as error:
+        print(f"tn-hw: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tn-hw: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
