@@ -79,7 +79,7 @@ def _kernel(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _add_design_options(parser, *, required_output):
+def _add_design_options(parser):
     parser.add_argument("--neuron", choices=NEURONS, default="threshold",
                         help="neuron family: threshold (compare-and-subtract with polarity) or "
                              "mac (multiply-accumulate baseline); default threshold")
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write Verilog and a manifest for one design",
                          description="Generate Verilog for a threshold or MAC kernel or layer.",
                          epilog=_GENERATE_EPILOG, formatter_class=_formatter)
-    _add_design_options(gen, required_output=True)
+    _add_design_options(gen)
     gen.add_argument("-o", "--output", required=True, metavar="DIR",
                      help="folder for <top>.v and manifest.json (created if missing)")
     gen.set_defaults(func=cmd_generate)
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("design", nargs="?", metavar="DIR",
                      help="folder written by tn-hw generate; without it, the design options "
                           "below are generated into a temporary folder")
-    _add_design_options(reg, required_output=False)
+    _add_design_options(reg)
     reg.add_argument("--matrix", action="store_true",
                      help="run the whole regression matrix instead of one design")
     reg.add_argument("--tier", choices=("quick", "full"), default="quick",
@@ -229,8 +229,9 @@ def cmd_regress(args) -> int:
         elif args.design:
             jobs = [(None, lambda: _design_from_folder(args.design))]
         else:
-            jobs = [(None, lambda: __import__("tn_hw.generate", fromlist=["generate"])
-                     .generate(_spec_from_args(args)))]
+            from .generate import generate
+
+            jobs = [(None, lambda: generate(_spec_from_args(args)))]
         results = []
         for label, make in jobs:
             design = make()
