@@ -1,6 +1,6 @@
 """The threshold-neuron cell: one compare-and-subtract with a polarity port."""
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,6 +24,12 @@ class ThresholdCell(wiring.Component):
     zero, so masking it with the sign bit alone gives formula (2) of the paper, tie included.
     No separate comparator is built.
 
+    Besides the exact contribution ``y``, the cell offers ``c``, the same contribution in one's
+    complement: ``r`` when ``p == 0`` and ``~r = -r - 1`` when ``p == 1``, so ``y = c + p``. A
+    kernel sums the ``c`` of its cells and adds the count of inhibitory cells once, instead of
+    building a negator per cell (:class:`~tn_hw.hdl.kernel.Kernel`). Synthesis removes whichever
+    of ``y`` and ``c`` the design leaves unconnected.
+
     Parameters
     ----------
     width : int
@@ -41,6 +47,8 @@ class ThresholdCell(wiring.Component):
         Signed contribution, in ``[-(2**W - 1), 2**W - 1]``.
     r : Out(unsigned(W))
         Magnitude before polarity, ``max(x - w, 0)``, in ``[0, 2**W - 1]``.
+    c : Out(signed(W + 1))
+        One's-complement contribution ``y - p``: ``r`` ``^`` ``p`` replicated, sign bit ``p``.
     """
 
     def __init__(self, *, width):
@@ -51,6 +59,7 @@ class ThresholdCell(wiring.Component):
             "p": In(1),
             "y": Out(signed(width + 1)),
             "r": Out(unsigned(width)),
+            "c": Out(signed(width + 1)),
         })
 
     @property
@@ -65,5 +74,6 @@ class ThresholdCell(wiring.Component):
             diff.eq(self.x - self.w),
             self.r.eq(Mux(diff[-1], 0, diff[:width])),
             self.y.eq(Mux(self.p, -self.r, self.r)),
+            self.c.eq(Cat(self.r ^ self.p.replicate(width), self.p)),
         ]
         return m

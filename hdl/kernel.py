@@ -1,6 +1,6 @@
 """A kernel: N cells of one family and a sum with bias."""
 
-from amaranth.hdl import Module, signed
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -34,6 +34,14 @@ class Kernel(wiring.Component):
     The cell is the same circuit instantiated N times, one per input (the paper's "one circuit
     prototype"). The kernel's output is exactly :attr:`KernelSpec.output_width` bits, which
     holds every reachable value, so nothing can overflow.
+
+    The threshold kernel folds the polarity into the adder tree. Each cell offers its
+    contribution in one's complement, ``c_i = y_i - p_i`` (``-r = ~r + 1``: the cell keeps the
+    ``~``, the ``+ 1`` moves into the tree), so no cell builds a negator. The tree then adds
+    ``c_i + 2**W`` (``c_i`` with its sign bit inverted: an unsigned number, so the tree needs no
+    sign extension), the number of inhibitory cells ``sum_i p_i``, and the constant
+    ``-N * 2**W`` once. The sum is the same integer; only the circuit is smaller (3x3, 8 bit:
+    8198 -> 7014 transistors in the generic flow, docs/results/area.md).
 
     Parameters
     ----------
@@ -85,12 +93,20 @@ class Kernel(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        terms = []
-        for i in range(self._spec.n_inputs):
+        n, width = self._spec.n_inputs, self._spec.width
+        cells = []
+        for i in range(n):
             cell = m.submodules[f"cell{i}"] = self.make_cell(i)
             m.d.comb += [cell.x.eq(self.x[i]), cell.w.eq(self.w[i])]
             if self.has_polarity:
                 m.d.comb += cell.p.eq(self.p[i])
-            terms.append(cell.y)
-        m.d.comb += self.y.eq(self.bias + balanced_sum(terms))
+            cells.append(cell)
+        if self.has_polarity:
+            offset = [Cat(cell.c[:width], ~cell.c[width]) for cell in cells]  # c + 2**W
+            inhibitory = Signal(range(n + 1))
+            m.d.comb += inhibitory.eq(balanced_sum(list(self.p)))
+            total = balanced_sum(offset + [inhibitory]) - n * (1 << width)
+        else:
+            total = balanced_sum(cell.y for cell in cells)
+        m.d.comb += self.y.eq(self.bias + total)
         return m

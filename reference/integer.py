@@ -10,6 +10,7 @@ import torch
 __all__ = [
     "threshold_magnitude",
     "threshold_cell",
+    "threshold_ones_complement",
     "mac_cell",
     "cell",
     "kernel",
@@ -39,6 +40,17 @@ def threshold_cell(x, w, p):
     _int64(p)
     r = threshold_magnitude(x, w)
     return torch.where(p != 0, -r, r)
+
+
+def threshold_ones_complement(x, w, p):
+    """The cell's contribution in one's complement: ``r`` if ``p == 0``, ``-r - 1`` if ``p == 1``.
+
+    It equals ``threshold_cell(x, w, p) - p``; a kernel that sums these adds the number of
+    inhibitory cells once to get the exact sum.
+    """
+    _int64(p)
+    r = threshold_magnitude(x, w)
+    return torch.where(p != 0, -r - 1, r)
 
 
 def mac_cell(x, w):

@@ -162,6 +162,7 @@ def golden_outputs(spec: KernelSpec, kind: str, vectors: dict) -> dict:
         out = {"y": reference.cell(spec.neuron, t["x"], t["w"], p)}
         if spec.neuron == "threshold":
             out["r"] = reference.threshold_magnitude(t["x"], t["w"])
+            out["c"] = reference.threshold_ones_complement(t["x"], t["w"], p)
     elif kind == "kernel":
         out = {"y": reference.kernel(spec.neuron, t["x"], t["w"], p, t["bias"])}
     else:

@@ -23,6 +23,8 @@ def _cell(make_r, make_y=None):
                 diff.eq(self.x - self.w),
                 self.r.eq(make_r(self, diff)),
                 self.y.eq((make_y or (lambda c: Mux(c.p, -c.r, c.r)))(self)),
+                # The kernel sums c = y - p and adds the p's back: the mutant's y reaches it.
+                self.c.eq(self.y - self.p),
             ]
             return m
 
@@ -68,6 +70,17 @@ class UnsignedBiasKernel(Kernel):
         return m
 
 
+class OnesComplementKernel(Kernel):
+    """Negates inhibitory cells as ``~r`` and forgets to add the inhibitory count: off by one
+    per inhibitory cell."""
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        m.d.comb += self.y.eq(self.bias + sum(
+            m.submodules[f"cell{i}"].c for i in range(self.spec.n_inputs)))
+        return m
+
+
 def _kernel_with(cell_class):
     class MutantKernel(Kernel):
         def make_cell(self, index):
@@ -83,6 +96,7 @@ MUTANTS = {
     "narrow-difference": (_kernel_with(NarrowDifferenceCell), True),
     "narrow-accumulator": (NarrowAccumulatorKernel, True),
     "unsigned-bias": (UnsignedBiasKernel, True),
+    "ones-complement": (OnesComplementKernel, True),
     "tie-is-greater": (_kernel_with(TieIsGreaterCell), False),
 }
 

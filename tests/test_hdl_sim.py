@@ -36,9 +36,10 @@ def test_threshold_cell_exhaustive(width):
                     ctx.set(dut.x, x)
                     ctx.set(dut.w, w)
                     ctx.set(dut.p, p)
-                    want = reference.threshold_cell(torch.tensor(x), torch.tensor(w),
-                                                    torch.tensor(p)).item()
-                    got = ctx.get(dut.y)
+                    args = torch.tensor(x), torch.tensor(w), torch.tensor(p)
+                    want = (reference.threshold_cell(*args).item(),
+                            reference.threshold_ones_complement(*args).item())
+                    got = (ctx.get(dut.y), ctx.get(dut.c))
                     if got != want:
                         mismatches.append((x, w, p, want, got))
 

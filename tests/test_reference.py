@@ -21,6 +21,8 @@ def test_polarity_by_hand():
     x, w = t(10, 10, 4, 4), t(3, 3, 4, 4)
     p = t(0, 1, 0, 1)
     assert reference.threshold_cell(x, w, p).tolist() == [7, -7, 0, 0]
+    # One's complement: -r - 1 for inhibitory cells, so a tie with p = 1 gives -1.
+    assert reference.threshold_ones_complement(x, w, p).tolist() == [7, -8, 0, -1]
 
 
 def test_kernel_by_hand():

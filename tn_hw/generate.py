@@ -40,6 +40,7 @@ _PORT_MEANINGS = {
         "mac": "output: bias + sum of x * w, signed, exact (cannot overflow)",
     },
     "r": "cell magnitude max(x - w, 0), unsigned",
+    "c": "cell contribution in one's complement: r if p = 0, -r - 1 if p = 1 (y = c + p)",
 }
 
 
