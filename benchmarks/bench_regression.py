@@ -9,9 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tn_hw.spec import KernelSpec
 from tn_hw.testbench.matrix import regression_matrix
 from tn_hw.testbench.runner import run_regression
+
+from tn_hw.spec import KernelSpec
 
 
 def main():
@@ -39,7 +40,8 @@ def main():
     match = re.search(r"seeded_random\s+PASS\s+[\d.]+\s+([\d.]+)", log)
     seconds = float(match.group(1))
     print(f"regression throughput, 3x3 8-bit threshold kernel, cocotb + Icarus: "
-          f"{result.vectors} vectors in {seconds:.2f} s = {result.vectors / seconds:,.0f} vectors/s "
+          f"{result.vectors} vectors in {seconds:.2f} s = "
+          f"{result.vectors / seconds:,.0f} vectors/s "
           f"(build {result.build_seconds:.1f} s, whole run incl. simulator start "
           f"{result.run_seconds:.1f} s)")
 

@@ -5,9 +5,9 @@ fail on every one of them (except the documented equivalent mutant).
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed
+from tn_hw.hdl import Kernel, ThresholdCell
 
 from tn_hw.generate import emit_design
-from tn_hw.hdl import Kernel, ThresholdCell
 
 __all__ = ["MUTANTS", "emit_mutant"]
 

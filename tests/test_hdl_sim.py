@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 from amaranth.sim import Simulator
+from tn_hw.hdl import Kernel, Layer, MacCell, ThresholdCell
+from tn_hw.testbench.vectors import random_vectors
 
 from tn_hw import reference
-from tn_hw.hdl import Kernel, Layer, MacCell, ThresholdCell
 from tn_hw.spec import KernelSpec, SpecError
-from tn_hw.testbench.vectors import random_vectors
 
 
 def _run(dut, testbench):

@@ -1,11 +1,11 @@
 """The cocotb regression on emitted Verilog (Icarus), and the mutation tests of its checker."""
 
 import pytest
-
 from mutants import MUTANTS, emit_mutant
-from tn_hw.spec import KernelSpec
 from tn_hw.testbench.matrix import regression_matrix
 from tn_hw.testbench.runner import TIERS, run_regression
+
+from tn_hw.spec import KernelSpec
 
 MATRIX = regression_matrix()
 

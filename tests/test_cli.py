@@ -1,0 +1,154 @@
+"""The ``tn-hw`` command line: help, happy paths, and one clear error for every bad input."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tn_hw.cli import main
+
+
+def run(capsys, *argv):
+    """Run ``tn-hw argv`` in-process; return (exit status, stdout, stderr)."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse errors and --help/--version
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kernel", "0x3"], "kernel sides must be integers from 1 to 15, not '0x3'"),
+    (["--kernel", "16x16"], "kernel sides must be integers from 1 to 15"),
+    (["--kernel", "abc"], "kernel must look like 3x3 (rows x columns), not 'abc'"),
+    (["--width", "1"], "width must be an integer from 2 to 32, not 1"),
+    (["--width", "40"], "width must be an integer from 2 to 32, not 40"),
+    (["--width", "eight"], "invalid int value: 'eight'"),
+    (["--neuron", "spiking"], "invalid choice: 'spiking'"),
+    (["--channels", "0"], "channels must be an integer from 1 to 1024, not 0"),
+    (["--outputs", "0"], "outputs must be an integer from 1 to 1024, not 0"),
+    (["--bias-width", "0"], "bias width must be an integer from 1 to 64, not 0"),
+])
+def test_generate_rejects_bad_parameters(capsys, tmp_path, argv, message):
+    out = tmp_path / "out"
+    status, stdout, stderr = run(capsys, "generate", *argv, "-o", str(out))
+    assert status == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists(), "a rejected design must leave nothing behind"
+
+
+def test_generate_into_a_file_is_refused(capsys, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("not a folder\n")
+    status, _, stderr = run(capsys, "generate", "-o", str(target))
+    assert status == 2
+    assert "exists and is not a directory" in stderr
+    assert target.read_text() == "not a folder\n"
+
+
+def test_generate_below_a_file_is_refused(capsys, tmp_path):
+    (tmp_path / "taken").write_text("")
+    status, _, stderr = run(capsys, "generate", "-o", str(tmp_path / "taken" / "sub"))
+    assert status == 2
+    assert "is not a directory" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_generate_into_an_unwritable_place_is_refused(capsys):
+    # Root may write almost anywhere, but not into /proc: the error path is the same.
+    status, _, stderr = run(capsys, "generate", "-o", "/proc/tn-hw-test/out")
+    assert status == 2
+    assert stderr.startswith("tn-hw: error: cannot write to '/proc/tn-hw-test/out'")
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_generate_writes_verilog_and_manifest(capsys, tmp_path):
+    out = tmp_path / "k5"
+    status, stdout, _ = run(capsys, "generate", "--kernel", "5x5", "--width", "8", "-o", str(out))
+    assert status == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["top"] == "tn_threshold_k5x5_w8"
+    assert manifest["parameters"]["n_inputs"] == 25
+    # The sum reaches +-25 * (2**8 - 1) = +-6375 (14 signed bits); a 14-bit bias adds up to 8191.
+    assert manifest["parameters"]["sum_width"] == 14
+    assert manifest["parameters"]["output_width"] == 15
+    assert {p["port"] for p in manifest["ports"]} == {"x", "w", "p", "bias", "y"}
+    assert (out / manifest["verilog"]).is_file()
+    assert sorted(p.name for p in out.iterdir()) == sorted([manifest["verilog"], "manifest.json"])
+    assert "tn_threshold_k5x5_w8" in stdout
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog is not installed")
+@pytest.mark.parametrize("neuron", ["threshold", "mac"])
+def test_generated_verilog_compiles_in_icarus(capsys, tmp_path, neuron):
+    out = tmp_path / neuron
+    assert run(capsys, "generate", "--neuron", neuron, "--kernel", "3x3", "--channels", "2",
+               "--outputs", "3", "-o", str(out))[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    compiled = subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "a.out"),
+                               "-s", manifest["top"], str(out / manifest["verilog"])],
+                              capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["regress"], ["demo"], ["synth"],
+                                     ["compare"], ["ops"]])
+def test_help_teaches(capsys, command):
+    status, stdout, _ = run(capsys, *command, "--help")
+    assert status == 0
+    assert "usage: tn-hw" in stdout
+    if command:
+        assert "example" in stdout.lower() or "tn-hw demo" in stdout.lower(), stdout
+
+
+def test_no_command_prints_help(capsys):
+    status, stdout, _ = run(capsys)
+    assert status == 2
+    assert "tn-hw generate" in stdout
+
+
+def test_regress_refuses_a_folder_without_manifest(capsys, tmp_path):
+    status, _, stderr = run(capsys, "regress", str(tmp_path))
+    assert status == 2
+    assert "holds no manifest.json; run tn-hw generate first" in stderr
+
+
+def test_regress_refuses_a_malformed_manifest(capsys, tmp_path):
+    (tmp_path / "manifest.json").write_text("{ not json")
+    status, _, stderr = run(capsys, "regress", str(tmp_path))
+    assert status == 2
+    assert "cannot read" in stderr and "manifest.json" in stderr
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "kind": "kernel"}))
+    status, _, stderr = run(capsys, "regress", str(tmp_path))
+    assert status == 2
+    assert "is malformed" in stderr
+
+
+def test_regress_rejects_negative_vectors(capsys, icarus):
+    status, _, stderr = run(capsys, "regress", "--vectors", "-1")
+    assert status == 2
+    assert "--vectors must be 0 or more, not -1" in stderr
+
+
+def test_regress_generated_folder_passes(capsys, tmp_path, icarus):
+    out = tmp_path / "k3"
+    assert run(capsys, "generate", "--kernel", "3x3", "--width", "4", "-o", str(out))[0] == 0
+    report = tmp_path / "report.json"
+    status, stdout, _ = run(capsys, "regress", str(out), "--vectors", "200", "--seed", "3",
+                            "--json", str(report))
+    assert status == 0, stdout
+    assert "1/1 designs passed" in stdout and "0 mismatches" in stdout
+    (result,) = json.loads(report.read_text())
+    assert result["passed"] and result["mismatches"] == 0 and result["seed"] == 3
+
+
+def test_missing_simulator_is_one_clear_error(capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    status, _, stderr = run(capsys, "regress", "--vectors", "10")
+    assert status == 2
+    assert "iverilog" in stderr.lower() or "icarus" in stderr.lower()
+    assert len(stderr.strip().splitlines()) == 1
