@@ -37,8 +37,8 @@ __all__ = [
     "threshold_sum",
 ]
 
-#: Elements of the ``(rows, outputs, inputs)`` broadcast held at once (16 MiB of float32).
-DEFAULT_CHUNK_ELEMENTS = 1 << 22
+#: Elements of the ``(rows, outputs, inputs)`` broadcast held at once (4 MiB of float32).
+DEFAULT_CHUNK_ELEMENTS = 1 << 20
 
 
 def _rows_per_chunk(n_out: int, n_in: int, max_elements: int) -> int:
@@ -58,8 +58,8 @@ class ThresholdSum(torch.autograd.Function):
         out = x.new_empty(x.shape[0], w.shape[0])
         for start in range(0, x.shape[0], rows):
             part = x[start:start + rows]
-            r = torch.relu(part.unsqueeze(1) - w)  # (rows, O, N)
-            out[start:start + rows] = (r * s).sum(-1)
+            r = (part.unsqueeze(1) - w).relu_().mul_(s)  # (rows, O, N), in place
+            out[start:start + rows] = r.sum(-1)
         return out
 
     @staticmethod
@@ -78,8 +78,8 @@ class ThresholdSum(torch.autograd.Function):
         for start in range(0, x.shape[0], rows):
             part = x[start:start + rows]
             # Formulas 9 and 10: the derivative is s where x > w, and 0 otherwise (tie included).
-            mask = (part.unsqueeze(1) > w).to(x.dtype)  # (rows, O, N)
-            g = grad_out[start:start + rows].unsqueeze(-1) * s * mask
+            mask = part.unsqueeze(1) > w  # (rows, O, N) bool
+            g = (grad_out[start:start + rows].unsqueeze(-1) * s).mul_(mask)
             if need_x:
                 grad_x[start:start + rows] = g.sum(1)
             if need_w:
