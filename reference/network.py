@@ -6,8 +6,8 @@ The file format is the contract between training (``tn-hw train``) and hardware
 :class:`NetworkError` with a one-line message naming the layer and field.
 
 The forward pass uses the kernels of :mod:`.integer` on int64 tensors:
-each layer computes ``y = bias + sum_i cell(x_i, w_i, p_i)`` and then
-``requantize(y, shift, out_width)``; a convolution is the same layer applied to every patch
+each layer computes ``y = bias + sum_i cell(x_i, w_i, p_i)``, then
+``requantize(y, shift, out_width)`` and, if the layer says ``"activation": "relu"``, ``max(q, 0)``; a convolution is the same layer applied to every patch
 (``unfold``), with patches flattened in ``(channel, row, column)`` order.
 """
 
@@ -28,6 +28,7 @@ from ..spec import MAX_WIDTH, MIN_WIDTH, NEURONS, KernelSpec, SpecError
 from . import integer
 
 __all__ = [
+    "ACTIVATIONS",
     "FORMAT",
     "VERSION",
     "Conv2d",
@@ -46,6 +47,9 @@ __all__ = [
 FORMAT = "tn-hw-net"
 VERSION = 1
 MAX_SHIFT = 62
+#: Optional per-layer activation (absent or null: none). Threshold-Nets need none; the
+#: conventional MAC baselines use "relu".
+ACTIVATIONS = (None, "relu")
 
 
 class NetworkError(TnHwError, ValueError):
@@ -72,6 +76,7 @@ class Linear:
     bias: torch.Tensor
     shift: int
     out_width: int | None
+    activation: str | None = None
 
     type = "linear"
 
@@ -106,6 +111,7 @@ class Conv2d:
     bias: torch.Tensor
     shift: int
     out_width: int | None
+    activation: str | None = None
 
     type = "conv2d"
 
@@ -248,7 +254,10 @@ def _kernel_params(where, raw, n_out, n_in, width, spec_args):
                                   or not MIN_WIDTH <= out_width <= MAX_WIDTH):
         raise NetworkError(f"{where}: out_width must be an integer from {MIN_WIDTH} to "
                            f"{MAX_WIDTH} or null, not {out_width!r}")
-    return neuron, w, p, bias, shift, out_width
+    activation = raw.get("activation")
+    if activation not in ACTIVATIONS:
+        raise NetworkError(f"{where}: activation must be null or \"relu\", not {activation!r}")
+    return neuron, w, p, bias, shift, out_width, activation
 
 
 def _parse_layer(index, raw, in_shape, in_width):
@@ -268,9 +277,9 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
             where, raw, n_out, n_in, width, {"kernel": (1, 1), "channels": n_in})
-        return Linear(neuron, n_in, n_out, width, w, p, bias, shift, out_width)
+        return Linear(neuron, n_in, n_out, width, w, p, bias, shift, out_width, activation)
     if kind == "conv2d":
         where = f"layer {index} (conv2d)"
         c_in = _int_field(where, raw, "in_channels", 1, 1 << 20)
@@ -292,10 +301,10 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
             where, raw, c_out, c_in * kh * kw, width, {"kernel": (kh, kw), "channels": c_in})
         return Conv2d(neuron, c_in, c_out, (kh, kw), stride, padding, width, w, p, bias,
-                      shift, out_width)
+                      shift, out_width, activation)
     raise NetworkError(f"{where}: unknown layer type {kind!r} (expected linear, conv2d or "
                        f"flatten)")
 
@@ -394,6 +403,8 @@ def network_to_dict(net: Network) -> dict:
                  "out_width": layer.out_width}
         if layer.p is not None:
             entry["p"] = layer.p.tolist()
+        if layer.activation is not None:
+            entry["activation"] = layer.activation
         if isinstance(layer, Linear):
             entry.update(in_features=layer.in_features, out_features=layer.out_features)
         else:
@@ -459,7 +470,9 @@ def _apply(layer, x):
         patches, ho, wo = _patches(x, layer)
         y = integer.layer(layer.neuron, patches, layer.w, layer.p, layer.bias)  # (B, L, K)
         y = y.transpose(1, 2).reshape(len(x), layer.out_channels, ho, wo)
-    return integer.requantize(y, layer.shift, layer.out_width)
+    q = integer.requantize(y, layer.shift, layer.out_width)
+    # relu after requantization equals relu before it: requantize is monotone and maps 0 to 0.
+    return q.clamp(min=0) if layer.activation == "relu" else q
 
 
 def forward(net: Network, x: torch.Tensor, *, chunk: int = 256,

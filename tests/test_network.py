@@ -121,6 +121,15 @@ def test_known_answer_conv_stride2_padding():
     assert forward(net, x).tolist() == [[[[2, 5], [12, 2]]]]
 
 
+def test_relu_activation_after_requantize():
+    raw = mlp_dict()
+    raw["layers"][1]["activation"] = "relu"
+    net = load_network(raw)
+    assert forward(net, t([[5, -1, 7], [-8, -8, -8]])).tolist() == [[20, 0], [5, 4]]
+    assert network.network_to_dict(net)["layers"][1]["activation"] == "relu"
+    assert "activation" not in network.network_to_dict(load_network(mlp_dict()))["layers"][1]
+
+
 def test_predict_ties_go_to_lowest_index_and_single_logit_is_sign():
     assert network.predict_logits(t([[3, 7, 7], [1, 1, 1], [-2, -5, -2]])).tolist() == [1, 0, 0]
     assert network.predict_logits(t([[1], [0], [-4]])).tolist() == [1, 0, 0]
@@ -300,6 +309,8 @@ BROKEN = {
     "kernel too big": (lambda r: r["input"].update(shape=[1, 1, 3]), "does not fit"),
     "no layers": (lambda r: r.update(layers=[]), "layers must be a non-empty list"),
     "missing field": (lambda r: r["layers"][0].pop("bias"), "missing field 'bias'"),
+    "activation": (lambda r: r["layers"][0].update(activation="tanh"),
+                   "activation must be null or \"relu\", not 'tanh'"),
 }
 
 
