@@ -34,6 +34,8 @@ __all__ = [
     "make_linear",
     "naive_tconv2d",
     "random_polarity",
+    "threshold_conv2d",
+    "threshold_linear",
     "threshold_sum",
 ]
 
@@ -109,6 +111,32 @@ def threshold_sum(x, w, s, max_elements: int = DEFAULT_CHUNK_ELEMENTS):
     return ThresholdSum.apply(x, w, s.to(x.dtype), max_elements)
 
 
+def threshold_linear(x, weight, sign, bias=None, *, max_elements=DEFAULT_CHUNK_ELEMENTS):
+    """Functional :class:`TLinear`: ``x`` ``(..., N)``, ``weight``/``sign`` ``(O, N)``."""
+    lead = x.shape[:-1]
+    y = threshold_sum(x.reshape(-1, weight.shape[1]), weight, sign, max_elements)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, weight.shape[0])
+
+
+def threshold_conv2d(x, weight, sign, bias=None, *, stride=1, padding=0,
+                     max_elements=DEFAULT_CHUNK_ELEMENTS):
+    """Functional :class:`TConv2d`: ``x`` ``(B, C, H, W)``, ``weight``/``sign``
+    ``(O, C, kh, kw)``; zero padding."""
+    b, _, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho = (h + 2 * padding - kh) // stride + 1
+    wo = (w + 2 * padding - kw) // stride + 1
+    # (B, C*kh*kw, L) in (c, r, k) order, the order of the integer kernels.
+    patches = F.unfold(x, (kh, kw), padding=padding, stride=stride)
+    rows = patches.transpose(1, 2).reshape(b * ho * wo, -1)
+    y = threshold_sum(rows, weight.reshape(o, -1), sign.reshape(o, -1), max_elements)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(b, ho * wo, o).transpose(1, 2).reshape(b, o, ho, wo)
+
+
 def random_polarity(shape, generator: torch.Generator | None = None) -> torch.Tensor:
     """0/1 int64 polarities, each 1 (inhibitory) with probability 1/2."""
     return torch.randint(0, 2, tuple(shape), generator=generator, dtype=torch.int64)
@@ -165,12 +193,8 @@ class TLinear(_ThresholdBase):
         self._init_parameters((out_features, in_features), out_features, bias, init_range, seed)
 
     def forward(self, x):
-        lead = x.shape[:-1]
-        y = threshold_sum(x.reshape(-1, self.in_features), self.weight, self.sign,
-                          self.max_elements)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*lead, self.out_features)
+        return threshold_linear(x, self.weight, self.sign, self.bias,
+                                max_elements=self.max_elements)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -209,19 +233,8 @@ class TConv2d(_ThresholdBase):
         self._init_parameters(shape, out_channels, bias, init_range, seed)
 
     def forward(self, x):
-        b, _, h, w = x.shape
-        kh, kw = self.kernel_size
-        ho = (h + 2 * self.padding - kh) // self.stride + 1
-        wo = (w + 2 * self.padding - kw) // self.stride + 1
-        # (B, C*kh*kw, L) in (c, r, k) order, the order of the integer kernels.
-        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)
-        rows = patches.transpose(1, 2).reshape(b * ho * wo, -1)
-        y = threshold_sum(rows, self.weight.reshape(self.out_channels, -1),
-                          self.sign.reshape(self.out_channels, -1), self.max_elements)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(b, ho * wo, self.out_channels).transpose(1, 2).reshape(
-            b, self.out_channels, ho, wo)
+        return threshold_conv2d(x, self.weight, self.sign, self.bias, stride=self.stride,
+                                padding=self.padding, max_elements=self.max_elements)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
