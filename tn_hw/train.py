@@ -54,26 +54,26 @@ _T, _M = "threshold", "mac"
 
 MODELS = {
     "digits-tmlp": ModelConfig(
-        "digits", (("linear", _T, 64, 16), ("linear", _T, 16, 10)), (64,), 6, 40, 10, 0.01,
+        "digits", (("linear", _T, 64, 16), ("linear", _T, 16, 10)), (64,), 6, 60, 10, 0.01,
         (0.0, 1.0), "Threshold-MLP 64-16-10"),
     "digits-mlp": ModelConfig(
-        "digits", (("linear", _M, 64, 16), ("relu",), ("linear", _M, 16, 10)), (64,), 6, 40, 10,
+        "digits", (("linear", _M, 64, 16), ("relu",), ("linear", _M, 16, 10)), (64,), 6, 60, 10,
         0.01, description="conventional MLP 64-16-10 (ReLU), same shapes"),
     "digits-tcnn": ModelConfig(
         "digits", (("conv", _T, 1, 4, 3, 2, 1), ("conv", _T, 4, 8, 3, 2, 1), ("flatten",),
-                   ("linear", _T, 32, 10)), (1, 8, 8), 6, 40, 10, 0.01, (0.0, 1.0),
+                   ("linear", _T, 32, 10)), (1, 8, 8), 6, 60, 10, 0.01, (0.0, 1.0),
         "Threshold-CNN conv3x3/2(4)-conv3x3/2(8)-FC(10)"),
     "digits-cnn": ModelConfig(
         "digits", (("conv", _M, 1, 4, 3, 2, 1), ("relu",), ("conv", _M, 4, 8, 3, 2, 1), ("relu",),
-                   ("flatten",), ("linear", _M, 32, 10)), (1, 8, 8), 6, 40, 10, 0.01,
+                   ("flatten",), ("linear", _M, 32, 10)), (1, 8, 8), 6, 60, 10, 0.01,
         description="conventional CNN, same shapes (ReLU)"),
     "digits-tcnn-mi": ModelConfig(
         "digits", (("conv", _T, 1, 4, 3, 2, 1), ("conv", _T, 4, 8, 3, 2, 1), ("flatten",),
-                   ("linear", _M, 32, 10)), (1, 8, 8), 6, 40, 10, 0.01, (0.0, 1.0),
+                   ("linear", _M, 32, 10)), (1, 8, 8), 6, 60, 10, 0.01, (0.0, 1.0),
         "Threshold-CNN with multiplication injection: MAC output layer"),
     "ball3-tn4": ModelConfig(
         "ball3", (("linear", _T, 3, 5), ("linear", _T, 5, 3), ("linear", _T, 3, 1),
-                  ("linear", _T, 1, 1)), (3,), 6, 60, 10, 0.01, (-1.0, 1.0),
+                  ("linear", _T, 1, 1)), (3,), 6, 60, 10, 0.003, (-1.0, 1.0),
         "paper Table 2 4-layer NN N3(5)-N5(3)-N3(1)-N1(1) on ball3"),
 }
 
