@@ -437,6 +437,9 @@ def save_network(net, path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         fd, staged = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staged, 0o666 & ~umask)  # mkstemp makes 0600; a model file is not secret
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(staged, path)
