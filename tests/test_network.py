@@ -12,6 +12,15 @@ from tn_hw.reference.network import NetworkError, forward, load_network, predict
 from tn_hw.errors import TnHwError
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: extra threads only contend with the other xdist worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def t(values):
     return torch.tensor(values, dtype=torch.int64)
 

@@ -7,6 +7,15 @@ from tn_hw.reference.tnet import TConv2d, TLinear
 from torch import nn
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: extra threads only contend with the other xdist worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _models():
     torch.manual_seed(0)
     return {

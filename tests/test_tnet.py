@@ -15,6 +15,15 @@ from torch import nn
 from torch.autograd.gradcheck import GradcheckError
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: extra threads only contend with the other xdist worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _away_from_ties(x, w, gap=0.05):
     """Move x so that no |x - w| is below ``gap`` (finite differences must not cross a kink)."""
     d = x.unsqueeze(-2) - w
