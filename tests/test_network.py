@@ -422,3 +422,12 @@ def test_network_dataset_shapes_and_errors():
     x, y = data.network_dataset(load_network(raw), "digits-test")
     assert x.shape == (450, 1, 8, 8) and x.dtype == torch.int64 and len(y) == 450
     assert int(x.min()) == 0 and int(x.max()) == 64
+
+
+def test_save_reports_unwritable_paths_in_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(NetworkError, match="cannot write") as info:
+        network.save_network(load_network(mlp_dict()), blocker / "net.json")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

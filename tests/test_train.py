@@ -74,6 +74,11 @@ def test_cli_train_errors_leave_nothing(tmp_path, capsys):
                      "--qat-epochs", "0", "--quiet"])
     assert code == 2
     assert "tn-hw: error: cannot write" in capsys.readouterr().err
+    assert cli.main(["train", "ball3-tn4", "-o", str(tmp_path), "--quiet"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert cli.main(["train", "ball3-tn4", "-o", str(tmp_path / "y.json"),
+                     "--qat-epochs", "-2"]) == 2
+    assert "--qat-epochs must be >= 0, not -2" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 

@@ -9,8 +9,10 @@ network whose integer predictions are compared with the fake-quantized model's.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import TnHwError
 
@@ -266,12 +268,27 @@ The file is a tn-hw-net JSON (docs/network-format.md), written only when complet
 """
 
 
+def _check_output_file(path: Path) -> None:
+    """Fail before training, not after, when ``path`` cannot be written."""
+    if path.is_dir():
+        raise TnHwError(f"output {str(path)!r} is a directory; give a file name")
+    probe = path.parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TnHwError(f"cannot write {str(path)!r}: {str(probe)!r} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise TnHwError(f"cannot write {str(path)!r}: {str(probe)!r} is not writable")
+
+
 def cmd_train(args) -> int:
     """Handler of ``tn-hw train``."""
     from .reference.network import save_network
 
-    if args.epochs is not None and args.epochs < 0:
-        raise TnHwError(f"--epochs must be >= 0, not {args.epochs}")
+    for option, value in (("--epochs", args.epochs), ("--qat-epochs", args.qat_epochs)):
+        if value is not None and value < 0:
+            raise TnHwError(f"{option} must be >= 0, not {value}")
+    _check_output_file(Path(args.output))
     started = time.perf_counter()
     log = None if args.quiet else print
     result = train_model(args.model, seed=args.seed, epochs=args.epochs,
