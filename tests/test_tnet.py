@@ -9,6 +9,7 @@ from tn_hw.reference.tnet import (
     make_conv2d,
     make_linear,
     naive_tconv2d,
+    threshold_conv2d,
     threshold_sum,
 )
 from torch import nn
@@ -45,22 +46,21 @@ def test_gradcheck_threshold_sum(max_elements):
 
 
 def test_gradcheck_tconv2d():
-    torch.manual_seed(1)
-    conv = TConv2d(2, 3, 3, stride=2, padding=1, max_elements=50).double()
-    x = torch.randn(2, 2, 5, 5, dtype=torch.float64)
-    # Shift the input off every threshold it meets (also the zero padding: keep w away from 0).
-    with torch.no_grad():
-        conv.weight.copy_(torch.where(conv.weight.abs() < 0.05, conv.weight + 0.1, conv.weight))
-        x = _away_from_ties(x.reshape(-1, 1), conv.weight.reshape(-1, 1).T.reshape(1, -1)
-                            .T).reshape(2, 2, 5, 5)
+    gen = torch.Generator().manual_seed(1)
+    # Inputs on the grid 0.2 k + 0.15, thresholds on 0.2 k + 0.05: every |x - w| >= 0.1, and
+    # every |0 - w| >= 0.05 for the zero padding, so no finite difference crosses a kink.
+    x = (torch.randint(-8, 8, (2, 2, 5, 5), generator=gen) * 0.2 + 0.15).double()
+    w = (torch.randint(-8, 8, (3, 2, 3, 3), generator=gen) * 0.2 + 0.05).double()
+    b = torch.randn(3, generator=gen, dtype=torch.float64)
+    sign = 1 - 2 * torch.randint(0, 2, (3, 2, 3, 3), generator=gen)
     x.requires_grad_()
-    params = (x, conv.weight, conv.bias)
+    w.requires_grad_()
+    b.requires_grad_()
 
-    def run(a, wt, b):
-        conv.weight.data, conv.bias.data = wt, b
-        return conv(a)
+    def conv(a, wt, bias):
+        return threshold_conv2d(a, wt, sign, bias, stride=2, padding=1, max_elements=50)
 
-    assert torch.autograd.gradcheck(lambda a, wt, b: run(a, wt, b), params)
+    assert torch.autograd.gradcheck(conv, (x, w, b))
 
 
 def test_gradient_at_a_tie_is_zero_and_follows_formulas_9_10():
