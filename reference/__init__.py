@@ -5,10 +5,19 @@ from .integer import (
     kernel,
     layer,
     mac_cell,
+    requantize,
     threshold_cell,
     threshold_magnitude,
     threshold_ones_complement,
 )
 
-__all__ = ["cell", "kernel", "layer", "mac_cell", "threshold_cell", "threshold_magnitude",
-           "threshold_ones_complement"]
+__all__ = [
+    "cell",
+    "kernel",
+    "layer",
+    "mac_cell",
+    "requantize",
+    "threshold_cell",
+    "threshold_magnitude",
+    "threshold_ones_complement",
+]

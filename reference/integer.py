@@ -8,13 +8,14 @@ the formulas, with no shared tricks from the hardware.
 import torch
 
 __all__ = [
-    "threshold_magnitude",
-    "threshold_cell",
-    "threshold_ones_complement",
-    "mac_cell",
     "cell",
     "kernel",
     "layer",
+    "mac_cell",
+    "requantize",
+    "threshold_cell",
+    "threshold_magnitude",
+    "threshold_ones_complement",
 ]
 
 
@@ -100,3 +101,39 @@ def layer(neuron, x, w, p, bias):
     Returns ``(..., O)``.
     """
     return kernel(neuron, x.unsqueeze(-2), w, p, bias)
+
+
+def requantize(y, shift, out_width):
+    """Requantize an accumulator ``y`` to the next layer's width: shift right, round, saturate.
+
+    For ``shift > 0``: ``q = saturate((y + 2**(shift - 1)) >> shift)``, the arithmetic (floor)
+    shift of ``y`` plus one half, i.e. round to nearest with ties toward +infinity
+    (``5 / 2 -> 3``, ``-5 / 2 -> -2``). For ``shift == 0``: ``q = saturate(y)``. Saturation
+    clamps to ``[-2**(out_width - 1), 2**(out_width - 1) - 1]``; ``out_width=None`` skips it
+    (the last layer's full-precision logits). Only adders, shifts and comparators: the hardware
+    needs no multiplier.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        int64 accumulator values, any shape.
+    shift : int
+        Right shift ``s >= 0``.
+    out_width : int or None
+        Signed output width (2 to 32), or ``None`` for no saturation.
+
+    Returns
+    -------
+    torch.Tensor
+        int64, the shape of ``y``.
+    """
+    _int64(y)
+    if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 62:
+        raise ValueError(f"shift must be an integer from 0 to 62, not {shift!r}")
+    if shift > 0:
+        y = torch.bitwise_right_shift(y + (1 << (shift - 1)), shift)
+    if out_width is None:
+        return y
+    if isinstance(out_width, bool) or not isinstance(out_width, int) or not 2 <= out_width <= 32:
+        raise ValueError(f"out_width must be an integer from 2 to 32 or None, not {out_width!r}")
+    return torch.clamp(y, -(1 << (out_width - 1)), (1 << (out_width - 1)) - 1)

@@ -152,8 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     from .synth.cli import register
+    from .train import register as register_train
 
     register(sub)
+    register_train(sub)
     return parser
 
 
