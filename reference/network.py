@@ -7,7 +7,8 @@ The file format is the contract between training (``tn-hw train``) and hardware
 
 The forward pass uses the kernels of :mod:`.integer` on int64 tensors:
 each layer computes ``y = bias + sum_i cell(x_i, w_i, p_i)``, then
-``requantize(y, shift, out_width)`` and, if the layer says ``"activation": "relu"``, ``max(q, 0)``; a convolution is the same layer applied to every patch
+``requantize(y, shift, out_width)`` and, if the layer says ``"activation": "relu"``,
+``max(q, 0)``; a convolution is the same layer applied to every patch
 (``unfold``), with patches flattened in ``(channel, row, column)`` order.
 """
 
@@ -507,8 +508,8 @@ def forward(net: Network, x: torch.Tensor, *, chunk: int = 256,
         raise NetworkError(f"network input must be a torch.int64 tensor, not "
                            f"{getattr(x, 'dtype', type(x).__name__)}")
     if tuple(x.shape[1:]) != net.input_shape or x.dim() != len(net.input_shape) + 1:
-        raise NetworkError(f"network input must have shape [B, {', '.join(map(str, net.input_shape))}]"
-                           f", not {list(x.shape)}")
+        shape = ", ".join(map(str, net.input_shape))
+        raise NetworkError(f"network input must have shape [B, {shape}], not {list(x.shape)}")
     lo, hi = -(1 << (net.input_width - 1)), (1 << (net.input_width - 1)) - 1
     if x.numel() and (int(x.min()) < lo or int(x.max()) > hi):
         raise NetworkError(f"network input values must lie in [{lo}, {hi}] "
