@@ -12,7 +12,7 @@ additive part, so the adder kernel keeps the threshold kernel's ports (``x``, ``
 
 import torch
 
-__all__ = ["adder_magnitude", "adder_cell", "adder_kernel", "adder_layer"]
+__all__ = ["adder_cell", "adder_kernel", "adder_layer", "adder_magnitude"]
 
 
 def _int64(*tensors):

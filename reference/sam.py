@@ -15,7 +15,7 @@ dimensions; they are the contract the RTL is checked against.
 
 import torch
 
-__all__ = ["dense_mask", "sam_kernel", "sam_layer", "sam_sums", "sam_arg"]
+__all__ = ["dense_mask", "sam_arg", "sam_kernel", "sam_layer", "sam_sums"]
 
 
 def _int64(*tensors):

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from tn_hw.reference.adder import adder_cell, adder_kernel, adder_layer, adder_magnitude
 from tn_hw.reference.sam import sam_arg, sam_kernel, sam_layer
 
