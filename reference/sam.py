@@ -15,7 +15,9 @@ dimensions; they are the contract the RTL is checked against.
 
 import torch
 
-__all__ = ["dense_mask", "sam_arg", "sam_kernel", "sam_layer", "sam_sums"]
+__all__ = [
+    "SamExtreme", "SamLayer", "dense_mask", "sam_arg", "sam_kernel", "sam_layer", "sam_sums",
+]
 
 
 def _int64(*tensors):
@@ -109,3 +111,71 @@ def sam_arg(sums, mask, *, largest):
     hit = masked == target
     # First True along the last axis: argmax of a 0/1 tensor returns the first maximum.
     return hit.to(torch.int8).argmax(dim=-1)
+
+
+# -- trainable float layer ----------------------------------------------------------------------
+
+
+class SamExtreme(torch.autograd.Function):
+    """``max_i(x_i + w_oi)`` (or min) over the kept inputs, with the paper's gradient: 1 for the
+    selected input and its weight, 0 for all others (lowest index on a tie, :func:`sam_arg`).
+
+    ``x`` is ``(B, N)``, ``w`` ``(O, N)``, ``keep`` ``(O, N)`` bool; returns ``(B, O)``.
+    """
+
+    @staticmethod
+    def forward(x, w, keep, largest):
+        sums = x.unsqueeze(-2) + w
+        index = sam_arg(sums, keep, largest=largest)
+        return sums.gather(-1, index.unsqueeze(-1)).squeeze(-1), index
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, w, _keep, _largest = inputs
+        _out, index = output
+        ctx.save_for_backward(index)
+        ctx.shapes = (x.shape, w.shape)
+        ctx.mark_non_differentiable(index)
+
+    @staticmethod
+    def backward(ctx, grad_out, _grad_index):
+        (index,) = ctx.saved_tensors
+        (batch, n), (outputs, _) = ctx.shapes
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.zeros(batch, n, dtype=grad_out.dtype, device=grad_out.device)
+            grad_x.scatter_add_(1, index, grad_out)
+        if ctx.needs_input_grad[1]:
+            flat = (torch.arange(outputs, device=index.device) * n + index).reshape(-1)
+            grad_w = torch.zeros(outputs * n, dtype=grad_out.dtype, device=grad_out.device)
+            grad_w.index_add_(0, flat, grad_out.reshape(-1))
+            grad_w = grad_w.reshape(outputs, n)
+        return grad_x, grad_w, None, None
+
+
+class SamLayer(torch.nn.Module):
+    """Trainable SAM layer ``n_inputs -> outputs`` (float), pruned by keep-mask buffers.
+
+    ``forward(x)`` returns ``max_i(x_i + Wp_oi) + min_i(x_i + Wm_oi)``; with integer-valued
+    inputs and weights it equals :func:`sam_layer` exactly. :meth:`selections` gives the
+    selected indices, from which the activation rates used for pruning are counted.
+    """
+
+    def __init__(self, n_inputs, outputs, *, generator=None):
+        super().__init__()
+        self.wp = torch.nn.Parameter(torch.randn(outputs, n_inputs, generator=generator))
+        self.wm = torch.nn.Parameter(torch.randn(outputs, n_inputs, generator=generator))
+        self.register_buffer("keep_max", dense_mask(outputs, n_inputs))
+        self.register_buffer("keep_min", dense_mask(outputs, n_inputs))
+
+    def forward(self, x):
+        high, _ = SamExtreme.apply(x, self.wp, self.keep_max, True)
+        low, _ = SamExtreme.apply(x, self.wm, self.keep_min, False)
+        return high + low
+
+    @torch.no_grad()
+    def selections(self, x):
+        """``(argmax, argmin)`` indices, each ``(B, O)``."""
+        _, high = SamExtreme.apply(x, self.wp, self.keep_max, True)
+        _, low = SamExtreme.apply(x, self.wm, self.keep_min, False)
+        return high, low

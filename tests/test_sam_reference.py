@@ -76,3 +76,42 @@ def test_int64_only():
         sam_kernel(torch.zeros(3), torch.zeros(3), torch.zeros(3))
     with pytest.raises(TypeError):
         adder_kernel(torch.zeros(3, dtype=torch.int32), t([0, 0, 0]), t(0))
+
+
+def test_sam_extreme_gradcheck():
+    from tn_hw.reference.sam import SamExtreme
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(3, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    keep = torch.tensor([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1], [0, 0, 1, 0, 0]], dtype=torch.bool)
+    for largest in (True, False):
+        assert torch.autograd.gradcheck(lambda a, b, s=largest: SamExtreme.apply(a, b, keep, s)[0],
+                                        (x, w))
+
+
+def test_sam_gradient_goes_to_the_selected_input_only():
+    from tn_hw.reference.sam import SamExtreme
+
+    x = torch.tensor([[1.0, 5.0, 5.0, 0.0]], requires_grad=True)
+    w = torch.zeros(1, 4, requires_grad=True)
+    out, index = SamExtreme.apply(x, w, torch.ones(1, 4, dtype=torch.bool), True)
+    out.sum().backward()
+    assert index.tolist() == [[1]]                      # tie 5 == 5: lowest index
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0, 0.0]]
+    assert w.grad.tolist() == [[0.0, 1.0, 0.0, 0.0]]
+
+
+def test_float_layer_matches_the_integer_model():
+    from tn_hw.reference.sam import SamLayer
+
+    gen = torch.Generator().manual_seed(1)
+    layer = SamLayer(6, 3, generator=gen)
+    with torch.no_grad():
+        layer.wp.copy_(torch.randint(-20, 20, (3, 6), generator=gen).float())
+        layer.wm.copy_(torch.randint(-20, 20, (3, 6), generator=gen).float())
+        layer.keep_max[0, :3] = False
+        layer.keep_min[2, 1:] = False
+    x = torch.randint(-20, 20, (8, 6), generator=gen)
+    want = sam_layer(x, layer.wp.long(), layer.wm.long(), layer.keep_max, layer.keep_min)
+    assert torch.equal(layer(x.float()).long(), want)
