@@ -50,6 +50,10 @@ examples:
   tn-hw compare --kernels 3x3,5x5,7x7 --widths 4,8,16 -j 2 -o out/area
   tn-hw compare --kernels 3x3 --widths 8 --targets all -o out/one
   tn-hw compare --weights constant --seed 0 -o out/const
+  tn-hw compare --neurons threshold,sam,adder,mac --kernels 3x3 --widths 8 -o out/neurons
+
+With --neurons beyond threshold and mac, area.md gains a table of every neuron against the
+Booth MAC (MAC / neuron on each target's primary metric) and area.json a "neuron_ratios" list.
 
 A repeated sweep reads the cache and takes seconds; progress goes to stderr.
 """
@@ -121,6 +125,9 @@ def register(subparsers) -> None:
         "compare", help="sweep threshold vs MAC kernels: CSV, JSON, Markdown and plots",
         description="Sweep threshold and MAC kernels over kernel sizes, widths and targets.",
         epilog=_COMPARE_EPILOG, formatter_class=formatter)
+    compare.add_argument("--neurons", default="threshold,mac",
+                         help="comma-separated neuron families from " + ", ".join(NEURONS)
+                              + " (default threshold,mac); ratios are taken against mac")
     compare.add_argument("--kernels", default="3x3,5x5,7x7",
                          help="comma-separated kernel shapes (default 3x3,5x5,7x7)")
     compare.add_argument("--widths", type=_int_list, default=[4, 8, 16],
@@ -200,11 +207,17 @@ def cmd_compare(args) -> int:
     if args.jobs < 1:
         raise SynthError(f"-j must be a positive integer, not {args.jobs}")
     targets = expand_targets(args.targets)
-    sweep = run_sweep(kernels=kernels, widths=args.widths, targets=targets,
+    neurons = [n.strip() for n in args.neurons.split(",") if n.strip()]
+    unknown = [n for n in neurons if n not in NEURONS]
+    if unknown or not neurons:
+        raise SynthError(f"--neurons must list neurons from {', '.join(NEURONS)}, "
+                         f"not {args.neurons!r}")
+    sweep = run_sweep(neurons=neurons, kernels=kernels, widths=args.widths, targets=targets,
                       weights=args.weights, seed=args.seed, jobs=args.jobs,
                       progress=None if args.quiet else sys.stderr, **_synth_options(args))
     command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
-        "compare", "--kernels", args.kernels, "--widths", ",".join(map(str, args.widths)),
+        "compare", *(["--neurons", args.neurons] if args.neurons != "threshold,mac" else []),
+        "--kernels", args.kernels, "--widths", ",".join(map(str, args.widths)),
         "--targets", args.targets, "--weights", args.weights,
         *(["--seed", str(args.seed)] if args.weights == "constant" else []),
         "-j", str(args.jobs), "-o", args.output])

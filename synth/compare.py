@@ -34,8 +34,10 @@ __all__ = [
     "WEIGHT_MODES",
     "build_design",
     "constant_wrapper",
+    "neuron_ratios",
     "ratios",
     "render_markdown",
+    "render_neuron_table",
     "run_sweep",
     "short_version",
     "write_csv",
@@ -57,7 +59,7 @@ METRIC_COLUMNS = (
     "gates", "transistors", "luts", "carry4", "ffs", "dsp48e1", "muxf7", "muxf8", "lut4", "carry",
 )
 
-_PARAMETER_PORTS = ("w", "p", "bias")
+_PARAMETER_PORTS = ("w", "p", "bias", "wp", "wm")
 
 #: The MAC baseline, stated in every report.
 BASELINE = ("MAC kernel with Booth-encoded multipliers (`synth -booth` in generic, the `booth` "
@@ -268,6 +270,53 @@ def ratios(sweep: dict) -> list[dict]:
     return out
 
 
+def neuron_ratios(sweep: dict) -> list[dict]:
+    """MAC/neuron ratio of each target's primary metric for every non-MAC neuron of the sweep,
+    per (neuron, kernel, width, target): how many times smaller than the Booth MAC it is."""
+    by_key = {(r["neuron"], r["kernel"], r["width"], r["target"]): r for r in sweep["rows"]}
+    out = []
+    for (neuron, kernel, width, target), row in by_key.items():
+        metric = PRIMARY_METRIC.get(target)
+        mac = by_key.get(("mac", kernel, width, target))
+        if neuron == "mac" or metric is None or mac is None:
+            continue
+        value, mac_value = row["metrics"][metric], mac["metrics"][metric]
+        out.append({
+            "neuron": neuron, "kernel": kernel, "width": width, "target": target,
+            "metric": metric, "value": value, "mac": mac_value,
+            "ratio": mac_value / value if value else None,
+        })
+    return out
+
+
+def render_neuron_table(sweep: dict) -> str:
+    """Markdown: per target, each neuron's primary metric and its MAC/neuron ratio."""
+    meta = sweep["meta"]
+    neurons = [n for n in meta["neurons"] if n != "mac"]
+    ratio = {(r["neuron"], r["kernel"], r["width"], r["target"]): r
+             for r in neuron_ratios(sweep)}
+    lines = []
+    for target in meta["targets"]:
+        metric = PRIMARY_METRIC.get(target)
+        if metric is None:
+            continue
+        lines += [f"### {target}: {metric}, every neuron against the Booth MAC", ""]
+        header = ["kernel", "W", "MAC"] + [f"{n} (MAC / {n})" for n in neurons]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|---|---:|" + "---:|" * (len(header) - 2))
+        for kernel in meta["kernels"]:
+            for width in meta["widths"]:
+                found = [ratio.get((n, kernel, width, target)) for n in neurons]
+                if not any(found):
+                    continue
+                mac = next(r["mac"] for r in found if r)
+                cells = [f"{r['value']} ({_fmt_ratio(r['ratio'])})" if r else "n/a"
+                         for r in found]
+                lines.append(f"| {kernel} | {width} | {mac} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_csv(sweep: dict, path) -> None:
     """One row per run, one column per metric (empty where a target has no such figure)."""
     buffer = io.StringIO()
@@ -293,6 +342,7 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
     if command:
         lines += ["Command:", "", "```", command, "```", ""]
     lines += [
+        f"- Neurons: {', '.join(meta.get('neurons', ('threshold', 'mac')))}",
         f"- Yosys: {short_version(meta['yosys'])}",
         f"- Weights: {meta['weights']}{seed}",
         f"- Baseline: {meta['baseline']}",
@@ -339,6 +389,8 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
             lines += ["", ("No ratio here: the MAC uses DSP48E1 blocks, the threshold kernel "
                            "LUTs and carry chains, and the two are not one currency.")]
         lines.append("")
+    if set(meta.get("neurons", ())) - {"threshold", "mac"}:
+        lines += ["## All neurons", "", render_neuron_table(sweep)]
     return "\n".join(lines)
 
 
@@ -416,6 +468,7 @@ def write_outputs(sweep: dict, out_dir, *, command: str | None = None) -> list[P
     stable = {
         "meta": {k: v for k, v in sweep["meta"].items() if k != "wall_seconds"},
         "ratios": ratios(sweep),
+        "neuron_ratios": neuron_ratios(sweep),
         "rows": [{k: v for k, v in r.items() if k not in ("seconds", "cached")}
                  for r in sweep["rows"]],
     }

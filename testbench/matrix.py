@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..spec import KernelSpec
 
-__all__ = ["Config", "regression_matrix"]
+__all__ = ["Config", "regression_matrix", "seeded_mask"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Config:
             return f"{s.neuron}-cell-w{s.width}"
         shape = s.kernel_text + (f"x{s.channels}" if s.channels > 1 else "")
         outputs = f"-o{s.outputs}" if s.outputs > 1 else ""
-        return f"{s.neuron}-{shape}{outputs}-w{s.width}"
+        sparse = "-sparse" if s.is_sparse else ""
+        return f"{s.neuron}-{shape}{outputs}-w{s.width}{sparse}"
 
     def generate(self):
         from ..generate import generate, generate_cell
@@ -52,4 +53,44 @@ def regression_matrix() -> list[Config]:
                                                        width=width)))
         configs.append(Config("layer", KernelSpec(neuron=neuron, kernel=(3, 3), outputs=4,
                                                   width=8)))
+    configs += _sam_adder_configs()
+    return configs
+
+
+def seeded_mask(outputs: int, n_inputs: int, keep: float, seed: int) -> tuple:
+    """A reproducible sparse keep mask (about ``keep`` of the connections, at least one per row).
+
+    Pure Python (no numpy), so the same seed gives the same mask, and top name, everywhere.
+    """
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(outputs):
+        row = [1 if rng.random() < keep else 0 for _ in range(n_inputs)]
+        row[rng.randrange(n_inputs)] = 1
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def _sam_adder_configs() -> list[Config]:
+    """SAM and adder kernels 3x3/5x5/7x7 at widths 4, 8, 16; SAM also with sparse masks (max
+    and min sides pruned differently) and as a sparse layer; an adder cell and layer."""
+    configs = []
+    for width in (4, 8, 16):
+        for side in (3, 5, 7):
+            for neuron in ("sam", "adder"):
+                configs.append(Config("kernel", KernelSpec(neuron=neuron, kernel=(side, side),
+                                                           width=width)))
+    for side in (3, 5, 7):
+        n = side * side
+        configs.append(Config("kernel", KernelSpec(
+            neuron="sam", kernel=(side, side), width=8, mask=seeded_mask(1, n, 0.4, side),
+            mask_min=seeded_mask(1, n, 0.4, 100 + side))))
+    configs.append(Config("layer", KernelSpec(
+        neuron="sam", kernel=(3, 3), outputs=4, width=8, mask=seeded_mask(4, 9, 0.3, 1),
+        mask_min=seeded_mask(4, 9, 0.3, 2))))
+    configs.append(Config("cell", KernelSpec(neuron="adder", kernel=(1, 1), width=4)))
+    configs.append(Config("layer", KernelSpec(neuron="adder", kernel=(3, 3), outputs=4,
+                                              width=8)))
     return configs

@@ -37,10 +37,7 @@ CONFIG = _config()
 
 
 def _spec(config):
-    params = config["manifest"]["parameters"]
-    return KernelSpec(neuron=params["neuron"], kernel=tuple(params["kernel"]),
-                      channels=params["channels"], outputs=params["outputs"],
-                      width=params["width"], bias_width=params["bias_width"])
+    return KernelSpec.from_description(config["manifest"]["parameters"])
 
 
 class NeuronTB:

@@ -35,6 +35,10 @@ GOLDEN_BITS = 64
 def family_shapes(spec: KernelSpec, kind: str) -> dict:
     """Index shape of every input port family of a design."""
     n, o = spec.n_inputs, spec.outputs
+    if spec.neuron == "sam" and kind != "cell":
+        # Weight ports hold the kept connections only (docs/semantics.md, SAM).
+        return {"x": (n,), "wp": (len(spec.connections_max),),
+                "wm": (len(spec.connections_min),)}
     if kind == "cell":
         shapes = {"x": (), "w": ()}
         if spec.neuron == "threshold":
@@ -49,7 +53,8 @@ def family_shapes(spec: KernelSpec, kind: str) -> dict:
 
 
 def _ranges(spec):
-    return {"x": spec.input_range, "w": spec.input_range, "p": (0, 1), "bias": spec.bias_range}
+    return {"x": spec.input_range, "w": spec.input_range, "wp": spec.input_range,
+            "wm": spec.input_range, "p": (0, 1), "bias": spec.bias_range}
 
 
 def concat(*vector_sets):
@@ -87,7 +92,8 @@ def directed_vectors(spec: KernelSpec, kind: str, rng: np.random.Generator) -> d
     Together they reach the extremes of the output range (all-max x over all-min w with one
     polarity and the matching extreme bias).
     """
-    shapes = family_shapes(spec, kind)
+    if "wp" in (shapes := family_shapes(spec, kind)):
+        return _directed_sam(spec, rng)
     ranges = _ranges(spec)
     xlo, xhi = spec.input_range
     blo, bhi = ranges["bias"]
@@ -130,6 +136,43 @@ def directed_vectors(spec: KernelSpec, kind: str, rng: np.random.Generator) -> d
     return {family: np.stack(values).astype(np.int64) for family, values in rows.items()}
 
 
+def _directed_sam(spec: KernelSpec, rng: np.random.Generator) -> dict:
+    """SAM corners: every combination of x (min, max, 0, -1, random) with ``W+`` and ``W-``
+    each min, max, 0, random, or ``-x`` (clipped), which makes all kept sums equal (ties)."""
+    shapes = family_shapes(spec, "kernel" if spec.outputs == 1 else "layer")
+    lo, hi = spec.input_range
+    n = spec.n_inputs
+    inputs = {"wp": np.array([i for _, i in spec.connections_max], dtype=np.int64),
+              "wm": np.array([i for _, i in spec.connections_min], dtype=np.int64)}
+    xs = [np.full(n, lo), np.full(n, hi), np.zeros(n), np.full(n, -1),
+          rng.integers(lo, hi, size=n, endpoint=True)]
+    kinds = ["min", "max", "zero", "random", "equal-sums"]
+
+    def weights(family, kind, x):
+        size = shapes[family]
+        if kind == "equal-sums":
+            return np.clip(-x[inputs[family]], lo, hi)
+        if kind == "random":
+            return rng.integers(lo, hi, size=size, endpoint=True)
+        return np.full(size, {"min": lo, "max": hi, "zero": 0}[kind])
+
+    rows = {"x": [], "wp": [], "wm": []}
+    for x, kp, km in itertools.product(xs, kinds, kinds):
+        rows["x"].append(x)
+        rows["wp"].append(weights("wp", kp, x))
+        rows["wm"].append(weights("wm", km, x))
+    return {family: np.stack(values).astype(np.int64) for family, values in rows.items()}
+
+
+def _scatter(spec: KernelSpec, values: torch.Tensor, connections) -> torch.Tensor:
+    """Compact SAM weights ``(batch, K)`` to ``(batch, O, N)``; pruned entries are 0 (ignored)."""
+    full = torch.zeros(values.shape[0], spec.outputs, spec.n_inputs, dtype=torch.int64)
+    if connections:
+        outs, ins = zip(*connections)
+        full[:, list(outs), list(ins)] = values
+    return full
+
+
 def exhaustive_cell_vectors(spec: KernelSpec) -> dict:
     """Every ``(x, w, p)`` of a single cell (``4**W * 2`` vectors; meant for ``W <= 6``)."""
     lo, hi = spec.input_range
@@ -158,6 +201,26 @@ def golden_outputs(spec: KernelSpec, kind: str, vectors: dict) -> dict:
     check_golden_range(spec, kind)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vectors.items()}
     p = t.get("p")
+    if spec.neuron == "sam":
+        from ..reference.sam import sam_layer, sam_sums
+
+        if kind == "cell":
+            return {"s": sam_sums(t["x"], t["w"]).numpy()}
+        y = sam_layer(t["x"], _scatter(spec, t["wp"], spec.connections_max),
+                      _scatter(spec, t["wm"], spec.connections_min),
+                      torch.tensor(spec.keep_max), torch.tensor(spec.keep_min))
+        return {"y": (y.squeeze(-1) if kind == "kernel" else y).numpy()}
+    if spec.neuron == "adder":
+        from ..reference import adder
+
+        if kind == "cell":
+            out = {"y": adder.adder_cell(t["x"], t["w"]),
+                   "r": adder.adder_magnitude(t["x"], t["w"])}
+        elif kind == "kernel":
+            out = {"y": adder.adder_kernel(t["x"], t["w"], t["bias"])}
+        else:
+            out = {"y": adder.adder_layer(t["x"], t["w"], t["bias"])}
+        return {k: v.numpy() for k, v in out.items()}
     if kind == "cell":
         out = {"y": reference.cell(spec.neuron, t["x"], t["w"], p)}
         if spec.neuron == "threshold":

@@ -57,7 +57,7 @@ def test_parse_kernel_errors(text, message):
     ({"width": 1}, "width must be an integer from 2 to 32, not 1"),
     ({"width": 40}, "width must be an integer from 2 to 32, not 40"),
     ({"width": 8.0}, "width must be an integer from 2 to 32, not 8.0"),
-    ({"neuron": "sam"}, "neuron must be one of threshold, mac, not 'sam'"),
+    ({"neuron": "xnor"}, "neuron must be one of threshold, mac, sam, adder, not 'xnor'"),
     ({"channels": 0}, "channels must be an integer from 1 to 1024, not 0"),
     ({"outputs": 0}, "outputs must be an integer from 1 to 1024, not 0"),
     ({"bias_width": 0}, "bias width must be an integer from 1 to 64, not 0"),

@@ -39,6 +39,16 @@ examples:
   tn-hw generate --neuron mac --kernel 5x5 --width 16 -o out/mac5
   tn-hw generate --kernel 3x3 --channels 3 --width 8 -o out/k3x3x3     # 27 inputs
   tn-hw generate --kernel 1x1 --channels 64 --outputs 10 -o out/fc     # layer 64 -> 10
+  tn-hw generate --neuron sam --kernel 3x3 --width 8 -o out/sam3
+  tn-hw generate --neuron sam --kernel 1x1 --channels 4 --outputs 2 --mask m.json -o out/s
+  tn-hw generate --neuron adder --kernel 5x5 --width 8 -o out/adder5
+
+Neurons: threshold y = bias + sum +-max(x - w, 0); mac y = bias + sum x * w;
+sam y = max_i(x_i + wp_i) + min_i(x_i + wm_i) (no bias); adder y = bias - sum |x - w|.
+--mask FILE (sam only) prunes connections: a JSON list of OUTPUTS rows of N_INPUTS 0/1 entries
+(1 keeps the connection), e.g. [[1, 0, 1, 1], [0, 1, 1, 0]] for 2 outputs of 4 inputs, used
+for both the max and the min side; or {"max": ROWS, "min": ROWS} for separate sides. Every
+output must keep at least one input per side. Without --mask the layer is dense.
 
 DIR receives <top>.v and manifest.json (top module, every port with its width and meaning,
 parameters, derived widths such as the output width, tool versions). Input i of a kernel is
@@ -81,8 +91,9 @@ def _kernel(text):
 
 def _add_design_options(parser):
     parser.add_argument("--neuron", choices=NEURONS, default="threshold",
-                        help="neuron family: threshold (compare-and-subtract with polarity) or "
-                             "mac (multiply-accumulate baseline); default threshold")
+                        help="neuron family: threshold (compare-and-subtract with polarity), "
+                             "mac (multiply-accumulate baseline), sam (sum-and-max) or adder "
+                             "(-sum |x - w|); default threshold")
     parser.add_argument("--kernel", type=_kernel, default=(3, 3), metavar="RxC",
                         help="kernel shape, sides 1 to 15, e.g. 3x3 or 5x5; default 3x3")
     parser.add_argument("--channels", type=int, default=1, metavar="C",
@@ -97,11 +108,35 @@ def _add_design_options(parser):
     parser.add_argument("--bias-width", type=int, default=None, metavar="B",
                         help="width of the signed bias; default: the width of the sum of the "
                              "cells, so the bias can take any value that sum can")
+    parser.add_argument("--mask", metavar="FILE",
+                        help="sam only: JSON keep mask, OUTPUTS rows of N_INPUTS 0/1 (see "
+                             "tn-hw generate --help); default dense")
+
+
+def _read_mask(path):
+    if path is None:
+        return None, None
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise TnHwError(f"cannot read mask file {path!r}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise TnHwError(f"mask file {path!r} is not JSON: {error}") from None
+    if isinstance(data, dict):
+        if set(data) - {"max", "min"} or "max" not in data:
+            raise TnHwError(f"mask file {path!r}: an object needs the keys \"max\" and "
+                            f"optionally \"min\", not {sorted(data)}")
+        return data["max"], data.get("min")
+    if not isinstance(data, list):
+        raise TnHwError(f"mask file {path!r} must hold a JSON list of rows of 0/1")
+    return data, None
 
 
 def _spec_from_args(args) -> KernelSpec:
+    mask, mask_min = _read_mask(getattr(args, "mask", None))
     return KernelSpec(neuron=args.neuron, kernel=args.kernel, channels=args.channels,
-                      outputs=args.outputs, width=args.width, bias_width=args.bias_width)
+                      outputs=args.outputs, width=args.width, bias_width=args.bias_width,
+                      mask=mask, mask_min=mask_min)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,8 +210,9 @@ def cmd_generate(args) -> int:
     design = generate(spec)
     files = write_design(design, args.output)
     d = spec.describe()
+    bias = f"bias {spec.bias_width} bits" if spec.has_bias else "no bias"
     print(f"{design.top}: {d['n_inputs']} inputs x {spec.outputs} output(s), "
-          f"width {spec.width}, bias {spec.bias_width} bits, output {spec.output_width} bits")
+          f"width {spec.width}, {bias}, output {spec.output_width} bits")
     for path in files:
         print(f"  wrote {path}")
     return 0
@@ -188,9 +224,7 @@ def _design_from_folder(folder):
     manifest = load_manifest(folder)
     try:
         params = manifest["parameters"]
-        spec = KernelSpec(neuron=params["neuron"], kernel=tuple(params["kernel"]),
-                          channels=params["channels"], outputs=params["outputs"],
-                          width=params["width"], bias_width=params["bias_width"])
+        spec = KernelSpec.from_description(params)
         verilog_path = Path(folder) / manifest["verilog"]
         return Design(kind=manifest["kind"], spec=spec, top=manifest["top"],
                       verilog=verilog_path.read_text(), manifest=manifest)

@@ -32,14 +32,25 @@ _PORT_MEANINGS = {
     "w": {
         "threshold": "threshold, signed two's complement",
         "mac": "weight, signed two's complement",
+        "adder": "weight, signed two's complement",
+        "sam": "weight W+ or W-, signed two's complement",
     },
+    "wp": "max-side weight W+ of one kept connection, signed two's complement",
+    "wm": "min-side weight W- of one kept connection, signed two's complement",
     "p": "polarity: 0 excitatory (+r), 1 inhibitory (-r)",
     "bias": "bias, signed two's complement",
     "y": {
         "threshold": "output: bias + sum of +-max(x - w, 0), signed, exact (cannot overflow)",
         "mac": "output: bias + sum of x * w, signed, exact (cannot overflow)",
+        "sam": "output: max over kept i of (x_i + wp_i) + min over kept i of (x_i + wm_i), "
+               "signed, exact",
+        "adder": "output: bias - sum of |x - w|, signed, exact (cannot overflow)",
     },
-    "r": "cell magnitude max(x - w, 0), unsigned",
+    "s": "sum x + w, signed, exact",
+    "r": {
+        "threshold": "cell magnitude max(x - w, 0), unsigned",
+        "adder": "cell magnitude |x - w|, unsigned",
+    },
     "c": "cell contribution in one's complement: r if p = 0, -r - 1 if p = 1 (y = c + p)",
 }
 
@@ -50,7 +61,8 @@ def _meaning(port, neuron, kind):
         meaning = meaning[neuron]
     if kind == "cell" and port == "y":
         meaning = {"threshold": "cell output +-max(x - w, 0), signed",
-                   "mac": "product x * w, signed"}[neuron]
+                   "mac": "product x * w, signed",
+                   "adder": "cell output -|x - w|, signed"}[neuron]
     return meaning
 
 
@@ -95,7 +107,11 @@ class Design:
         return f"{self.top}.v"
 
 
-def _ports(component, neuron, kind):
+def _ports(component, neuron, kind, spec=None):
+    # SAM weight ports list kept connections only; name each one's (output, input) pair.
+    pairs = {}
+    if neuron == "sam" and kind != "cell":
+        pairs = {"wp": spec.connections_max, "wm": spec.connections_min}
     ports = []
     for path, member, value in component.signature.flatten(component):
         shape = value.shape()
@@ -108,6 +124,9 @@ def _ports(component, neuron, kind):
             "signed": shape.signed,
             "meaning": _meaning(path[0], neuron, kind),
         })
+        if path[0] in pairs:
+            output, index = pairs[path[0]][path[1]]
+            ports[-1]["connection"] = {"output": output, "input": index}
     return ports
 
 
@@ -122,7 +141,7 @@ def emit_design(component, kind, spec, top) -> Design:
         "verilog": f"{top}.v",
         "parameters": spec.describe(),
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
-        "ports": _ports(component, spec.neuron, kind),
+        "ports": _ports(component, spec.neuron, kind, spec),
         "tools": tool_versions(),
     }
     return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
@@ -137,20 +156,28 @@ def generate(spec: KernelSpec) -> Design:
         If ``spec`` is not a :class:`KernelSpec`.
     """
     from .hdl import Kernel, Layer  # Amaranth elaboration is only needed here
+    from .hdl.adder import AdderKernel, AdderLayer
+    from .hdl.sam import SamKernel, SamLayer
 
     if not isinstance(spec, KernelSpec):
         raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
+    kernel_class, layer_class = {"sam": (SamKernel, SamLayer),
+                                 "adder": (AdderKernel, AdderLayer)}.get(spec.neuron,
+                                                                         (Kernel, Layer))
     if spec.outputs == 1:
-        return emit_design(Kernel(spec), "kernel", spec, spec.top_name)
-    return emit_design(Layer(spec), "layer", spec, spec.top_name)
+        return emit_design(kernel_class(spec), "kernel", spec, spec.top_name)
+    return emit_design(layer_class(spec), "layer", spec, spec.top_name)
 
 
 def generate_cell(*, neuron: str, width: int) -> Design:
     """Emit a single cell of family ``neuron`` as the top module."""
     from .hdl import MacCell, ThresholdCell
+    from .hdl.adder import AdderCell
+    from .hdl.sam import SamCell
 
     spec = KernelSpec(neuron=neuron, kernel=(1, 1), width=width)
-    cell = ThresholdCell(width=width) if neuron == "threshold" else MacCell(width=width)
+    cell = {"threshold": ThresholdCell, "mac": MacCell, "sam": SamCell,
+            "adder": AdderCell}[neuron](width=width)
     return emit_design(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
 
 

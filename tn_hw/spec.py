@@ -8,6 +8,8 @@ so they cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 #: Neuron families the generator knows.
-NEURONS = ("threshold", "mac")
+NEURONS = ("threshold", "mac", "sam", "adder")
 
 MIN_WIDTH = 2
 MAX_WIDTH = 32
@@ -39,6 +41,32 @@ MAX_BIAS_WIDTH = 64
 
 class SpecError(TnHwError, ValueError):
     """A design parameter is out of range; the message is meant for the user as is."""
+
+
+def _check_mask(name, mask, outputs, n_inputs):
+    """Normalize a keep mask to a tuple of tuples of 0/1 (hashable), or ``None`` if dense."""
+    if mask is None:
+        return None
+    try:
+        rows = [list(row) for row in mask]
+    except TypeError:
+        raise SpecError(f"{name} must be a list of {outputs} rows of {n_inputs} zeros and "
+                        f"ones (outputs x inputs)") from None
+    if len(rows) != outputs or any(len(row) != n_inputs for row in rows):
+        got = f"{len(rows)} x {'/'.join(sorted({str(len(r)) for r in rows})) or 0}"
+        raise SpecError(f"{name} must have {outputs} rows of {n_inputs} entries "
+                        f"(outputs x inputs), not {got}")
+    for o, row in enumerate(rows):
+        for i, value in enumerate(row):
+            if isinstance(value, bool) or value not in (0, 1) or not isinstance(value, int):
+                raise SpecError(f"{name} entries must be 0 or 1, not {value!r} "
+                                f"(output {o}, input {i})")
+        if not any(row):
+            side = "min" if name == "mask_min" else "max"
+            raise SpecError(f"output {o} keeps no input on the {side} side: a SAM neuron needs "
+                            f"at least one connection per side")
+    normalized = tuple(tuple(row) for row in rows)
+    return None if all(all(row) for row in normalized) else normalized
 
 
 def signed_width(lo: int, hi: int) -> int:
@@ -99,8 +127,8 @@ class KernelSpec:
     Parameters
     ----------
     neuron : str
-        ``"threshold"`` (compare-and-subtract with polarity) or ``"mac"`` (multiply-accumulate
-        baseline).
+        ``"threshold"`` (compare-and-subtract with polarity), ``"mac"`` (multiply-accumulate
+        baseline), ``"sam"`` (sum-and-max, no bias) or ``"adder"`` (``bias - sum |x - w|``).
     kernel : tuple of int
         ``(rows, cols)``, each from 1 to :data:`MAX_KERNEL_SIDE`.
     channels : int
@@ -111,7 +139,12 @@ class KernelSpec:
         Width ``W`` of inputs and thresholds/weights, signed two's complement, 2 to 32.
     bias_width : int or None
         Width of the signed bias. ``None`` picks :attr:`sum_width`, so that the bias can take any
-        value the sum of the cells can.
+        value the sum of the cells can. The SAM neuron has no bias (it stays ``None``).
+    mask : sequence of sequences of 0/1, or None
+        SAM only: keep mask of the max side, ``outputs`` rows of ``n_inputs`` entries; ``None``
+        (or all ones) is dense. Stored as a tuple of tuples, so the spec stays hashable.
+    mask_min : sequence of sequences of 0/1, or None
+        SAM only: keep mask of the min side; ``None`` means the same as ``mask``.
 
     Raises
     ------
@@ -125,6 +158,8 @@ class KernelSpec:
     outputs: int = 1
     width: int = 8
     bias_width: int | None = None
+    mask: tuple | None = None
+    mask_min: tuple | None = None
 
     def __post_init__(self):
         if self.neuron not in NEURONS:
@@ -138,12 +173,35 @@ class KernelSpec:
         _check_int("channels", self.channels, 1, MAX_CHANNELS)
         _check_int("outputs", self.outputs, 1, MAX_OUTPUTS)
         _check_int("width", self.width, MIN_WIDTH, MAX_WIDTH)
+        if self.neuron != "sam" and (self.mask is not None or self.mask_min is not None):
+            raise SpecError(f"a keep mask is only supported by the sam neuron, not "
+                            f"{self.neuron!r}")
+        mask = _check_mask("mask", self.mask, self.outputs, self.n_inputs)
+        mask_min = _check_mask("mask_min", self.mask_min, self.outputs, self.n_inputs)
+        if self.mask_min is not None and mask_min is None and mask is not None:
+            mask_min = tuple(tuple(1 for _ in range(self.n_inputs)) for _ in range(self.outputs))
+        if mask_min == mask:
+            mask_min = None
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "mask_min", mask_min)
+        if not self.has_bias:
+            if self.bias_width is not None:
+                raise SpecError(f"the {self.neuron} neuron has no bias; leave bias width unset")
+            return
         if self.bias_width is None:
             bias_width = self.sum_width
         else:
             bias_width = _check_int("bias width", self.bias_width, 1, MAX_BIAS_WIDTH)
         # Resolved once, so that every reader sees the same integer.
         object.__setattr__(self, "bias_width", bias_width)
+
+    @classmethod
+    def from_description(cls, params: dict) -> KernelSpec:
+        """Rebuild a spec from :meth:`describe` output (e.g. a manifest's ``parameters``)."""
+        return cls(neuron=params["neuron"], kernel=tuple(params["kernel"]),
+                   channels=params["channels"], outputs=params["outputs"],
+                   width=params["width"], bias_width=params["bias_width"],
+                   mask=params.get("mask"), mask_min=params.get("mask_min"))
 
     # -- names -------------------------------------------------------------------------------
 
@@ -161,9 +219,51 @@ class KernelSpec:
         if self.outputs > 1:
             name += f"_o{self.outputs}"
         name += f"_w{self.width}"
-        if self.bias_width != self.sum_width:
+        if self.has_bias and self.bias_width != self.sum_width:
             name += f"_b{self.bias_width}"
+        if self.is_sparse:
+            text = json.dumps([self.mask, self.mask_min], separators=(",", ":"))
+            name += "_m" + hashlib.sha256(text.encode()).hexdigest()[:8]
         return name
+
+    # -- pruning (SAM) -------------------------------------------------------------------------
+
+    @property
+    def has_bias(self) -> bool:
+        """Whether the neuron has a bias port (every family but SAM)."""
+        return self.neuron != "sam"
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether a mask prunes any connection."""
+        return self.mask is not None or self.mask_min is not None
+
+    def _keep(self, mask):
+        if mask is None:
+            return tuple(tuple(1 for _ in range(self.n_inputs)) for _ in range(self.outputs))
+        return mask
+
+    @property
+    def keep_max(self) -> tuple:
+        """Keep mask of the max side, ``outputs x n_inputs`` of 0/1, dense expanded."""
+        return self._keep(self.mask)
+
+    @property
+    def keep_min(self) -> tuple:
+        """Keep mask of the min side (``mask_min``, else ``mask``), dense expanded."""
+        return self._keep(self.mask_min if self.mask_min is not None else self.mask)
+
+    @property
+    def connections_max(self) -> tuple:
+        """Kept ``(output, input)`` pairs of the max side, row-major: ``wp[k]`` is pair ``k``."""
+        return tuple((o, i) for o, row in enumerate(self.keep_max) for i, v in enumerate(row)
+                     if v)
+
+    @property
+    def connections_min(self) -> tuple:
+        """Kept ``(output, input)`` pairs of the min side, row-major: ``wm[k]`` is pair ``k``."""
+        return tuple((o, i) for o, row in enumerate(self.keep_min) for i, v in enumerate(row)
+                     if v)
 
     # -- derived sizes and ranges --------------------------------------------------------------
 
@@ -183,12 +283,17 @@ class KernelSpec:
 
         Threshold: ``r = x - w`` when ``x > w`` lies in ``[1, 2**W - 1]``, so ``+-r`` lies in
         ``[-(2**W - 1), 2**W - 1]``. MAC: the product of two ``W``-bit numbers lies in
-        ``[-2**(W-1) * (2**(W-1) - 1), 2**(2W-2)]``.
+        ``[-2**(W-1) * (2**(W-1) - 1), 2**(2W-2)]``. SAM: the sum ``x + w`` lies in
+        ``[-2**W, 2**W - 2]``. Adder: ``-|x - w|`` lies in ``[-(2**W - 1), 0]``.
         """
         lo, hi = self.input_range
         if self.neuron == "threshold":
             top = hi - lo
             return -top, top
+        if self.neuron == "sam":
+            return 2 * lo, 2 * hi
+        if self.neuron == "adder":
+            return -(hi - lo), 0
         return lo * hi, lo * lo
 
     @property
@@ -198,8 +303,10 @@ class KernelSpec:
 
     @property
     def sum_range(self) -> tuple[int, int]:
-        """Range of the sum of all cells of one kernel, bias excluded."""
+        """Range of the sum of all cells of one kernel, bias excluded (SAM: of ``max + min``)."""
         lo, hi = self.cell_range
+        if self.neuron == "sam":
+            return 2 * lo, 2 * hi
         return self.n_inputs * lo, self.n_inputs * hi
 
     @property
@@ -209,7 +316,9 @@ class KernelSpec:
 
     @property
     def bias_range(self) -> tuple[int, int]:
-        """Range of the signed bias."""
+        """Range of the signed bias; ``(0, 0)`` for a neuron without one."""
+        if not self.has_bias:
+            return 0, 0
         return -(1 << (self.bias_width - 1)), (1 << (self.bias_width - 1)) - 1
 
     @property
@@ -244,4 +353,10 @@ class KernelSpec:
             "output_width": self.output_width,
             "output_range": list(self.output_range),
             "latency": self.latency,
-        }
+        } | ({"mask": _as_lists(self.mask), "mask_min": _as_lists(self.mask_min),
+              "kept_max": len(self.connections_max), "kept_min": len(self.connections_min)}
+             if self.neuron == "sam" else {})
+
+
+def _as_lists(mask):
+    return None if mask is None else [list(row) for row in mask]
