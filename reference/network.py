@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import TnHwError
-from ..spec import MAX_WIDTH, MIN_WIDTH, NEURONS, KernelSpec, SpecError
+from ..spec import MAX_WIDTH, MIN_WIDTH, KernelSpec, SpecError
 from . import integer
 
 __all__ = [
@@ -51,6 +51,9 @@ MAX_SHIFT = 62
 #: Optional per-layer activation (absent or null: none). Threshold-Nets need none; the
 #: conventional MAC baselines use "relu".
 ACTIVATIONS = (None, "relu")
+
+#: Neuron families a network layer may use (the golden network forward knows these).
+NETWORK_NEURONS = ("threshold", "mac")
 
 
 class NetworkError(TnHwError, ValueError):
@@ -229,8 +232,8 @@ def _vector(where, raw, key, n, lo, hi, what):
 
 def _kernel_params(where, raw, n_out, n_in, width, spec_args):
     neuron = raw.get("neuron")
-    if neuron not in NEURONS:
-        raise NetworkError(f"{where}: neuron must be one of {', '.join(NEURONS)}, "
+    if neuron not in NETWORK_NEURONS:
+        raise NetworkError(f"{where}: neuron must be one of {', '.join(NETWORK_NEURONS)}, "
                            f"not {neuron!r}")
     try:
         spec = KernelSpec(neuron=neuron, width=width, outputs=n_out, **spec_args)

@@ -74,7 +74,8 @@ def _int_list(text: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, not {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one integer")
     return values

@@ -358,23 +358,27 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
         if target == "generic":
             header = ["kernel", "W", "threshold gates", "MAC gates", "threshold transistors",
                       "MAC transistors", "MAC / threshold (transistors)"]
-            cells = lambda t, m, k: [t["gates"], m["gates"], t["transistors"],
-                                     m["transistors"], _fmt_ratio(ratio.get(k))]
+            def cells(t, m, k):
+                return [t["gates"], m["gates"], t["transistors"],
+                        m["transistors"], _fmt_ratio(ratio.get(k))]
         elif target == "xc7":
             header = ["kernel", "W", "threshold LUTs", "threshold CARRY4", "MAC LUTs",
                       "MAC CARRY4", "MAC DSP48E1"]
-            cells = lambda t, m, k: [t["luts"], t["carry4"], m["luts"],
-                                     m["carry4"], m["dsp48e1"]]
+            def cells(t, m, k):
+                return [t["luts"], t["carry4"], m["luts"],
+                        m["carry4"], m["dsp48e1"]]
         elif target == "xc7-nodsp":
             header = ["kernel", "W", "threshold LUTs", "MAC LUTs", "threshold CARRY4",
                       "MAC CARRY4", "MAC / threshold (LUTs)"]
-            cells = lambda t, m, k: [t["luts"], m["luts"], t["carry4"],
-                                     m["carry4"], _fmt_ratio(ratio.get(k))]
+            def cells(t, m, k):
+                return [t["luts"], m["luts"], t["carry4"],
+                        m["carry4"], _fmt_ratio(ratio.get(k))]
         else:
             header = ["kernel", "W", "threshold SB_LUT4", "MAC SB_LUT4", "threshold SB_CARRY",
                       "MAC SB_CARRY", "MAC / threshold (SB_LUT4)"]
-            cells = lambda t, m, k: [t["lut4"], m["lut4"], t["carry"],
-                                     m["carry"], _fmt_ratio(ratio.get(k))]
+            def cells(t, m, k):
+                return [t["lut4"], m["lut4"], t["carry"],
+                        m["carry"], _fmt_ratio(ratio.get(k))]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|---|---:|" + "---:|" * (len(header) - 2))
         for kernel in meta["kernels"]:
@@ -447,7 +451,8 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
         ratio_ax.set_ylim(top=max([r for r in ratio.values() if r] + [PAPER_BAND[1]]) * 1.35)
         ratio_ax.legend(fontsize=8, loc="upper center", ncol=2)
         fig.tight_layout(rect=(0, 0.04, 1, 1))
-        fig.text(0.99, 0.01, f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
+        fig.text(0.99, 0.01,
+                 f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
                  fontsize=8, ha="right", va="bottom", color="dimgray")
         path = out_dir / f"area_{target}.png"
         fig.savefig(path, dpi=110)

@@ -266,7 +266,8 @@ def yosys_version(yosys: str) -> str:
 
 
 def short_version(version: str) -> str:
-    """``"Yosys 0.70 (git sha1 28ba3cb92, Release, ...)"`` -> ``"Yosys 0.70 (git sha1 28ba3cb92)"``."""
+    """Drop the build details: ``"Yosys 0.70 (git sha1 28ba3cb92, Release, ...)"`` becomes
+    ``"Yosys 0.70 (git sha1 28ba3cb92)"``."""
     head, _, rest = version.partition("(")
     sha = rest.split(",")[0].strip(" )")
     return f"{head.strip()} ({sha})" if sha else head.strip()
@@ -421,7 +422,8 @@ def synthesize(
             # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
             run = subprocess.run(
                 [executable, "-q", "-l", "run.log", "run.ys"], cwd=work,
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False,
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise SynthError(f"{flow.name} synthesis of {top} took longer than {timeout} s") \

@@ -168,7 +168,7 @@ def _scatter(spec: KernelSpec, values: torch.Tensor, connections) -> torch.Tenso
     """Compact SAM weights ``(batch, K)`` to ``(batch, O, N)``; pruned entries are 0 (ignored)."""
     full = torch.zeros(values.shape[0], spec.outputs, spec.n_inputs, dtype=torch.int64)
     if connections:
-        outs, ins = zip(*connections)
+        outs, ins = zip(*connections, strict=True)
         full[:, list(outs), list(ins)] = values
     return full
 
