@@ -59,7 +59,8 @@ class Stage:
         Convolution only (1 and 0 otherwise).
     shift : int
     out_width : int or None
-        Requantization after the layer.
+    relu : bool
+        Requantization after the layer (and its optional ReLU activation).
     w, p, bias : tuple
         The layer's parameters (``p`` is ``None`` for a MAC layer).
     """
@@ -76,6 +77,7 @@ class Stage:
     w: tuple = ()
     p: tuple | None = None
     bias: tuple = ()
+    relu: bool = False
 
     @property
     def has_parameters(self) -> bool:
@@ -89,7 +91,7 @@ class Stage:
     def requant(self) -> Requant:
         """A requantization stage for one output of this layer."""
         return Requant(in_width=self.spec.output_width, shift=self.shift,
-                       out_width=self.out_width)
+                       out_width=self.out_width, relu=self.relu)
 
     @property
     def activation_width(self) -> int:
@@ -131,7 +133,8 @@ def plan_network(net) -> list[Stage]:
                       layer.stride if conv else 1, layer.padding if conv else 0,
                       layer.shift, layer.out_width, _rows(layer.w),
                       None if layer.p is None else _rows(layer.p),
-                      tuple(int(v) for v in layer.bias.tolist()))
+                      tuple(int(v) for v in layer.bias.tolist()),
+                      getattr(layer, "activation", None) == "relu")
         stage.activation_width  # noqa: B018 -- validates shift and out_width for the hardware
         stages.append(stage)
     return stages

@@ -58,6 +58,9 @@ class Requant(wiring.Component):
         Right shift ``s``, 0 to :data:`MAX_SHIFT`.
     out_width : int or None
         Signed width to saturate to, 2 to 32; ``None`` keeps the full rounded range.
+    relu : bool
+        Clamp negative results to 0 after saturation (the ``"activation": "relu"`` of a
+        conventional MAC layer; threshold networks need none): one sign-bit mux.
 
     Attributes
     ----------
@@ -70,10 +73,11 @@ class Requant(wiring.Component):
         If a parameter is out of range.
     """
 
-    def __init__(self, *, in_width, shift, out_width=None):
+    def __init__(self, *, in_width, shift, out_width=None, relu=False):
         width = requant_width(in_width=in_width, shift=shift, out_width=out_width)
         self._in_width, self._shift, self._out_width = in_width, shift, out_width
         self._output_width = width
+        self._relu = bool(relu)
         super().__init__({
             "x": In(signed(in_width)),
             "y": Out(signed(self.output_width)),
@@ -91,6 +95,10 @@ class Requant(wiring.Component):
     def out_width(self):
         """Saturation width, or ``None`` for full precision."""
         return self._out_width
+
+    @property
+    def relu(self):
+        return self._relu
 
     @property
     def input_range(self):
@@ -126,14 +134,14 @@ class Requant(wiring.Component):
             # dropped bit is a copy of the sign bit.
             dropped = self.x[min(shift, self._in_width) - 1]
             m.d.comb += rounded.eq(self.x.shift_right(shift) + dropped)
-        if self._out_width is None:
-            m.d.comb += self.y.eq(rounded)
-            return m
-        out_lo, out_hi = self.saturation_range
         value = rounded
-        if hi > out_hi:
-            value = Mux(value > out_hi, out_hi, value)
-        if lo < out_lo:
-            value = Mux(rounded < out_lo, out_lo, value)
+        if self._out_width is not None:
+            out_lo, out_hi = self.saturation_range
+            if hi > out_hi:
+                value = Mux(value > out_hi, out_hi, value)
+            if lo < out_lo:
+                value = Mux(rounded < out_lo, out_lo, value)
+        if self._relu:
+            value = Mux(rounded < 0, 0, value)
         m.d.comb += self.y.eq(value)
         return m
