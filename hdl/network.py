@@ -35,7 +35,7 @@ from ..spec import KernelSpec, SpecError
 from .layer import Layer
 from .requant import Requant, requant_width
 
-__all__ = ["MODES", "Network", "Stage", "plan_network", "top_name"]
+__all__ = ["MODES", "Network", "Stage", "parameter_values", "plan_network", "top_name"]
 
 #: Where the parameters come from: constants folded by synthesis, or programmable ports.
 MODES = ("baked", "ports")
@@ -140,6 +140,25 @@ def plan_network(net) -> list[Stage]:
     return stages
 
 
+def parameter_values(stages) -> dict:
+    """``{port family: nested list}``: the values the network gives each parameter port of
+    ports mode (what a host programs once before streaming inputs).
+
+    Parameters
+    ----------
+    stages : list of Stage
+        From :func:`plan_network`.
+    """
+    values = {}
+    for stage in stages:
+        if stage.has_parameters:
+            values[f"l{stage.index}_w"] = [list(row) for row in stage.w]
+            if stage.p is not None:
+                values[f"l{stage.index}_p"] = [list(row) for row in stage.p]
+            values[f"l{stage.index}_bias"] = list(stage.bias)
+    return values
+
+
 def top_name(net, mode: str) -> str:
     """Verilog name of a network's top module, e.g. ``tn_net_digits_tmlp_baked``."""
     name = re.sub(r"[^0-9A-Za-z]+", "_", str(net.name or "network")).strip("_").lower()
@@ -236,16 +255,8 @@ class Network(wiring.Component):
         return 0
 
     def parameter_values(self) -> dict:
-        """Ports mode: ``{port family: nested list}`` of the values the file gives each
-        parameter port (what a host programs once before streaming inputs)."""
-        values = {}
-        for stage in self._stages:
-            if stage.has_parameters:
-                values[f"l{stage.index}_w"] = [list(row) for row in stage.w]
-                if stage.p is not None:
-                    values[f"l{stage.index}_p"] = [list(row) for row in stage.p]
-                values[f"l{stage.index}_bias"] = list(stage.bias)
-        return values
+        """See :func:`parameter_values`."""
+        return parameter_values(self._stages)
 
     # -- hooks (the mutation tests override these to plant bugs) -----------------------------
 

@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..spec import MAX_WIDTH, MIN_WIDTH, SpecError, signed_width
 
-__all__ = ["Requant", "MAX_IN_WIDTH", "MAX_SHIFT", "requant_width"]
+__all__ = ["MAX_IN_WIDTH", "MAX_SHIFT", "Requant", "requant_width"]
 
 #: Widest accumulator a requantization stage accepts (a layer's output width stays far below).
 MAX_IN_WIDTH = 128

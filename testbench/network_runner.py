@@ -19,10 +19,15 @@ import numpy as np
 
 from ..errors import TnHwError
 from .harness import WRAPPER_TOP, LaneLayout
-from .runner import TARGET_BLOCK_BITS, MAX_LANES, check_simulator
+from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator
 
-__all__ = ["NetworkResult", "network_layouts", "network_wrapper", "run_network",
-           "find_mismatches"]
+__all__ = [
+    "NetworkResult",
+    "find_mismatches",
+    "network_layouts",
+    "network_wrapper",
+    "run_network",
+]
 
 PARAMETER_FAMILIES = ("w", "p", "bias")
 

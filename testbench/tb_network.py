@@ -61,8 +61,8 @@ async def network_logits(dut):
     np.save(config["got"], got)
     mismatches = find_mismatches(data["expected"], got)
     if mismatches:
-        lines = [f"{len(mismatches)} mismatching logits in {len(got)} samples, first "
-                 f"{min(len(mismatches), MAX_REPORTED)}:"]
+        shown = min(len(mismatches), MAX_REPORTED)
+        lines = [f"{len(mismatches)} mismatching logits in {len(got)} samples, first {shown}:"]
         for sample, output, want, value in mismatches[:MAX_REPORTED]:
             lines.append(f"  sample {sample} logit {output}: expected {want}, got {value}")
         raise AssertionError("\n".join(lines))

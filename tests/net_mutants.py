@@ -9,16 +9,15 @@ keeps the ports of the real design and is wrong in one way real RTL goes wrong.
 import random
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed
-
 from tn_hw.hdl.network import Network
 from tn_hw.hdl.requant import Requant
 
-__all__ = ["NET_MUTANTS", "RoundHalfDownRequant", "NoSaturationRequant", "tiny_net"]
+__all__ = ["NET_MUTANTS", "NoSaturationRequant", "RoundHalfDownRequant", "tiny_net"]
 
 
 def tiny_net(seed=0, neuron="threshold", relu=False):
-    """conv2d 2x5x5 -> 3x3x3 (3x3 kernel, stride 2, padding 1, shift 3, saturate to 5 bits),
-    flatten, linear 27 -> 4 (shift 1, full precision), as a tn-hw-net dict."""
+    """conv2d 2x4x4 -> 3x2x2 (3x3 kernel, stride 2, padding 1, shift 3, saturate to 5 bits),
+    flatten, linear 12 -> 4 (shift 1, full precision), as a tn-hw-net dict."""
     rng = random.Random(seed)
 
     def matrix(rows, cols, lo, hi):
@@ -28,16 +27,16 @@ def tiny_net(seed=0, neuron="threshold", relu=False):
             "kernel": [3, 3], "stride": 2, "padding": 1, "width": 6,
             "w": matrix(3, 18, -32, 31) if neuron == "threshold" else matrix(3, 18, -8, 7),
             "bias": [rng.randint(-50, 50) for _ in range(3)], "shift": 3, "out_width": 5}
-    linear = {"type": "linear", "neuron": neuron, "in_features": 27, "out_features": 4,
-              "width": 5, "w": matrix(4, 27, -16, 15),
+    linear = {"type": "linear", "neuron": neuron, "in_features": 12, "out_features": 4,
+              "width": 5, "w": matrix(4, 12, -16, 15),
               "bias": [rng.randint(-20, 20) for _ in range(4)], "shift": 1, "out_width": None}
     if neuron == "threshold":
         conv["p"] = matrix(3, 18, 0, 1)
-        linear["p"] = matrix(4, 27, 0, 1)
+        linear["p"] = matrix(4, 12, 0, 1)
     if relu:
         conv["activation"] = "relu"
     return {"format": "tn-hw-net", "version": 1, "name": f"tiny-{neuron}", "task": "random",
-            "input": {"shape": [2, 5, 5], "width": 6, "frac_bits": 0},
+            "input": {"shape": [2, 4, 4], "width": 6, "frac_bits": 0},
             "layers": [conv, {"type": "flatten"}, linear]}
 
 
@@ -46,7 +45,6 @@ class RoundHalfDownRequant(Requant):
 
     def elaborate(self, platform):
         m = Module()
-        lo, hi = self.rounded_range
         rounded = Signal(signed(self.in_width + 1))
         half = (1 << (self.shift - 1)) - 1 if self.shift else 0
         m.d.comb += rounded.eq((self.x + half).shift_right(self.shift))

@@ -13,16 +13,15 @@ import pytest
 import torch
 from amaranth.sim import Simulator
 from net_mutants import NET_MUTANTS, NoSaturationRequant, RoundHalfDownRequant, tiny_net
-
-from tn_hw.cli import main
-from tn_hw.errors import TnHwError
-from tn_hw.export import export_network, verify_network, write_network_design
 from tn_hw.hdl.network import Network
 from tn_hw.hdl.requant import Requant
 from tn_hw.reference import requantize
 from tn_hw.reference.network import forward, load_network
+
+from tn_hw.cli import main
+from tn_hw.errors import TnHwError
+from tn_hw.export import export_network, verify_network, write_network_design
 from tn_hw.spec import SpecError
-from tn_hw.testbench.network_runner import run_network
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,8 +118,8 @@ def test_network_matches_golden(neuron, relu, mode):
     dut = Network(net, mode=mode)
     x = _random_inputs(net, 40, seed=2)
     assert torch.equal(_simulate(dut, x), forward(net, x).reshape(len(x), -1))
-    assert dut.output_shape == (4,) and dut.input_shape == (2, 5, 5)
-    assert [s.out_shape for s in dut.stages] == [(3, 3, 3), (27,), (4,)]
+    assert dut.output_shape == (4,) and dut.input_shape == (2, 4, 4)
+    assert [s.out_shape for s in dut.stages] == [(3, 2, 2), (12,), (4,)]
 
 
 def test_network_ports_and_modes():
@@ -174,27 +173,22 @@ def test_verify_digits_tmlp_matches_golden_accuracy(tmp_path, icarus):
 
 
 @pytest.mark.parametrize("name", sorted(NET_MUTANTS))
-def test_network_mutant_is_caught(name, tmp_path, icarus):
-    """Plant a bug in the network RTL; the cocotb checker must report mismatching logits."""
+def test_network_mutant_is_caught(name, tmp_path, icarus, capsys):
+    """Plant a bug in the exported network; tn-hw verify (the cocotb checker) must exit 1 and
+    print mismatching logits with the sample index, expected and got."""
     net = load_network(tiny_net(3))
     design = export_network(net, component=NET_MUTANTS[name](net, mode="baked"))
-    x = _random_inputs(net, 300, seed=7)
-    expected = forward(net, x).reshape(len(x), -1).numpy()
-    result = run_network(design.verilog, design.manifest, x.reshape(len(x), -1).numpy(),
-                         expected, tmp_path)
-    assert not result.passed and not result.cocotb_passed and result.mismatches
-    log = result.log.read_text()
-    assert "mismatching logits" in log and "expected" in log and "got" in log
-
-
-def test_verify_reports_mismatch_with_sample(tmp_path, icarus, capsys):
-    """A wrong design in an export folder: verify exits 1 and names sample, expected, got."""
-    net = load_network(tiny_net(3))
-    design = export_network(net, component=NET_MUTANTS["no-saturation"](net, mode="baked"))
     write_network_design(design, tmp_path / "bad")
-    assert main(["verify", str(tmp_path / "bad"), "--data", "random", "--samples", "200"]) == 1
+    report_file = tmp_path / "verify.json"
+    code = main(["verify", str(tmp_path / "bad"), "--data", "random", "--samples", "300",
+                 "--build-dir", str(tmp_path / "sim"), "--json", str(report_file)])
     printed = capsys.readouterr().out
+    assert code == 1, printed
     assert "MISMATCH sample" in printed and "expected" in printed and "FAIL" in printed
+    report = json.loads(report_file.read_text())
+    assert not report["passed"] and report["mismatch_count"] > 0
+    log = (tmp_path / "sim" / "sim.log").read_text()
+    assert "mismatching logits" in log
 
 
 def test_export_errors_leave_nothing(tmp_path, capsys):
@@ -210,10 +204,10 @@ def test_export_errors_leave_nothing(tmp_path, capsys):
     assert main(["export", str(pickle_like), "-o", str(out)]) == 2
     assert not out.exists()
     bad_shape = tiny_net()
-    bad_shape["layers"][2]["in_features"] = 26
+    bad_shape["layers"][2]["in_features"] = 11
     (tmp_path / "bad.json").write_text(json.dumps(bad_shape))
     assert main(["export", str(tmp_path / "bad.json"), "-o", str(out)]) == 2
-    assert "in_features is 26" in capsys.readouterr().err and not out.exists()
+    assert "in_features is 11" in capsys.readouterr().err and not out.exists()
 
 
 def test_verify_refuses_foreign_or_tampered_folders(tmp_path, capsys):

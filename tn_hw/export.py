@@ -245,9 +245,9 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     golden = forward(net, x).reshape(len(x), -1)
     parameters = None
     if manifest["mode"] == "ports":
-        from .hdl.network import Network
+        from .hdl.network import parameter_values, plan_network
 
-        parameters = Network(net, mode="ports").parameter_values()
+        parameters = parameter_values(plan_network(net))
     with tempfile.TemporaryDirectory(prefix="tn-hw-verify-") as scratch:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
                              Path(build_dir) if build_dir else Path(scratch),
