@@ -220,3 +220,34 @@ def test_verify_refuses_foreign_or_tampered_folders(tmp_path, capsys):
         verify_network(tmp_path / "net", data="random", samples=1)
     with pytest.raises(TnHwError, match="holds no manifest.json"):
         verify_network(tmp_path / "nothing", data="random", samples=1)
+
+
+# -- baked parameters fold in synthesis -----------------------------------------------------------
+
+
+def _small_linear(w, p, bias):
+    return {"format": "tn-hw-net", "version": 1, "name": "fold", "task": "random",
+            "input": {"shape": [3], "width": 4, "frac_bits": 0},
+            "layers": [{"type": "linear", "neuron": "threshold", "in_features": 3,
+                        "out_features": 2, "width": 4, "w": w, "p": p, "bias": bias,
+                        "shift": 1, "out_width": None}]}
+
+
+def test_baked_parameters_fold_in_yosys(tmp_path):
+    """Thresholds at the maximum make every cell 0 (x > 7 never holds at 4 bits): once Yosys
+    folds the constants the logits are constants and no gate is left. Ordinary baked values
+    leave less logic than the same network with programmable ports."""
+    from tn_hw.synth.flow import SynthError, find_yosys, synthesize
+
+    try:
+        find_yosys()
+    except SynthError as error:
+        pytest.skip(f"no Yosys to synthesize with: {error}")
+    dead = load_network(_small_linear([[7] * 3] * 2, [[0, 1, 0], [1, 1, 0]], [5, -6]))
+    live = load_network(_small_linear([[-3, 2, 0], [5, -8, 1]], [[0, 1, 0], [1, 1, 0]], [5, -6]))
+    designs = {"dead": export_network(dead), "baked": export_network(live),
+               "ports": export_network(live, mode="ports")}
+    gates = {name: synthesize(d.verilog, d.top, "generic", cache_dir=tmp_path)["metrics"]
+             for name, d in designs.items()}
+    assert gates["dead"]["gates"] == 0
+    assert 0 < gates["baked"]["transistors"] < gates["ports"]["transistors"]
