@@ -251,3 +251,14 @@ def test_baked_parameters_fold_in_yosys(tmp_path):
              for name, d in designs.items()}
     assert gates["dead"]["gates"] == 0
     assert 0 < gates["baked"]["transistors"] < gates["ports"]["transistors"]
+
+
+def test_cli_choices_match_the_library():
+    from tn_hw.hdl.network import MODES
+    from tn_hw.reference.data import DATASETS
+
+    from tn_hw.export import CLI_DATA, CLI_MODES, MANIFEST_NAME
+    from tn_hw.generate import MANIFEST_NAME as GENERATE_MANIFEST
+
+    assert CLI_MODES == MODES and CLI_DATA == (*DATASETS, "random")
+    assert MANIFEST_NAME == GENERATE_MANIFEST

@@ -19,13 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TnHwError
-from .generate import MANIFEST_NAME, _check_output_dir, load_manifest, tool_versions
 
 __all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "register", "verify_network",
            "write_network_design"]
 
 NETWORK_NAME = "network.json"
+MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: see register)
 MANIFEST_KIND = "network"
+
+#: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
+#: nor torch; tests/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
+#: tn_hw.reference.data.DATASETS.
+CLI_MODES = ("baked", "ports")
+CLI_DATA = ("digits-train", "digits-test", "ball3-train", "ball3-test", "random")
 
 _MEANINGS = {
     "x": "input activation, signed, (C, H, W) row-major",
@@ -106,6 +112,7 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
     """
     from amaranth.back import verilog
 
+    from .generate import tool_versions
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
@@ -149,6 +156,8 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
+    from .generate import _check_output_dir
+
     out = Path(out)
     _check_output_dir(out)
     files = {
@@ -172,6 +181,7 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
 
 
 def _load_exported(folder):
+    from .generate import load_manifest
     from .reference.network import load_network
 
     folder = Path(folder)
@@ -312,9 +322,6 @@ def _samples(text):
 
 def register(subparsers) -> None:
     """Add the ``export`` and ``verify`` subcommands to the ``tn-hw`` parser."""
-    from .hdl.network import MODES
-    from .reference.data import DATASETS
-
     def formatter(prog):
         return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
@@ -325,7 +332,7 @@ def register(subparsers) -> None:
     exp.add_argument("model", metavar="MODEL", help="tn-hw-net JSON file (from tn-hw train)")
     exp.add_argument("-o", "--output", required=True, metavar="DIR",
                      help="folder for <top>.v, manifest.json and network.json")
-    exp.add_argument("--thresholds", choices=MODES, default="baked",
+    exp.add_argument("--thresholds", choices=CLI_MODES, default="baked",
                      help="baked: parameters are constants (default); ports: programmable")
     exp.set_defaults(func=cmd_export)
 
@@ -335,7 +342,7 @@ def register(subparsers) -> None:
                                             "golden integer model.", epilog=_VERIFY_EPILOG,
                                 formatter_class=formatter)
     ver.add_argument("design", metavar="DIR", help="folder written by tn-hw export")
-    ver.add_argument("--data", choices=(*DATASETS, "random"), default="digits-test",
+    ver.add_argument("--data", choices=CLI_DATA, default="digits-test",
                      help="data set part, or random inputs; default digits-test")
     ver.add_argument("--samples", type=_samples, default=None, metavar="N",
                      help="only the first N samples (random: how many; default 1000)")
