@@ -19,7 +19,6 @@ import numpy as np
 
 from ..errors import TnHwError
 from .harness import WRAPPER_TOP, LaneLayout
-from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator
 
 __all__ = [
     "NetworkResult",
@@ -128,6 +127,10 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
         A missing simulator, missing parameter values, or a simulation without results.
     """
     from cocotb_tools.runner import get_results, get_runner
+
+    # Imported here: tb_network imports this module inside the simulator, which then needs
+    # neither torch (runner -> vectors) nor Amaranth.
+    from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator
 
     check_simulator(simulator)
     if waves is None:
