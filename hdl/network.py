@@ -9,7 +9,8 @@ Built from a loaded ``tn-hw-net`` (the integer network format of ``reference/net
   padding (a constant 0 input) and a stride;
 * ``flatten`` is wiring only: activations are kept in ``(C, H, W)`` row-major order throughout,
   as ``torch.flatten`` numbers them;
-* a :class:`~tn_hw.hdl.requant.Requant` stage follows every linear and conv layer.
+* a :class:`~tn_hw.hdl.requant.Requant` stage follows every linear and conv layer (with the
+  layer's optional ``"activation": "relu"`` as a sign-bit mux after saturation).
 
 The whole network is combinational (latency 0), as the layers are.
 
