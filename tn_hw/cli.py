@@ -188,9 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .synth.cli import register
     from .train import register as register_train
+    from .export import register as register_export
 
     register(sub)
     register_train(sub)
+    register_export(sub)
     return parser
 
 

@@ -1,0 +1,336 @@
+"""A whole network in hardware: layers of kernels chained with requantization stages.
+
+Built from a loaded ``tn-hw-net`` (the integer network format of ``reference/network.py``):
+
+* ``linear`` is one :class:`~tn_hw.hdl.layer.Layer` of ``in_features`` inputs and
+  ``out_features`` kernels;
+* ``conv2d`` is an unrolled array of Layers, one per output position, each seeing the
+  ``(channel, row, column)`` window of the input that KernelSpec's input order names, with zero
+  padding (a constant 0 input) and a stride;
+* ``flatten`` is wiring only: activations are kept in ``(C, H, W)`` row-major order throughout,
+  as ``torch.flatten`` numbers them;
+* a :class:`~tn_hw.hdl.requant.Requant` stage follows every linear and conv layer (with the
+  layer's optional ``"activation": "relu"`` as a sign-bit mux after saturation).
+
+The whole network is combinational (latency 0), as the layers are.
+
+Two modes set where the parameters come from. ``baked``: thresholds/weights, polarities and
+biases are constants driven into the Layers' parameter ports, so synthesis folds them into the
+logic (a constant threshold makes ``x - w`` an add-constant, a constant polarity removes the
+negation mux). ``ports``: they are top-level input ports (``l<i>_w``, ``l<i>_p``, ``l<i>_bias``
+for the ``i``-th layer of the file), programmable as in the paper's FPGA design; a conv layer's
+ports are shared by all its output positions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from amaranth.hdl import Const, Module, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..spec import KernelSpec, SpecError
+from .layer import Layer
+from .requant import Requant, requant_width
+
+__all__ = ["MODES", "Network", "Stage", "parameter_values", "plan_network", "top_name"]
+
+#: Where the parameters come from: constants folded by synthesis, or programmable ports.
+MODES = ("baked", "ports")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One layer of the network as the hardware builds it.
+
+    Attributes
+    ----------
+    index : int
+        Position of the layer in the file's ``layers`` list (names the ports and submodules).
+    type : str
+        ``"linear"``, ``"conv2d"`` or ``"flatten"``.
+    in_shape, out_shape : tuple of int
+        Activation shapes before and after the layer (``(N,)`` or ``(C, H, W)``).
+    spec : KernelSpec or None
+        One position's Layer (``outputs`` kernels); ``None`` for flatten.
+    stride, padding : int
+        Convolution only (1 and 0 otherwise).
+    shift : int
+    out_width : int or None
+    relu : bool
+        Requantization after the layer (and its optional ReLU activation).
+    w, p, bias : tuple
+        The layer's parameters (``p`` is ``None`` for a MAC layer).
+    """
+
+    index: int
+    type: str
+    in_shape: tuple
+    out_shape: tuple
+    spec: KernelSpec | None = None
+    stride: int = 1
+    padding: int = 0
+    shift: int = 0
+    out_width: int | None = None
+    w: tuple = ()
+    p: tuple | None = None
+    bias: tuple = ()
+    relu: bool = False
+
+    @property
+    def has_parameters(self) -> bool:
+        return self.spec is not None
+
+    @property
+    def positions(self) -> int:
+        """Unrolled output positions: ``H_out * W_out`` for a conv, 1 for a linear layer."""
+        return self.out_shape[1] * self.out_shape[2] if self.type == "conv2d" else 1
+
+    def requant(self) -> Requant:
+        """A requantization stage for one output of this layer."""
+        return Requant(in_width=self.spec.output_width, shift=self.shift,
+                       out_width=self.out_width, relu=self.relu)
+
+    @property
+    def activation_width(self) -> int:
+        """Signed width of this layer's requantized outputs."""
+        return requant_width(in_width=self.spec.output_width, shift=self.shift,
+                             out_width=self.out_width)
+
+
+def _rows(tensor):
+    return tuple(tuple(int(v) for v in row) for row in tensor.tolist())
+
+
+def plan_network(net) -> list[Stage]:
+    """Turn a loaded network into :class:`Stage` objects with their derived widths.
+
+    Parameters
+    ----------
+    net : tn_hw.reference.network.Network or dict
+        A network from :func:`tn_hw.reference.network.load_network`; a dict is validated by
+        that loader first, so the hardware never sees an unchecked file.
+
+    Raises
+    ------
+    tn_hw.reference.network.NetworkError
+        If a dict is not a valid tn-hw-net.
+    """
+    from ..reference.network import Conv2d, Flatten, load_network
+
+    if isinstance(net, dict):
+        net = load_network(net)
+    stages = []
+    for index, layer in enumerate(net.layers):
+        in_shape, out_shape = tuple(net.shapes[index]), tuple(net.shapes[index + 1])
+        if isinstance(layer, Flatten):
+            stages.append(Stage(index, "flatten", in_shape, out_shape))
+            continue
+        conv = isinstance(layer, Conv2d)
+        stage = Stage(index, layer.type, in_shape, out_shape, layer.spec,
+                      layer.stride if conv else 1, layer.padding if conv else 0,
+                      layer.shift, layer.out_width, _rows(layer.w),
+                      None if layer.p is None else _rows(layer.p),
+                      tuple(int(v) for v in layer.bias.tolist()),
+                      getattr(layer, "activation", None) == "relu")
+        stage.activation_width  # noqa: B018 -- validates shift and out_width for the hardware
+        stages.append(stage)
+    return stages
+
+
+def parameter_values(stages) -> dict:
+    """``{port family: nested list}``: the values the network gives each parameter port of
+    ports mode (what a host programs once before streaming inputs).
+
+    Parameters
+    ----------
+    stages : list of Stage
+        From :func:`plan_network`.
+    """
+    values = {}
+    for stage in stages:
+        if stage.has_parameters:
+            values[f"l{stage.index}_w"] = [list(row) for row in stage.w]
+            if stage.p is not None:
+                values[f"l{stage.index}_p"] = [list(row) for row in stage.p]
+            values[f"l{stage.index}_bias"] = list(stage.bias)
+    return values
+
+
+def top_name(net, mode: str) -> str:
+    """Verilog name of a network's top module, e.g. ``tn_net_digits_tmlp_baked``."""
+    name = re.sub(r"[^0-9A-Za-z]+", "_", str(net.name or "network")).strip("_").lower()
+    return f"tn_net_{name or 'network'}_{mode}"
+
+
+class Network(wiring.Component):
+    """A ``tn-hw-net`` as one combinational circuit, from input activations to logits.
+
+    Parameters
+    ----------
+    net : tn_hw.reference.network.Network or dict
+        A network from :func:`tn_hw.reference.network.load_network` (a dict is loaded, and so
+        validated, by it).
+    mode : str
+        ``"baked"`` (parameters are constants) or ``"ports"`` (programmable inputs).
+
+    Attributes
+    ----------
+    x : In(signed(input width)).array(prod(input shape))
+        Input activations, ``(C, H, W)`` row-major for an image.
+    l<i>_w : In(signed(W)).array(O, N)
+        Ports mode only, per linear/conv layer ``i``: thresholds or weights, ``N`` in
+        KernelSpec input order (``(c * kh + r) * kw + k`` for a conv).
+    l<i>_p : In(1).array(O, N)
+        Ports mode, threshold layers: polarities.
+    l<i>_bias : In(signed(bias width)).array(O)
+        Ports mode: biases.
+    y : Out(signed(output width)).array(outputs)
+        Logits: the last layer's requantized (usually full-precision) outputs.
+
+    Raises
+    ------
+    SpecError
+        If ``mode`` is unknown.
+    tn_hw.reference.network.NetworkError
+        If a dict is not a valid tn-hw-net.
+    """
+
+    def __init__(self, net, *, mode="baked"):
+        if mode not in MODES:
+            raise SpecError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self._mode = mode
+        if isinstance(net, dict):
+            from ..reference.network import load_network
+
+            net = load_network(net)
+        self._net = net
+        self._stages = plan_network(net)
+        members = {"x": In(signed(net.input_width)).array(math.prod(self.input_shape))}
+        if mode == "ports":
+            for stage in self._stages:
+                if not stage.has_parameters:
+                    continue
+                spec = stage.spec
+                members[f"l{stage.index}_w"] = In(signed(spec.width)).array(spec.outputs,
+                                                                             spec.n_inputs)
+                if stage.p is not None:
+                    members[f"l{stage.index}_p"] = In(1).array(spec.outputs, spec.n_inputs)
+                members[f"l{stage.index}_bias"] = In(signed(spec.bias_width)).array(spec.outputs)
+        members["y"] = Out(signed(self.output_width)).array(math.prod(self.output_shape))
+        super().__init__(members)
+
+    # -- derived facts (read by the exporter, the manifest and the tests) ---------------------
+
+    @property
+    def net(self):
+        return self._net
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def stages(self) -> list[Stage]:
+        return list(self._stages)
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self._net.input_shape)
+
+    @property
+    def output_shape(self) -> tuple:
+        return self._stages[-1].out_shape
+
+    @property
+    def output_width(self) -> int:
+        last = [s for s in self._stages if s.has_parameters][-1]
+        return last.activation_width
+
+    @property
+    def latency(self) -> int:
+        """Clock cycles from input to logits; 0: the network is combinational."""
+        return 0
+
+    def parameter_values(self) -> dict:
+        """See :func:`parameter_values`."""
+        return parameter_values(self._stages)
+
+    # -- hooks (the mutation tests override these to plant bugs) -----------------------------
+
+    def flatten(self, acts, shape):
+        """Reorder activations of ``shape`` into the flat vector; row-major is the identity."""
+        return list(acts)
+
+    def conv_window(self, acts, stage, oy, ox):
+        """The ``C * kh * kw`` inputs of output position ``(oy, ox)`` in KernelSpec order;
+        positions in the zero padding are the constant 0."""
+        c_in, height, width = stage.in_shape
+        kh, kw = stage.spec.kernel
+        zero = Const(0, signed(stage.spec.width))
+        window = []
+        for c in range(c_in):
+            for r in range(kh):
+                for k in range(kw):
+                    iy = oy * stage.stride + r - stage.padding
+                    ix = ox * stage.stride + k - stage.padding
+                    inside = 0 <= iy < height and 0 <= ix < width
+                    window.append(acts[(c * height + iy) * width + ix] if inside else zero)
+        return window
+
+    def make_requant(self, stage, output):
+        """The requantization stage of one output of ``stage``."""
+        return stage.requant()
+
+    # -- elaboration ----------------------------------------------------------------------------
+
+    def _layer(self, m, stage, name, inputs):
+        layer = m.submodules[name] = Layer(stage.spec)
+        spec = stage.spec
+        for i in range(spec.n_inputs):
+            m.d.comb += layer.x[i].eq(inputs[i])
+        if self._mode == "ports":
+            w = getattr(self, f"l{stage.index}_w")
+            bias = getattr(self, f"l{stage.index}_bias")
+            p = getattr(self, f"l{stage.index}_p") if stage.p is not None else None
+        else:
+            w, p, bias = stage.w, stage.p, stage.bias
+        for o in range(spec.outputs):
+            m.d.comb += layer.bias[o].eq(bias[o])
+            for i in range(spec.n_inputs):
+                m.d.comb += layer.w[o][i].eq(w[o][i])
+                if p is not None:
+                    m.d.comb += layer.p[o][i].eq(p[o][i])
+        return layer
+
+    def elaborate(self, platform):
+        m = Module()
+        acts = list(self.x)
+        for stage in self._stages:
+            if stage.type == "flatten":
+                acts = self.flatten(acts, stage.in_shape)
+                continue
+            if stage.type == "linear":
+                layer = self._layer(m, stage, f"layer{stage.index}", acts)
+                raw = list(layer.y)
+            else:
+                _, h_out, w_out = stage.out_shape
+                raw = [None] * math.prod(stage.out_shape)
+                for oy in range(h_out):
+                    for ox in range(w_out):
+                        layer = self._layer(m, stage, f"layer{stage.index}_y{oy}_x{ox}",
+                                            self.conv_window(acts, stage, oy, ox))
+                        for k in range(stage.spec.outputs):
+                            raw[(k * h_out + oy) * w_out + ox] = layer.y[k]
+            acts = []
+            for j, value in enumerate(raw):
+                requant = m.submodules[f"requant{stage.index}_{j}"] = \
+                    self.make_requant(stage, j)
+                m.d.comb += requant.x.eq(value)
+                acts.append(requant.y)
+        for j, value in enumerate(acts):
+            m.d.comb += self.y[j].eq(value)
+        return m

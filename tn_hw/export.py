@@ -1,0 +1,395 @@
+"""Export a trained integer network to Verilog, and verify the RTL against the golden model.
+
+``tn-hw export MODEL -o DIR`` writes ``<top>.v``, ``manifest.json`` and ``network.json`` (the
+model, re-saved from the validated load) into DIR, staged so that an error leaves nothing
+half-written. ``tn-hw verify DIR --data NAME`` runs a data set through that Verilog under cocotb
+and Icarus and compares every logit with ``tn_hw.reference.network.forward``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TnHwError
+
+__all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "register", "verify_network",
+           "write_network_design"]
+
+NETWORK_NAME = "network.json"
+MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: see register)
+MANIFEST_KIND = "network"
+
+#: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
+#: nor torch; tests/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
+#: tn_hw.reference.data.DATASETS.
+CLI_MODES = ("baked", "ports")
+CLI_DATA = ("digits-train", "digits-test", "ball3-train", "ball3-test", "random")
+
+_MEANINGS = {
+    "x": "input activation, signed, (C, H, W) row-major",
+    "y": "logit: the last layer's requantized output, signed",
+    "w": "threshold (threshold layer) or weight (mac layer) w[o][i], i in KernelSpec order",
+    "p": "polarity p[o][i]: 0 excitatory (+r), 1 inhibitory (-r)",
+    "bias": "bias of output o, signed",
+}
+
+
+@dataclass(frozen=True)
+class NetworkDesign:
+    """An emitted network: Verilog, manifest, and the network file it came from."""
+
+    top: str
+    verilog: str
+    manifest: dict
+    network_text: str
+
+    @property
+    def verilog_name(self) -> str:
+        return f"{self.top}.v"
+
+
+def _family(port: str) -> str:
+    return port.rsplit("_", 1)[-1] if port.startswith("l") and "_" in port else port
+
+
+def _ports(component) -> list:
+    from amaranth.lib import wiring
+
+    ports = []
+    for path, member, value in component.signature.flatten(component):
+        shape = value.shape()
+        ports.append({
+            "name": "__".join(str(part) for part in path),
+            "port": path[0],
+            "index": list(path[1:]),
+            "direction": "input" if member.flow == wiring.In else "output",
+            "width": shape.width,
+            "signed": shape.signed,
+            "meaning": _MEANINGS[_family(path[0])],
+        })
+    return ports
+
+
+def _describe_stage(stage) -> dict:
+    entry = {"index": stage.index, "type": stage.type, "in_shape": list(stage.in_shape),
+             "out_shape": list(stage.out_shape)}
+    if stage.has_parameters:
+        entry.update(neuron=stage.spec.neuron, kernel=list(stage.spec.kernel),
+                     channels=stage.spec.channels, outputs=stage.spec.outputs,
+                     positions=stage.positions, cells=stage.positions * stage.spec.outputs
+                     * stage.spec.n_inputs, stride=stage.stride, padding=stage.padding,
+                     width=stage.spec.width, bias_width=stage.spec.bias_width,
+                     accumulator_width=stage.spec.output_width, shift=stage.shift,
+                     out_width=stage.out_width, relu=stage.relu,
+                     activation_width=stage.activation_width)
+    return entry
+
+
+def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign:
+    """Emit a loaded network as Verilog with its manifest.
+
+    Parameters
+    ----------
+    net : tn_hw.reference.network.Network
+        From :func:`tn_hw.reference.network.load_network`.
+    mode : str
+        ``"baked"`` or ``"ports"`` (see :mod:`tn_hw.hdl.network`).
+    component : tn_hw.hdl.network.Network, optional
+        A prebuilt component (the mutation tests pass planted bugs this way); default builds
+        ``Network(net, mode=mode)``.
+
+    Returns
+    -------
+    NetworkDesign
+    """
+    from amaranth.back import verilog
+
+    from .generate import tool_versions
+    from .hdl.network import Network, top_name
+    from .reference.network import network_to_dict
+
+    dut = component if component is not None else Network(net, mode=mode)
+    top = top_name(net, dut.mode)
+    network_text = json.dumps(network_to_dict(net), sort_keys=True, separators=(",", ":")) + "\n"
+    manifest = {
+        "format": 1,
+        "kind": MANIFEST_KIND,
+        "top": top,
+        "verilog": f"{top}.v",
+        "network": NETWORK_NAME,
+        "network_sha256": hashlib.sha256(network_text.encode()).hexdigest(),
+        "name": net.name,
+        "task": net.task,
+        "mode": dut.mode,
+        "input_shape": list(dut.input_shape),
+        "input_width": net.input_width,
+        "output_shape": list(dut.output_shape),
+        "output_width": dut.output_width,
+        "latency": dut.latency,
+        "cells": sum(s.positions * s.spec.outputs * s.spec.n_inputs
+                     for s in dut.stages if s.has_parameters),
+        "stages": [_describe_stage(s) for s in dut.stages],
+        "requantization": "q = saturate((y + 2**(s-1)) >> s) for s > 0, saturate(y) for s = 0; "
+                          "saturation to out_width (none if null); then max(q, 0) if relu",
+        "ports": _ports(dut),
+        "tools": tool_versions(),
+    }
+    text = verilog.convert(dut, name=top, emit_src=False)
+    return NetworkDesign(top=top, verilog=text, manifest=manifest, network_text=network_text)
+
+
+def write_network_design(design: NetworkDesign, out) -> list[Path]:
+    """Write ``<top>.v``, ``manifest.json`` and ``network.json`` into ``out``, staged in a
+    temporary folder and moved in only when all are complete (as
+    :func:`tn_hw.generate.write_design`).
+
+    Raises
+    ------
+    TnHwError
+        If ``out`` is a file, or cannot be created or written.
+    """
+    from .generate import _check_output_dir
+
+    out = Path(out)
+    _check_output_dir(out)
+    files = {
+        design.verilog_name: design.verilog,
+        NETWORK_NAME: design.network_text,
+        MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
+    }
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out, prefix=".tn-hw-") as staging:
+            for name, text in files.items():
+                (Path(staging) / name).write_text(text)
+            for name in files:
+                os.replace(Path(staging) / name, out / name)
+    except OSError as error:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise TnHwError(f"cannot write to {str(out)!r}: {error.strerror or error}") from None
+    return [out / name for name in files]
+
+
+def _load_exported(folder):
+    from .generate import load_manifest
+    from .reference.network import load_network
+
+    folder = Path(folder)
+    manifest = load_manifest(folder)
+    if manifest.get("kind") != MANIFEST_KIND:
+        raise TnHwError(f"{str(folder)!r} holds a {manifest.get('kind')!r} design, not a network; "
+                        "use tn-hw regress for kernels and layers")
+    try:
+        network_text = (folder / manifest["network"]).read_text()
+        verilog = (folder / manifest["verilog"]).read_text()
+    except KeyError as error:
+        raise TnHwError(f"{folder}/manifest.json is malformed (missing {error})") from None
+    except OSError as error:
+        raise TnHwError(f"cannot read the exported network: {error}") from None
+    if hashlib.sha256(network_text.encode()).hexdigest() != manifest.get("network_sha256"):
+        raise TnHwError(f"{folder}/{manifest['network']} does not match the manifest's "
+                        "checksum; export again")
+    return manifest, load_network(json.loads(network_text)), verilog
+
+
+def _inputs(net, data, samples, seed):
+    """Integer inputs ``(N, *input_shape)`` and labels (or ``None``) for ``--data``."""
+    import numpy as np
+    import torch
+
+    if data == "random":
+        rng = np.random.default_rng(seed)
+        lo, hi = -(1 << (net.input_width - 1)), (1 << (net.input_width - 1)) - 1
+        x = rng.integers(lo, hi, size=(samples, *net.input_shape), endpoint=True)
+        return torch.from_numpy(x.astype(np.int64)), None
+    from .reference.data import network_dataset
+
+    x, labels = network_dataset(net, data)
+    if samples is not None:
+        x, labels = x[:samples], labels[:samples]
+    return x, labels
+
+
+def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int = 1,
+                   build_dir=None) -> dict:
+    """Run a data set through an exported network's RTL and compare every logit.
+
+    Parameters
+    ----------
+    folder : path
+        Written by :func:`write_network_design` (``tn-hw export``).
+    data : str
+        A data set part of :data:`tn_hw.reference.data.DATASETS`, or ``"random"`` (uniform
+        inputs over the input width).
+    samples : int, optional
+        Use only the first ``samples`` (required for ``"random"``).
+    seed : int
+        Seed of the random inputs.
+    build_dir : path, optional
+        Keep the simulation files here (default: a temporary folder).
+
+    Returns
+    -------
+    dict
+        ``top``, ``mode``, ``data``, ``samples``, ``outputs``, ``mismatch_count``,
+        ``mismatches`` (list of ``{sample, output, expected, got}``), ``golden_accuracy`` and
+        ``rtl_accuracy`` (``None`` without labels), ``passed``.
+    """
+    import numpy as np
+
+    from .reference.network import forward, predict_logits
+    from .testbench.network_runner import run_network
+
+    manifest, net, verilog = _load_exported(folder)
+    x, labels = _inputs(net, data, samples, seed)
+    golden = forward(net, x).reshape(len(x), -1)
+    parameters = None
+    if manifest["mode"] == "ports":
+        from .hdl.network import parameter_values, plan_network
+
+        parameters = parameter_values(plan_network(net))
+    with tempfile.TemporaryDirectory(prefix="tn-hw-verify-") as scratch:
+        result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
+                             Path(build_dir) if build_dir else Path(scratch),
+                             parameters=parameters)
+    report = {
+        "top": manifest["top"], "mode": manifest["mode"], "data": data, "samples": len(x),
+        "outputs": int(golden.shape[1]), "mismatch_count": len(result.mismatches),
+        "mismatches": [{"sample": s, "output": o, "expected": e, "got": g}
+                       for s, o, e, g in result.mismatches],
+        "golden_accuracy": None, "rtl_accuracy": None, "correct": None,
+        "build_seconds": round(result.build_seconds, 3),
+        "run_seconds": round(result.run_seconds, 3),
+    }
+    if labels is not None and len(x):
+        import torch
+
+        golden_pred = predict_logits(golden)
+        rtl_pred = predict_logits(torch.from_numpy(np.asarray(result.got, dtype=np.int64)))
+        report["correct"] = {"golden": int((golden_pred == labels).sum()),
+                             "rtl": int((rtl_pred == labels).sum())}
+        report["golden_accuracy"] = report["correct"]["golden"] / len(x)
+        report["rtl_accuracy"] = report["correct"]["rtl"] / len(x)
+    report["passed"] = (result.passed and report["rtl_accuracy"] == report["golden_accuracy"])
+    return report
+
+
+# -- command line -----------------------------------------------------------------------------
+
+_EXPORT_EPILOG = """\
+examples:
+  tn-hw export models/digits-tmlp.json -o out/tmlp
+  tn-hw export models/digits-tcnn.json -o out/tcnn --thresholds ports
+
+DIR receives <top>.v (the whole network, combinational: layers chained with requantization),
+manifest.json (ports, stages with their widths, shifts and cell counts) and network.json (the
+validated model, which tn-hw verify reads). baked: thresholds, polarities and biases are
+constants that synthesis folds into the logic; ports: they are input ports l<i>_w, l<i>_p,
+l<i>_bias, programmable as in the paper's FPGA design. Nothing is written unless export
+succeeds. The model file is parsed as JSON only, never executed.
+"""
+
+_VERIFY_EPILOG = """\
+examples:
+  tn-hw verify out/tmlp --data digits-test
+  tn-hw verify out/tmlp --data random --samples 2000 --json out/tmlp/verify.json
+
+Every logit the RTL (cocotb + Icarus) produces is compared, as an integer, with the golden
+integer forward of network.json; mismatches are printed with the sample index, expected and
+got. With labelled data the RTL accuracy must equal the golden accuracy. Exit status 0 only
+with zero mismatches.
+"""
+
+MAX_PRINTED = 20
+
+
+def _samples(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    """Add the ``export`` and ``verify`` subcommands to the ``tn-hw`` parser."""
+    def formatter(prog):
+        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+    exp = subparsers.add_parser("export", help="write Verilog for a whole trained network",
+                                description="Export a tn-hw-net model (JSON) to Verilog with a "
+                                            "manifest.", epilog=_EXPORT_EPILOG,
+                                formatter_class=formatter)
+    exp.add_argument("model", metavar="MODEL", help="tn-hw-net JSON file (from tn-hw train)")
+    exp.add_argument("-o", "--output", required=True, metavar="DIR",
+                     help="folder for <top>.v, manifest.json and network.json")
+    exp.add_argument("--thresholds", choices=CLI_MODES, default="baked",
+                     help="baked: parameters are constants (default); ports: programmable")
+    exp.set_defaults(func=cmd_export)
+
+    ver = subparsers.add_parser("verify", help="check an exported network's RTL on a data set",
+                                description="Run a data set through an exported network under "
+                                            "cocotb + Icarus and compare every logit with the "
+                                            "golden integer model.", epilog=_VERIFY_EPILOG,
+                                formatter_class=formatter)
+    ver.add_argument("design", metavar="DIR", help="folder written by tn-hw export")
+    ver.add_argument("--data", choices=CLI_DATA, default="digits-test",
+                     help="data set part, or random inputs; default digits-test")
+    ver.add_argument("--samples", type=_samples, default=None, metavar="N",
+                     help="only the first N samples (random: how many; default 1000)")
+    ver.add_argument("--seed", type=int, default=1, help="seed of --data random; default 1")
+    ver.add_argument("--build-dir", metavar="DIR", help="keep the simulation files here")
+    ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ver.set_defaults(func=cmd_verify)
+
+
+def cmd_export(args) -> int:
+    from .reference.network import load_network
+
+    net = load_network(args.model)
+    design = export_network(net, mode=args.thresholds)
+    files = write_network_design(design, args.output)
+    m = design.manifest
+    print(f"{design.top}: {math.prod(m['input_shape'])} inputs -> {math.prod(m['output_shape'])} "
+          f"logits ({m['output_width']} bits), {len(m['stages'])} layers, {m['cells']} cells, "
+          f"{args.thresholds}")
+    for path in files:
+        print(f"  wrote {path}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .testbench.runner import check_simulator
+
+    check_simulator("icarus")
+    samples = args.samples
+    if args.data == "random" and samples is None:
+        samples = 1000
+    report = verify_network(args.design, data=args.data, samples=samples, seed=args.seed,
+                            build_dir=args.build_dir)
+    for m in report["mismatches"][:MAX_PRINTED]:
+        print(f"MISMATCH sample {m['sample']} logit {m['output']}: expected {m['expected']}, "
+              f"got {m['got']}")
+    if report["mismatch_count"] > MAX_PRINTED:
+        print(f"... {report['mismatch_count'] - MAX_PRINTED} more mismatches")
+    status = "PASS" if report["passed"] else "FAIL"
+    print(f"{status}  {report['top']} ({report['mode']}): {report['samples']} samples of "
+          f"{report['data']} x {report['outputs']} logits, {report['mismatch_count']} "
+          f"mismatches")
+    if report["golden_accuracy"] is not None:
+        c, n = report["correct"], report["samples"]
+        same = "equal" if c["rtl"] == c["golden"] else "DIFFERENT"
+        print(f"      accuracy: RTL {c['rtl']}/{n} = {report['rtl_accuracy']:.4f}, golden "
+              f"{c['golden']}/{n} = {report['golden_accuracy']:.4f} ({same})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if report["passed"] else 1
