@@ -96,7 +96,8 @@ def test_generated_verilog_compiles_in_icarus(capsys, tmp_path, neuron):
 
 
 @pytest.mark.parametrize("command", [[], ["generate"], ["regress"], ["demo"], ["synth"],
-                                     ["compare"], ["ops"]])
+                                     ["compare"], ["ops"], ["train"], ["export"],
+                                     ["verify"]])
 def test_help_teaches(capsys, command):
     status, stdout, _ = run(capsys, *command, "--help")
     assert status == 0

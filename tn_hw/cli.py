@@ -20,6 +20,7 @@ tn-hw generates Verilog for multiplication-free neurons and checks it bit for bi
 A threshold neuron replaces multiply with compare-and-subtract:
     y = bias + sum_i (+/-) max(x_i - w_i, 0)      (polarity p_i: 0 gives +, 1 gives -)
 The MAC baseline computes y = bias + sum_i x_i * w_i with the same ports and widths.
+Further multiplier-free neurons for comparison: sum-and-max (sam) and adder (AdderNet, L1).
 """
 
 _EPILOG = """\
@@ -29,6 +30,11 @@ typical session:
   tn-hw synth --kernel 5x5 --width 8                  # area with open Yosys
   tn-hw compare -o out/area                           # threshold vs MAC sweep
   tn-hw demo                                          # all of it for a 3x3 8-bit kernel
+
+a trained network, end to end:
+  tn-hw train digits-tmlp -o out/tmlp.json            # or use models/digits-tmlp.json
+  tn-hw export out/tmlp.json -o out/tmlp-rtl          # Verilog of the whole network
+  tn-hw verify out/tmlp-rtl --data digits-test        # RTL vs golden model, every logit
 
 Run 'tn-hw COMMAND --help' for each command's options. Number semantics: docs/semantics.md.
 """
