@@ -44,7 +44,8 @@ def main(argv=None):
         started = time.perf_counter()
         result = synthesize(design.verilog, design.top, args.target)
         seconds = time.perf_counter() - started
-        row = {"model": model, "layer": args.layer, "top": design.top, "cells": design.manifest["cells"],
+        row = {"model": model, "layer": args.layer, "top": design.top,
+               "cells": design.manifest["cells"],
                "neurons": sorted({s["neuron"] for s in design.manifest["stages"]
                                   if "neuron" in s}),
                "metrics": result["metrics"], "yosys_seconds": result["seconds"],

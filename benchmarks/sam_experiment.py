@@ -276,7 +276,8 @@ def main(argv=None):
     mac_params = mac.hidden.weight.numel() + mac.hidden.bias.numel()
     sam_params = 2 * sam.hidden.wp.numel()
     print(f"dense: MAC accuracy {mac_acc:.3f} with {mac_params} hidden parameters "
-          f"({mac_seconds:.0f} s); SAM accuracy {sam_acc:.3f} with {sam_params} ({sam_seconds:.0f} s)")
+          f"({mac_seconds:.0f} s); SAM accuracy {sam_acc:.3f} with {sam_params} "
+          f"({sam_seconds:.0f} s)")
 
     counts = sam_activation_counts(sam.hidden, calib)
     sam_curve = []

@@ -89,7 +89,10 @@ def sam_kernel(x, wp, wm, keep_max=None, keep_min=None):
     :func:`sam_layer`.
     """
     _int64(x, wp, wm)
-    as_row = (lambda m: None if m is None else torch.as_tensor(m).reshape(1, -1))
+
+    def as_row(mask):
+        return None if mask is None else torch.as_tensor(mask).reshape(1, -1)
+
     return sam_layer(x, wp.unsqueeze(-2), wm.unsqueeze(-2), as_row(keep_max),
                      as_row(keep_min)).squeeze(-1)
 

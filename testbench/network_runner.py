@@ -92,7 +92,8 @@ def network_wrapper(layout: LaneLayout, param_layout: LaneLayout | None) -> str:
 def find_mismatches(expected: np.ndarray, got: np.ndarray) -> list:
     """Every differing logit as ``(sample, output, expected, got)``, in sample order."""
     rows, cols = np.nonzero(expected != got)
-    return [(int(r), int(c), int(expected[r, c]), int(got[r, c])) for r, c in zip(rows, cols)]
+    return [(int(r), int(c), int(expected[r, c]), int(got[r, c]))
+            for r, c in zip(rows, cols, strict=True)]
 
 
 def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarray, build_dir, *,

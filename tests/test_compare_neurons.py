@@ -12,7 +12,8 @@ def _sweep():
         rows.append({"neuron": neuron, "kernel": "3x3", "width": 8, "target": "generic",
                      "metrics": {"gates": transistors // 4, "transistors": transistors}})
     meta = {"yosys": "Yosys 0.70 (git sha1 x)", "flows": {"generic": "synth"},
-            "weights": "programmable", "seed": None, "neurons": ["threshold", "sam", "adder", "mac"],
+            "weights": "programmable", "seed": None,
+            "neurons": ["threshold", "sam", "adder", "mac"],
             "kernels": ["3x3"], "widths": [8], "targets": ["generic"], "baseline": "Booth MAC"}
     return {"meta": meta, "rows": rows}
 

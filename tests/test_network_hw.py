@@ -52,7 +52,7 @@ def requant_mismatches(cls, in_width, shift, out_width, relu):
     sim = Simulator(dut)
     sim.add_testbench(testbench)
     sim.run()
-    return [(v, w, g) for v, w, g in zip(values, want.tolist(), got) if w != g]
+    return [(v, w, g) for v, w, g in zip(values, want.tolist(), got, strict=True) if w != g]
 
 
 def test_requant_exhaustive():

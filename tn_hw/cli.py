@@ -192,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-synth", action="store_true", help="skip the area comparison")
     demo.set_defaults(func=cmd_demo)
 
+    from .export import register as register_export
     from .synth.cli import register
     from .train import register as register_train
-    from .export import register as register_export
 
     register(sub)
     register_train(sub)
