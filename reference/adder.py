@@ -10,16 +10,10 @@ additive part, so the adder kernel keeps the threshold kernel's ports (``x``, ``
 ``y``). All functions take and return ``torch.int64`` tensors.
 """
 
-import torch
+
+from .integer import _int64
 
 __all__ = ["adder_cell", "adder_kernel", "adder_layer", "adder_magnitude"]
-
-
-def _int64(*tensors):
-    for t in tensors:
-        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64:
-            raise TypeError(f"expected a torch.int64 tensor, not {type(t).__name__} "
-                            f"{getattr(t, 'dtype', '')}")
 
 
 def adder_magnitude(x, w):

@@ -15,16 +15,11 @@ dimensions; they are the contract the RTL is checked against.
 
 import torch
 
+from .integer import _int64
+
 __all__ = [
     "SamExtreme", "SamLayer", "dense_mask", "sam_arg", "sam_kernel", "sam_layer", "sam_sums",
 ]
-
-
-def _int64(*tensors):
-    for t in tensors:
-        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64:
-            raise TypeError(f"expected a torch.int64 tensor, not {type(t).__name__} "
-                            f"{getattr(t, 'dtype', '')}")
 
 
 def dense_mask(outputs, n_inputs):

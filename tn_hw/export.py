@@ -12,8 +12,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +154,7 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
-    from .generate import _check_output_dir
+    from .generate import _check_output_dir, write_files
 
     out = Path(out)
     _check_output_dir(out)
@@ -165,19 +163,7 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
         NETWORK_NAME: design.network_text,
         MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
     }
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out, prefix=".tn-hw-") as staging:
-            for name, text in files.items():
-                (Path(staging) / name).write_text(text)
-            for name in files:
-                os.replace(Path(staging) / name, out / name)
-    except OSError as error:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise TnHwError(f"cannot write to {str(out)!r}: {error.strerror or error}") from None
-    return [out / name for name in files]
+    return write_files(out, files)
 
 
 def _load_exported(folder):

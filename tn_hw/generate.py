@@ -215,6 +215,21 @@ def write_design(design: Design, out) -> list[Path]:
         design.verilog_name: design.verilog,
         MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
     }
+    return write_files(out, files)
+
+
+def write_files(out, files: dict) -> list[Path]:
+    """Write ``{name: text}`` into the folder ``out`` all or nothing.
+
+    The files are written into a staging folder inside ``out`` and moved into place only when
+    all are complete; a folder this call created is removed again on error.
+
+    Raises
+    ------
+    TnHwError
+        If ``out`` cannot be created or written.
+    """
+    out = Path(out)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
