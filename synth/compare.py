@@ -458,6 +458,51 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
+    neurons = [n for n in meta.get("neurons", ("threshold", "mac")) if n != "mac"]
+    if len(neurons) > 1:
+        written += _write_neuron_plots(sweep, out_dir, neurons, plt)
+    return written
+
+
+def _write_neuron_plots(sweep, out_dir, neurons, plt) -> list[Path]:
+    """One PNG per target: the MAC/neuron ratio of every neuron vs kernel size, a panel per
+    width, with the paper's band."""
+    meta = sweep["meta"]
+    ratio = {(r["neuron"], r["kernel"], r["width"], r["target"]): r["ratio"]
+             for r in neuron_ratios(sweep)}
+    kernels, widths = meta["kernels"], meta["widths"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    written = []
+    for target in meta["targets"]:
+        metric = PRIMARY_METRIC.get(target)
+        if metric is None:
+            continue
+        fig, axes = plt.subplots(1, len(widths), figsize=(4 * len(widths), 3.8), squeeze=False)
+        xs = range(len(kernels))
+        top = max([r for (_, _, _, t), r in ratio.items() if t == target and r]
+                  + [PAPER_BAND[1]]) * 1.25
+        for ax, width in zip(axes[0], widths, strict=True):
+            ax.axhspan(*PAPER_BAND, color="gray", alpha=0.25, label="paper (threshold)")
+            for i, neuron in enumerate(neurons):
+                ys = [ratio.get((neuron, k, width, target)) for k in kernels]
+                ax.plot(xs, ys, "-", marker="o", color=colors[i % len(colors)], label=neuron)
+            ax.set_xticks(list(xs), kernels)
+            ax.set_xlabel("kernel size")
+            ax.set_ylim(0, top)
+            ax.grid(True, alpha=0.3)
+            ax.set_title(f"W = {width}")
+        axes[0][0].set_ylabel(f"MAC / neuron ({_METRIC_LABEL[metric]})")
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle(f"{target}: area saving of each neuron vs the Booth MAC "
+                     f"({meta['weights']} weights)")
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.text(0.99, 0.01,
+                 f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
+                 fontsize=8, ha="right", va="bottom", color="dimgray")
+        path = out_dir / f"neurons_{target}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
     return written
 
 

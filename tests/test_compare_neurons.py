@@ -1,7 +1,7 @@
 """tn-hw compare --neurons: ratios of every neuron against the MAC, tables, bad input."""
 
 import pytest
-from tn_hw.synth.compare import neuron_ratios, render_markdown
+from tn_hw.synth.compare import neuron_ratios, render_markdown, write_plots
 
 from tn_hw.cli import main
 
@@ -21,6 +21,16 @@ def _sweep():
 def test_neuron_ratios_are_mac_over_neuron():
     got = {r["neuron"]: r["ratio"] for r in neuron_ratios(_sweep())}
     assert got == {"threshold": 4.0, "sam": 2.0, "adder": 8.0}
+
+
+def test_plots_include_every_neuron(tmp_path):
+    written = {p.name for p in write_plots(_sweep(), tmp_path)}
+    assert written == {"area_generic.png", "neurons_generic.png"}
+    assert (tmp_path / "neurons_generic.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    two_neurons = _sweep()
+    two_neurons["meta"]["neurons"] = ["threshold", "mac"]
+    (tmp_path / "two").mkdir()
+    assert {p.name for p in write_plots(two_neurons, tmp_path / "two")} == {"area_generic.png"}
 
 
 def test_markdown_has_the_neuron_table():
