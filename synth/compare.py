@@ -450,18 +450,22 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
         ratio_ax.set_title("area saving vs the Booth MAC baseline")
         ratio_ax.set_ylim(top=max([r for r in ratio.values() if r] + [PAPER_BAND[1]]) * 1.35)
         ratio_ax.legend(fontsize=8, loc="upper center", ncol=2)
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        fig.text(0.99, 0.01,
-                 f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
-                 fontsize=8, ha="right", va="bottom", color="dimgray")
-        path = out_dir / f"area_{target}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save_figure(fig, plt, meta, out_dir / f"area_{target}.png"))
     neurons = [n for n in meta.get("neurons", ("threshold", "mac")) if n != "mac"]
     if len(neurons) > 1:
         written += _write_neuron_plots(sweep, out_dir, neurons, plt)
     return written
+
+
+def _save_figure(fig, plt, meta, path) -> Path:
+    """Lay out ``fig`` with the tool version and baseline in its corner, save it, close it."""
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.text(0.99, 0.01,
+             f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
+             fontsize=8, ha="right", va="bottom", color="dimgray")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _write_neuron_plots(sweep, out_dir, neurons, plt) -> list[Path]:
@@ -495,14 +499,7 @@ def _write_neuron_plots(sweep, out_dir, neurons, plt) -> list[Path]:
         axes[0][0].legend(fontsize=8)
         fig.suptitle(f"{target}: area saving of each neuron vs the Booth MAC "
                      f"({meta['weights']} weights)")
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        fig.text(0.99, 0.01,
-                 f"{short_version(meta['yosys'])}; baseline: Booth MAC, same flow and widths",
-                 fontsize=8, ha="right", va="bottom", color="dimgray")
-        path = out_dir / f"neurons_{target}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save_figure(fig, plt, meta, out_dir / f"neurons_{target}.png"))
     return written
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,11 +126,9 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     TnHwError
         A missing simulator, missing parameter values, or a simulation without results.
     """
-    from cocotb_tools.runner import get_results, get_runner
-
     # Imported here: tb_network imports this module inside the simulator, which then needs
     # neither torch (runner -> vectors) nor Amaranth.
-    from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator
+    from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator, simulate
 
     check_simulator(simulator)
     if waves is None:
@@ -163,32 +160,14 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     config_file = build_dir / "tb_network.json"
     config_file.write_text(json.dumps({"manifest": manifest, "lanes": lanes,
                                        "data": str(data_file), "got": str(got_file)}))
-    runner = get_runner(simulator)
-    log = build_dir / "sim.log"
-    started = time.perf_counter()
-    runner.build(sources=[dut_file, wrapper_file], hdl_toplevel=WRAPPER_TOP,
-                 build_dir=build_dir, timescale=("1ns", "1ps"), always=True, waves=waves,
-                 log_file=build_dir / "build.log")
-    built = time.perf_counter()
-    results_xml = build_dir / "results.xml"
-    results_xml.unlink(missing_ok=True)
-    try:
-        runner.test(test_module="tn_hw.testbench.tb_network", hdl_toplevel=WRAPPER_TOP,
-                    build_dir=build_dir, test_dir=build_dir, results_xml=str(results_xml),
-                    extra_env={"TN_HW_NET_CONFIG": str(config_file)}, waves=waves,
-                    log_file=log)
-    except SystemExit:
-        pass  # a failed cocotb test; the results file and got.npy tell the rest
-    finished = time.perf_counter()
-    try:
-        total, failed = get_results(results_xml)
-    except RuntimeError:
-        raise TnHwError(f"simulation of {manifest['top']} ended without results; see {log}") \
-            from None
+    run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_network", build_dir,
+                   top=manifest["top"], simulator=simulator, waves=waves,
+                   extra_env={"TN_HW_NET_CONFIG": str(config_file)})
+    log = run.log
     if not got_file.exists():
         raise TnHwError(f"simulation of {manifest['top']} wrote no outputs; see {log}")
     got = np.load(got_file)
     return NetworkResult(top=manifest["top"], samples=len(x), got=got,
                          mismatches=find_mismatches(expected, got),
-                         cocotb_passed=total > 0 and failed == 0, lanes=lanes,
-                         build_seconds=built - started, run_seconds=finished - built, log=log)
+                         cocotb_passed=run.total > 0 and run.failed == 0, lanes=lanes,
+                         build_seconds=run.build_seconds, run_seconds=run.run_seconds, log=log)

@@ -113,8 +113,6 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
         Missing simulator, unknown tier, a design too wide for the golden model, or a
         simulation that ended without results.
     """
-    from cocotb_tools.runner import get_results, get_runner
-
     if tier not in TIERS:
         raise TnHwError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
     check_simulator(simulator)
@@ -145,37 +143,67 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
         "summary": str(summary),
     }))
 
+    run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_neuron", build_dir,
+                   top=design.top, simulator=simulator, waves=waves, seed=seed,
+                   extra_env={"TN_HW_TB_CONFIG": str(config_file)})
+    result = RegressionResult(top=design.top, seed=seed, lanes=lanes, log=run.log,
+                              build_seconds=run.build_seconds, run_seconds=run.run_seconds)
+    result.tests = json.loads(summary.read_text()) if summary.exists() else {}
+    result.failed = _failed_tests(run.results_xml)
+    missing = [t for t in tests if t not in result.tests]
+    result.failed += [t for t in missing if t not in result.failed]
+    return result
+
+
+@dataclass
+class SimulationRun:
+    """What :func:`simulate` leaves: the cocotb results file and log, times, test counts."""
+
+    results_xml: Path
+    log: Path
+    build_seconds: float
+    run_seconds: float
+    total: int
+    failed: int
+
+
+def simulate(sources, test_module, build_dir, *, top, simulator, waves, extra_env,
+             seed=None) -> SimulationRun:
+    """Build ``sources`` around the wrapper ``tn_tb_top`` and run the cocotb ``test_module``.
+
+    A failed cocotb test is not an exception here: the results file tells which test failed,
+    and the caller decides what a failure means (the mutation tests expect one).
+
+    Raises
+    ------
+    TnHwError
+        If the simulation ended without a results file.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
     runner = get_runner(simulator)
     log = build_dir / "sim.log"
     started = time.perf_counter()
-    runner.build(sources=[dut_file, wrapper_file], hdl_toplevel=WRAPPER_TOP,
+    runner.build(sources=sources, hdl_toplevel=WRAPPER_TOP,
                  build_dir=build_dir, timescale=("1ns", "1ps"), always=True, waves=waves,
                  log_file=build_dir / "build.log")
     built = time.perf_counter()
     results_xml = build_dir / "results.xml"
     results_xml.unlink(missing_ok=True)
     try:
-        runner.test(test_module="tn_hw.testbench.tb_neuron", hdl_toplevel=WRAPPER_TOP,
+        runner.test(test_module=test_module, hdl_toplevel=WRAPPER_TOP,
                     build_dir=build_dir, test_dir=build_dir, seed=seed,
-                    results_xml=str(results_xml),
-                    extra_env={"TN_HW_TB_CONFIG": str(config_file)}, waves=waves,
+                    results_xml=str(results_xml), extra_env=extra_env, waves=waves,
                     log_file=log)
     except SystemExit:
-        # Under pytest the cocotb runner exits on a failed test; the results file still tells
-        # which, and the caller decides what a failure means (the mutation tests expect one).
-        pass
+        pass  # under pytest the cocotb runner exits on a failed test
     finished = time.perf_counter()
     try:
-        _total, _failed = get_results(Path(results_xml))
+        total, failed = get_results(results_xml)
     except RuntimeError:
-        raise TnHwError(f"simulation of {design.top} ended without results; see {log}") from None
-    result = RegressionResult(top=design.top, seed=seed, lanes=lanes, log=log,
-                              build_seconds=built - started, run_seconds=finished - built)
-    result.tests = json.loads(summary.read_text()) if summary.exists() else {}
-    result.failed = _failed_tests(Path(results_xml))
-    missing = [t for t in tests if t not in result.tests]
-    result.failed += [t for t in missing if t not in result.failed]
-    return result
+        raise TnHwError(f"simulation of {top} ended without results; see {log}") from None
+    return SimulationRun(results_xml=results_xml, log=log, build_seconds=built - started,
+                         run_seconds=finished - built, total=total, failed=failed)
 
 
 def _failed_tests(results_xml: Path) -> list:

@@ -154,10 +154,8 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
-    from .generate import _check_output_dir, write_files
+    from .generate import write_files
 
-    out = Path(out)
-    _check_output_dir(out)
     files = {
         design.verilog_name: design.verilog,
         NETWORK_NAME: design.network_text,

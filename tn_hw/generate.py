@@ -209,8 +209,6 @@ def write_design(design: Design, out) -> list[Path]:
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
-    out = Path(out)
-    _check_output_dir(out)
     files = {
         design.verilog_name: design.verilog,
         MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
@@ -227,9 +225,10 @@ def write_files(out, files: dict) -> list[Path]:
     Raises
     ------
     TnHwError
-        If ``out`` cannot be created or written.
+        If ``out`` is a file, or cannot be created or written.
     """
     out = Path(out)
+    _check_output_dir(out)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
