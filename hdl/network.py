@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from amaranth.hdl import Const, Module, signed
 from amaranth.lib import wiring
@@ -36,7 +37,8 @@ from ..spec import KernelSpec, SpecError
 from .layer import Layer
 from .requant import Requant, requant_width
 
-__all__ = ["MODES", "Network", "Stage", "parameter_values", "plan_network", "top_name"]
+__all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "neuron_parts", "parameter_values",
+           "plan_network", "top_name"]
 
 #: Where the parameters come from: constants folded by synthesis, or programmable ports.
 MODES = ("baked", "ports")
@@ -268,18 +270,9 @@ class Network(wiring.Component):
     def conv_window(self, acts, stage, oy, ox):
         """The ``C * kh * kw`` inputs of output position ``(oy, ox)`` in KernelSpec order;
         positions in the zero padding are the constant 0."""
-        c_in, height, width = stage.in_shape
-        kh, kw = stage.spec.kernel
         zero = Const(0, signed(stage.spec.width))
-        window = []
-        for c in range(c_in):
-            for r in range(kh):
-                for k in range(kw):
-                    iy = oy * stage.stride + r - stage.padding
-                    ix = ox * stage.stride + k - stage.padding
-                    inside = 0 <= iy < height and 0 <= ix < width
-                    window.append(acts[(c * height + iy) * width + ix] if inside else zero)
-        return window
+        return [zero if index is None else acts[index]
+                for index in window_indices(stage, oy, ox)]
 
     def make_requant(self, stage, output):
         """The requantization stage of one output of ``stage``."""
@@ -334,3 +327,125 @@ class Network(wiring.Component):
         for j, value in enumerate(acts):
             m.d.comb += self.y[j].eq(value)
         return m
+
+
+def window_indices(stage, oy: int, ox: int) -> list:
+    """The flat input index of each of the ``C * kh * kw`` inputs of output position
+    ``(oy, ox)`` of a conv ``stage``, in KernelSpec order; ``None`` where it is zero padding."""
+    c_in, height, width = stage.in_shape
+    kh, kw = stage.spec.kernel
+    indices = []
+    for c in range(c_in):
+        for r in range(kh):
+            for k in range(kw):
+                iy = oy * stage.stride + r - stage.padding
+                ix = ox * stage.stride + k - stage.padding
+                inside = 0 <= iy < height and 0 <= ix < width
+                indices.append((c * height + iy) * width + ix if inside else None)
+    return indices
+
+
+def window_inside(stage, oy: int, ox: int) -> tuple:
+    """Per input of output position ``(oy, ox)`` (KernelSpec order): whether it reads the
+    input (``True``) or the zero padding (``False``). All ``True`` for a linear stage."""
+    if stage.type != "conv2d":
+        return (True,) * stage.spec.n_inputs
+    return tuple(index is not None for index in window_indices(stage, oy, ox))
+
+
+class NetworkNeuron(wiring.Component):
+    """One output of one layer of a network, with its requantization stage: the unit that
+    split synthesis (:mod:`tn_hw.synth.split`) builds alone and sums.
+
+    The neuron is exactly the logic :class:`Network` builds for that output (one
+    :class:`~tn_hw.hdl.kernel.Kernel` of the layer's spec, the constant 0 for inputs in the
+    zero padding, the layer's :class:`~tn_hw.hdl.requant.Requant`), cut out of the network: its
+    inputs become ports. What a split sum leaves out is sharing between neurons, which the
+    whole network's synthesis could find (equal ``x - w`` or ``x * w`` terms of two neurons).
+
+    Parameters
+    ----------
+    stage : Stage
+        A linear or conv stage from :func:`plan_network`.
+    output : int
+        Which kernel (output channel) of the stage.
+    inside : tuple of bool
+        From :func:`window_inside`: which inputs are real (ports) and which are padding.
+    mode : str
+        ``"baked"``: the neuron's parameters are constants; ``"ports"``: inputs.
+
+    Attributes
+    ----------
+    x : In(signed(W)).array(number of real inputs)
+    w, p, bias : ports mode only, as one row of :class:`Network`'s ``l<i>_*`` ports.
+    y : Out(signed(stage.activation_width))
+    """
+
+    def __init__(self, stage, output, inside, *, mode="baked"):
+        if mode not in MODES:
+            raise SpecError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if not stage.has_parameters:
+            raise SpecError(f"layer {stage.index} ({stage.type}) has no neurons")
+        self._stage, self._output, self._mode = stage, output, mode
+        self._inside = tuple(bool(v) for v in inside)
+        spec = stage.spec
+        if len(self._inside) != spec.n_inputs:
+            raise SpecError(f"inside has {len(self._inside)} entries, the layer's kernels "
+                            f"have {spec.n_inputs} inputs")
+        members = {"x": In(signed(spec.width)).array(sum(self._inside))}
+        if mode == "ports":
+            members["w"] = In(signed(spec.width)).array(spec.n_inputs)
+            if stage.p is not None:
+                members["p"] = In(1).array(spec.n_inputs)
+            members["bias"] = In(signed(spec.bias_width))
+        members["y"] = Out(signed(stage.activation_width))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        stage, o = self._stage, self._output
+        layer = m.submodules.layer = Layer(replace(stage.spec, outputs=1))
+        real = iter(self.x)
+        zero = Const(0, signed(stage.spec.width))
+        for i, inside in enumerate(self._inside):
+            m.d.comb += layer.x[i].eq(next(real) if inside else zero)
+        if self._mode == "ports":
+            w, bias = self.w, self.bias
+            p = self.p if stage.p is not None else None
+        else:
+            w, bias = stage.w[o], stage.bias[o]
+            p = stage.p[o] if stage.p is not None else None
+        m.d.comb += layer.bias[0].eq(bias)
+        for i in range(stage.spec.n_inputs):
+            m.d.comb += layer.w[0][i].eq(w[i])
+            if p is not None:
+                m.d.comb += layer.p[0][i].eq(p[i])
+        requant = m.submodules.requant = stage.requant()
+        m.d.comb += [requant.x.eq(layer.y[0]), self.y.eq(requant.y)]
+        return m
+
+
+def neuron_parts(net, mode: str = "baked") -> list[tuple]:
+    """The network as its neurons: ``[(stage, output, inside, count), ...]``, one entry per
+    distinct :class:`NetworkNeuron`, ``count`` the number of places the network builds it.
+
+    Baked conv neurons of one output channel share their constants, so they differ only in
+    where the padding falls; in ports mode every neuron of a layer with the same padding is
+    the same circuit. Counts add up to the network's number of neurons.
+    """
+    if mode not in MODES:
+        raise SpecError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    parts = []
+    for stage in plan_network(net):
+        if not stage.has_parameters:
+            continue
+        h_out, w_out = (stage.out_shape[1], stage.out_shape[2]) if stage.type == "conv2d" \
+            else (1, 1)
+        windows = Counter(window_inside(stage, oy, ox) for oy in range(h_out)
+                          for ox in range(w_out))
+        outputs = range(stage.spec.outputs) if mode == "baked" else [0]
+        repeat = 1 if mode == "baked" else stage.spec.outputs
+        for o in outputs:
+            for inside, count in windows.items():
+                parts.append((stage, o, inside, count * repeat))
+    return parts
