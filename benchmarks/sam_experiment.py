@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -174,70 +175,183 @@ def mac_integer_accuracy(model, keep, test, x_scale):
     return (model.out(torch.relu(acc_int)).argmax(-1) == y).float().mean().item(), wq, bias
 
 
-def synth_constant(design, weights, seed_label):
-    """Synthesize ``design`` (generic flow) with its weight ports tied to ``weights``
-    (``{port name: int}``); returns the metrics."""
-    from tn_hw.synth.flow import synthesize
+def wrap_constant(design, constants, label):
+    """Verilog and top of ``design`` with the ports named in ``constants`` (``{port: int}``)
+    tied to those values; the other ports stay ports of the wrapper ``<top>_<label>``.
 
+    Raises ``ValueError`` if a value does not fit its signed port.
+    """
     ports, decls, conns = [], [], []
     for port in design.manifest["ports"]:
         name, width = port["name"], port["width"]
-        if name in weights:
-            conns.append(f"    .{name}({width}'b{weights[name] & ((1 << width) - 1):0{width}b})")
+        if name in constants:
+            value = int(constants[name])
+            if not -(1 << (width - 1)) <= value < (1 << (width - 1)):
+                raise ValueError(f"{value} does not fit the {width}-bit port {name} of "
+                                 f"{design.top}")
+            conns.append(f"    .{name}({width}'b{value & ((1 << width) - 1):0{width}b})")
             continue
         ports.append(name)
         signed = "signed " if port["signed"] else ""
         decls.append(f"  {port['direction']} {signed}[{width - 1}:0] {name};")
         conns.append(f"    .{name}({name})")
-    top = f"{design.top}_{seed_label}"
+    top = f"{design.top}_{label}"
     wrapper = "\n".join([f"module {top}({', '.join(ports)});", *decls,
                          f"  {design.top} core (", ",\n".join(conns), "  );", "endmodule"])
-    return synthesize(design.verilog + "\n" + wrapper + "\n", top, "generic")
+    return design.verilog + "\n" + wrapper + "\n", top
 
 
-def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale):
-    from tn_hw.synth.flow import SynthError, synthesize
+def mac_kept_inputs(wq):
+    """Per output neuron, the indices of its nonzero quantized weights (its kept inputs)."""
+    return [torch.nonzero(row).flatten().tolist() for row in wq]
+
+
+def mac_parts(wq, bias, *, constant, width=8):
+    """The pruned MAC layer as synthesis parts, one neuron each over only its kept inputs.
+
+    ``wq`` ``(O, N)`` and ``bias`` ``(O,)`` are the quantized integers; neuron ``o`` is
+    ``KernelSpec(neuron="mac", kernel=(1, 1), channels=k_o)`` with ``k_o`` its nonzero weights.
+    ``constant``: one part per neuron with its weights and bias tied in. Otherwise weights and
+    bias are ports, so neurons with equal ``k_o`` are one circuit: one part per distinct
+    ``k_o``, counted. A neuron with no kept weight is the constant ``bias``: no hardware, no
+    part.
+    """
+    from tn_hw.synth.split import Part
+
+    from tn_hw.generate import generate
+    from tn_hw.spec import KernelSpec
+
+    kept = mac_kept_inputs(wq)
+    if not constant:
+        counts = Counter(len(inputs) for inputs in kept if inputs)
+        parts = []
+        for k, count in sorted(counts.items()):
+            design = generate(KernelSpec(neuron="mac", kernel=(1, 1), channels=k, width=width))
+            parts.append(Part(f"mac k{k}", design.verilog, design.top, count))
+        return parts
+    parts = []
+    for o, inputs in enumerate(kept):
+        if not inputs:
+            continue
+        design = generate(KernelSpec(neuron="mac", kernel=(1, 1), channels=len(inputs),
+                                     width=width))
+        constants = {f"w__{j}": int(wq[o, i]) for j, i in enumerate(inputs)}
+        constants["bias"] = int(bias[o])
+        verilog, top = wrap_constant(design, constants, f"o{o}")
+        parts.append(Part(f"mac o{o} k{len(inputs)}", verilog, top))
+    return parts
+
+
+def sam_parts(wp, wm, masks, *, constant, width=8):
+    """The pruned SAM layer as synthesis parts, one neuron each (the counterpart of
+    :func:`mac_parts`).
+
+    Neuron ``o`` is a one-output SAM kernel over the union of its kept inputs, with its max-side
+    and min-side masks. ``constant``: one part per neuron, ``W+``/``W-`` tied in. Otherwise the
+    circuit depends only on how many inputs each side keeps (every kept connection has its own
+    adder), so one part per distinct ``(kept max, kept min)``, counted.
+    """
+    from tn_hw.synth.split import Part
+
+    from tn_hw.generate import generate
+    from tn_hw.spec import KernelSpec
+
+    keep_max, keep_min = (torch.as_tensor(m).bool() for m in masks)
+    if not constant:
+        counts = Counter(zip(keep_max.sum(-1).tolist(), keep_min.sum(-1).tolist(), strict=True))
+        parts = []
+        for (a, b), count in sorted(counts.items()):
+            n = max(a, b)
+            spec = KernelSpec(neuron="sam", kernel=(1, 1), channels=n, outputs=1, width=width,
+                              mask=[[int(i < a) for i in range(n)]],
+                              mask_min=[[int(i < b) for i in range(n)]])
+            design = generate(spec)
+            parts.append(Part(f"sam max{a} min{b}", design.verilog, design.top, count))
+        return parts
+    parts = []
+    for o in range(keep_max.shape[0]):
+        inputs = torch.nonzero(keep_max[o] | keep_min[o]).flatten().tolist()
+        spec = KernelSpec(neuron="sam", kernel=(1, 1), channels=len(inputs), outputs=1,
+                          width=width, mask=[keep_max[o, inputs].int().tolist()],
+                          mask_min=[keep_min[o, inputs].int().tolist()])
+        design = generate(spec)
+        constants = {f"wp__{k}": int(wp[o, inputs[i]])
+                     for k, (_, i) in enumerate(spec.connections_max)}
+        constants |= {f"wm__{k}": int(wm[o, inputs[i]])
+                      for k, (_, i) in enumerate(spec.connections_min)}
+        verilog, top = wrap_constant(design, constants, f"o{o}")
+        parts.append(Part(f"sam o{o} max{int(keep_max[o].sum())} min{int(keep_min[o].sum())}",
+                          verilog, top))
+    return parts
+
+
+def synthesize_group(label, parts, jobs):
+    """Synthesize ``parts`` (generic flow) with a progress line every 16 parts; the summed
+    figures and the per-part rows (:func:`tn_hw.synth.split.synthesize_parts`)."""
+    from tn_hw.synth.split import synthesize_parts
+
+    parts = list(parts)
+    started = time.perf_counter()
+    done = []
+
+    def progress(part, result):
+        done.append(result["cached"])
+        if len(done) % 16 == 0 and len(done) < len(parts):
+            print(f"    [{label}] {len(done)}/{len(parts)} parts "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+    result = synthesize_parts(parts, "generic", jobs=jobs, progress=progress)
+    cached = sum(done)
+    print(f"  {label}: {result['metrics']} over {result['instances']} neurons, {len(parts)} "
+          f"distinct parts ({cached} from the cache), {result['wall_seconds']:.0f} s",
+          flush=True)
+    result["cached_parts"] = cached
+    return result
+
+
+def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale, *, jobs=1,
+                          whole_sam=True):
+    """8-bit accuracies of both pruned layers and their areas, neuron by neuron (constant and
+    programmable weights); the SAM layer also as one whole-layer run each (``whole_sam``)."""
+    from tn_hw.synth.flow import synthesize
 
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
 
     report = {}
     acc, wp, wm = sam_integer_accuracy(sam_model, sam_masks, test, scale)
-    n = wp.shape[1]
-    spec = KernelSpec(neuron="sam", kernel=(1, 1), channels=n, outputs=wp.shape[0], width=8,
-                      mask=sam_masks[0].int().tolist(), mask_min=sam_masks[1].int().tolist())
-    design = generate(spec)
-    weights = {f"wp__{k}": int(wp[o, i]) for k, (o, i) in enumerate(spec.connections_max)}
-    weights |= {f"wm__{k}": int(wm[o, i]) for k, (o, i) in enumerate(spec.connections_min)}
-    started = time.perf_counter()
-    sam_const = synth_constant(design, weights, "trained")["metrics"]
-    sam_prog = synthesize(design.verilog, design.top, "generic")["metrics"]
-    print(f"  SAM layer {design.top}: {sam_const} (constant), {sam_prog} (programmable), "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
-    report["sam"] = {"top": design.top, "int8_accuracy": acc, "kept_max": len(spec.connections_max),
-                     "kept_min": len(spec.connections_min), "constant": sam_const,
-                     "programmable": sam_prog}
+    sam = {"int8_accuracy": acc, "kept_max": int(sam_masks[0].sum()),
+           "kept_min": int(sam_masks[1].sum()), "neurons": wp.shape[0]}
+    for mode in ("constant", "programmable"):
+        sam[mode] = synthesize_group(f"SAM {mode}, per neuron", sam_parts(
+            wp, wm, sam_masks, constant=mode == "constant"), jobs)
+    if whole_sam:
+        n = wp.shape[1]
+        spec = KernelSpec(neuron="sam", kernel=(1, 1), channels=n, outputs=wp.shape[0],
+                          width=8, mask=sam_masks[0].int().tolist(),
+                          mask_min=sam_masks[1].int().tolist())
+        design = generate(spec)
+        weights = {f"wp__{k}": int(wp[o, i]) for k, (o, i) in enumerate(spec.connections_max)}
+        weights |= {f"wm__{k}": int(wm[o, i]) for k, (o, i) in enumerate(spec.connections_min)}
+        started = time.perf_counter()
+        verilog, top = wrap_constant(design, weights, "trained")
+        whole = {"top": design.top,
+                 "constant": synthesize(verilog, top, "generic")["metrics"],
+                 "programmable": synthesize(design.verilog, design.top, "generic")["metrics"]}
+        print(f"  SAM whole layer {design.top}: {whole['constant']} (constant), "
+              f"{whole['programmable']} (programmable), {time.perf_counter() - started:.0f} s",
+              flush=True)
+        sam["whole_layer"] = whole
+    report["sam"] = sam
 
     acc, wq, bias = mac_integer_accuracy(mac_model, mac_keep, test, scale)
-    spec = KernelSpec(neuron="mac", kernel=(1, 1), channels=n, outputs=wq.shape[0], width=8)
-    design = generate(spec)
-    weights = {f"w__{o}__{i}": int(wq[o, i]) for o in range(wq.shape[0]) for i in range(n)}
-    weights |= {f"bias__{o}": int(bias[o]) for o in range(wq.shape[0])}
-    # One programmable n-input MAC neuron: a quick, measured per-neuron figure.
-    one = generate(KernelSpec(neuron="mac", kernel=(1, 1), channels=n, width=8))
-    mac_neuron = synthesize(one.verilog, one.top, "generic")["metrics"]
-    print(f"  one programmable MAC neuron {one.top}: {mac_neuron}", flush=True)
-    started = time.perf_counter()
-    try:
-        mac_const = synth_constant(design, weights, "trained")["metrics"]
-    except SynthError as error:
-        # The whole constant MAC layer is one large flattened ABC run; record the failure.
-        mac_const = {"error": str(error)}
-    print(f"  MAC layer {design.top}: {mac_const} (constant, pruned weights are 0), "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
-    report["mac"] = {"top": design.top, "int8_accuracy": acc,
-                     "kept_weights": int((wq != 0).sum()), "constant": mac_const,
-                     "one_programmable_neuron": mac_neuron}
+    kept = [len(inputs) for inputs in mac_kept_inputs(wq)]
+    mac = {"int8_accuracy": acc, "kept_weights": sum(kept), "kept_per_neuron": kept,
+           "neurons": wq.shape[0]}
+    for mode in ("constant", "programmable"):
+        mac[mode] = synthesize_group(f"MAC {mode}, per neuron", mac_parts(
+            wq, bias, constant=mode == "constant"), jobs)
+    report["mac"] = mac
     return report
 
 
@@ -246,16 +360,20 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=64, help="signal length n (paper: 512)")
     parser.add_argument("--mac-hidden", type=int, default=38, help="MAC hidden outputs (0.6n)")
     parser.add_argument("--sam-hidden", type=int, default=128, help="SAM hidden outputs (2n)")
-    parser.add_argument("--mac-steps", type=int, default=40000, help="batch 64, lr 1e-3")
-    parser.add_argument("--sam-steps", type=int, default=8000, help="batch 256, lr 8e-3")
+    parser.add_argument("--mac-steps", type=int, default=20000, help="batch 64, lr 1e-3")
+    parser.add_argument("--sam-steps", type=int, default=2000, help="batch 256, lr 8e-3")
     parser.add_argument("--test", type=int, default=20000, help="test signals")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--no-synth", action="store_true", help="skip export and synthesis")
+    parser.add_argument("--no-whole-sam", action="store_true",
+                        help="skip the whole-layer SAM syntheses (the per-neuron sums stay)")
+    parser.add_argument("--jobs", type=int, default=1, help="Yosys runs at once")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     if args.quick:
-        args.mac_steps = args.sam_steps = 200
+        args.mac_steps, args.sam_steps = 200, 50
         args.test = 2000
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
@@ -300,8 +418,10 @@ def main(argv=None):
 
     # Equal accuracy: the lower dense accuracy minus 0.05 (the paper's "lose 0.05" point).
     target = min(mac_acc, sam_acc) - 0.05
-    sam_pick = min((r for r in sam_curve if r["accuracy"] >= target), key=lambda r: r["params"])
-    mac_pick = min((r for r in mac_curve if r["accuracy"] >= target), key=lambda r: r["params"])
+    sam_pick, mac_pick = (
+        min((r for r in curve if r["accuracy"] >= target), key=lambda r: r["params"],
+            default=max(curve, key=lambda r: r["accuracy"]))
+        for curve in (sam_curve, mac_curve))
     print(f"\nat accuracy >= {target:.3f}: SAM {sam_pick['params']} params "
           f"(accuracy {sam_pick['accuracy']:.3f}), MAC {mac_pick['params']} params "
           f"(accuracy {mac_pick['accuracy']:.3f}); MAC / SAM = "
@@ -319,16 +439,42 @@ def main(argv=None):
     if not args.no_synth:
         # x ~ N(0, 1): 8-bit inputs cover +-4 standard deviations.
         scale = 127 / 4
-        print("\nexport at 8 bits and synthesize (generic flow, trained weights as constants):")
-        result["area"] = export_and_synthesize(sam, sam_pick["masks"], mac, mac_pick["keep"],
-                                               test, scale)
-        a = result["area"]
-        print(f"  8-bit accuracy (integer golden model): SAM {a['sam']['int8_accuracy']:.3f}, "
-              f"MAC {a['mac']['int8_accuracy']:.3f}")
-        for metric in ("gates", "transistors"):
-            s, m = a["sam"]["constant"][metric], a["mac"]["constant"].get(metric)
-            if m is not None:
-                print(f"  {metric}: SAM {s}, MAC {m}, MAC / SAM {m / s:.2f}x")
+        print("\nexport at 8 bits and synthesize (generic flow), neuron by neuron:", flush=True)
+        synth_started = time.perf_counter()
+        result["area"] = a = export_and_synthesize(
+            sam, sam_pick["masks"], mac, mac_pick["keep"], test, scale, jobs=args.jobs,
+            whole_sam=not args.no_whole_sam)
+        result["synth_seconds"] = time.perf_counter() - synth_started
+        print(f"\n8-bit accuracy (integer golden model): SAM {a['sam']['int8_accuracy']:.3f}, "
+              f"MAC {a['mac']['int8_accuracy']:.3f} (float: SAM {sam_pick['accuracy']:.3f}, "
+              f"MAC {mac_pick['accuracy']:.3f})")
+        print(f"kept: SAM {a['sam']['kept_max']} W+ and {a['sam']['kept_min']} W- over "
+              f"{a['sam']['neurons']} neurons; MAC {a['mac']['kept_weights']} nonzero 8-bit "
+              f"weights over {a['mac']['neurons']} neurons (+{a['mac']['neurons']} biases)")
+        print(f"{'layer (sum of neurons)':<28} {'gates':>9} {'transistors':>12}")
+        ratios = {}
+        for mode in ("constant", "programmable"):
+            for name in ("sam", "mac"):
+                m = a[name][mode]["metrics"]
+                print(f"{name.upper() + ', ' + mode:<28} {m['gates']:>9} {m['transistors']:>12}")
+            ratios[mode] = {metric: a["mac"][mode]["metrics"][metric]
+                            / a["sam"][mode]["metrics"][metric]
+                            for metric in ("gates", "transistors")}
+            print(f"{'MAC / SAM, ' + mode:<28} {ratios[mode]['gates']:>8.2f}x "
+                  f"{ratios[mode]['transistors']:>11.2f}x")
+        result["ratios"] = ratios
+        whole = a["sam"].get("whole_layer")
+        if whole:
+            for mode in ("constant", "programmable"):
+                m, w = a["sam"][mode]["metrics"], whole[mode]
+                print(f"SAM {mode}: whole layer {w['gates']} gates, {w['transistors']} "
+                      f"transistors; per-neuron sum / whole layer "
+                      f"{m['gates'] / w['gates']:.3f} (gates), "
+                      f"{m['transistors'] / w['transistors']:.3f} (transistors)")
+    result["total_seconds"] = time.perf_counter() - started
+    print(f"\ntotal {result['total_seconds']:.0f} s (training MAC {mac_seconds:.0f} s, "
+          f"SAM {sam_seconds:.0f} s" + (f", synthesis {result['synth_seconds']:.0f} s)"
+                                        if "synth_seconds" in result else ")"))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=float) + "\n")
     return 0 if math.isfinite(mac_acc) else 1
