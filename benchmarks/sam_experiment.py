@@ -242,6 +242,73 @@ def mac_parts(wq, bias, *, constant, width=8):
     return parts
 
 
+def _convert(component, top):
+    from amaranth.back import verilog
+
+    return verilog.convert(component, name=top, emit_src=False)
+
+
+def mac_constant_split_parts(wq, bias, *, width=8):
+    """The constant-weight pruned MAC layer in two kinds of small parts, each fast to synthesize:
+    every kept weight's constant multiplier ``x * c`` (the MAC cell, ``tn_hw.hdl.mac``, with
+    ``w`` fixed; one part per distinct ``c``, counted) and every neuron's adder tree
+    ``bias + balanced_sum(products)`` (the MAC kernel's tree, ``tn_hw.hdl.kernel``, with its
+    constant bias; one part per neuron).
+
+    Together they are exactly the circuit of :func:`mac_parts` with ``constant=True``; only the
+    cut between multipliers and tree stops Yosys from optimizing across it, so the sum is an
+    upper bound on the per-neuron figure (a flat run of some trained neurons keeps ABC busy for
+    minutes; ``--flat-timeout`` measures those that finish).
+    """
+    from amaranth.hdl import Const, Module, signed
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+    from tn_hw.hdl.kernel import balanced_sum
+    from tn_hw.synth.split import Part
+
+    from tn_hw.spec import KernelSpec
+
+    class ConstantProduct(wiring.Component):
+        def __init__(self, c):
+            self.c = c
+            super().__init__({"x": In(signed(width)), "y": Out(signed(2 * width))})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.y.eq(self.x * Const(self.c, signed(width)))
+            return m
+
+    class Tree(wiring.Component):
+        def __init__(self, spec, bias):
+            self.spec, self.bias = spec, bias
+            super().__init__({"p": In(signed(2 * width)).array(spec.n_inputs),
+                              "y": Out(signed(spec.output_width))})
+
+        def elaborate(self, platform):
+            m = Module()
+            bias = Const(self.bias, signed(self.spec.bias_width))
+            m.d.comb += self.y.eq(bias + balanced_sum(list(self.p)))
+            return m
+
+    kept = mac_kept_inputs(wq)
+    values = Counter(int(wq[o, i]) for o, inputs in enumerate(kept) for i in inputs)
+    parts = []
+    for c, count in sorted(values.items()):
+        top = f"tn_mul_w{width}_c{'m' if c < 0 else ''}{abs(c)}"
+        parts.append(Part(f"mul c{c}", _convert(ConstantProduct(c), top), top, count))
+    for o, inputs in enumerate(kept):
+        if not inputs:
+            continue
+        spec = KernelSpec(neuron="mac", kernel=(1, 1), channels=len(inputs), width=width)
+        value = int(bias[o])
+        if not -(1 << (spec.bias_width - 1)) <= value < (1 << (spec.bias_width - 1)):
+            raise ValueError(f"bias {value} does not fit the {spec.bias_width}-bit bias of "
+                             f"{spec.top_name}")
+        top = f"tn_mac_tree_k{len(inputs)}_o{o}"
+        parts.append(Part(f"tree o{o} k{len(inputs)}", _convert(Tree(spec, value), top), top))
+    return parts
+
+
 def sam_parts(wp, wm, masks, *, constant, width=8):
     """The pruned SAM layer as synthesis parts, one neuron each (the counterpart of
     :func:`mac_parts`).
@@ -310,7 +377,7 @@ def synthesize_group(label, parts, jobs):
 
 
 def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale, *, jobs=1,
-                          whole_sam=True):
+                          whole_sam=True, flat_timeout=0):
     """8-bit accuracies of both pruned layers and their areas, neuron by neuron (constant and
     programmable weights); the SAM layer also as one whole-layer run each (``whole_sam``)."""
     from tn_hw.synth.flow import synthesize
@@ -348,11 +415,50 @@ def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale
     kept = [len(inputs) for inputs in mac_kept_inputs(wq)]
     mac = {"int8_accuracy": acc, "kept_weights": sum(kept), "kept_per_neuron": kept,
            "neurons": wq.shape[0]}
-    for mode in ("constant", "programmable"):
-        mac[mode] = synthesize_group(f"MAC {mode}, per neuron", mac_parts(
-            wq, bias, constant=mode == "constant"), jobs)
+    mac["constant"] = synthesize_group("MAC constant, multipliers + trees",
+                                       mac_constant_split_parts(wq, bias), jobs)
+    mac["programmable"] = synthesize_group("MAC programmable, per neuron",
+                                           mac_parts(wq, bias, constant=False), jobs)
+    if flat_timeout:
+        mac["constant_flat"] = flat_check(wq, bias, mac["constant"], flat_timeout)
     report["mac"] = mac
     return report
+
+
+def flat_check(wq, bias, split, timeout):
+    """Each constant MAC neuron synthesized whole (:func:`mac_parts`), within ``timeout``
+    seconds each; on the neurons that finish, their sum against the split figure."""
+    from tn_hw.synth.flow import SynthError, synthesize
+
+    per_part = {row["name"]: row["metrics"] for row in split["parts"]}
+    products = {int(row["name"].split("c")[1]): row["metrics"] for row in split["parts"]
+                if row["name"].startswith("mul ")}
+    rows, flat_sum, split_sum = [], Counter(), Counter()
+    started = time.perf_counter()
+    for part in mac_parts(wq, bias, constant=True):
+        o, k = (int(v[1:]) for v in part.name.split()[1:])
+        try:
+            result = synthesize(part.verilog, part.top, "generic", timeout=timeout)
+        except SynthError as error:
+            if "longer than" not in str(error):
+                raise
+            rows.append({"neuron": o, "kept": k, "flat": None})
+            continue
+        neuron_split = Counter(per_part[f"tree o{o} k{k}"])
+        for i in torch.nonzero(wq[o]).flatten().tolist():
+            neuron_split.update(products[int(wq[o, i])])
+        rows.append({"neuron": o, "kept": k, "flat": result["metrics"],
+                     "split": dict(neuron_split), "seconds": result["seconds"]})
+        flat_sum.update(result["metrics"])
+        split_sum.update(neuron_split)
+    done = [row for row in rows if row["flat"]]
+    print(f"  MAC constant, whole neurons (timeout {timeout:.0f} s each): {len(done)} of "
+          f"{len(rows)} finished, {time.perf_counter() - started:.0f} s", flush=True)
+    if done:
+        print(f"    on those: flat {dict(flat_sum)}, split {dict(split_sum)}, split / flat "
+              f"{split_sum['transistors'] / flat_sum['transistors']:.3f} (transistors)")
+    return {"timeout": timeout, "neurons": rows, "flat_sum": dict(flat_sum),
+            "split_sum": dict(split_sum)}
 
 
 def main(argv=None):
@@ -369,6 +475,8 @@ def main(argv=None):
     parser.add_argument("--no-whole-sam", action="store_true",
                         help="skip the whole-layer SAM syntheses (the per-neuron sums stay)")
     parser.add_argument("--jobs", type=int, default=1, help="Yosys runs at once")
+    parser.add_argument("--flat-timeout", type=float, default=0, metavar="S",
+                        help="also synthesize each constant MAC neuron whole, S seconds each")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -443,7 +551,7 @@ def main(argv=None):
         synth_started = time.perf_counter()
         result["area"] = a = export_and_synthesize(
             sam, sam_pick["masks"], mac, mac_pick["keep"], test, scale, jobs=args.jobs,
-            whole_sam=not args.no_whole_sam)
+            whole_sam=not args.no_whole_sam, flat_timeout=args.flat_timeout)
         result["synth_seconds"] = time.perf_counter() - synth_started
         print(f"\n8-bit accuracy (integer golden model): SAM {a['sam']['int8_accuracy']:.3f}, "
               f"MAC {a['mac']['int8_accuracy']:.3f} (float: SAM {sam_pick['accuracy']:.3f}, "

@@ -162,3 +162,22 @@ def test_sam_parts(sam_experiment):
         narrow = sam_kernel(x[:, inputs], wp_row, wm_row, keep_max[o, inputs],
                             keep_min[o, inputs])
         assert torch.equal(narrow, full[:, o])
+
+
+def test_mac_constant_split_parts(sam_experiment):
+    """Multipliers + trees: one multiplier part per distinct nonzero weight, counted by its
+    uses, one tree per neuron with a kept weight, its bias tied in."""
+    wq, bias = pruned_mac()
+    parts = sam_experiment.mac_constant_split_parts(wq, bias)
+    products = {part.name: part.count for part in parts if part.name.startswith("mul ")}
+    used = Counter(int(v) for v in wq.flatten() if v)
+    assert products == {f"mul c{c}": count for c, count in used.items()}
+    assert sum(products.values()) == int((wq != 0).sum())
+    kept = sam_experiment.mac_kept_inputs(wq)
+    trees = [part for part in parts if part.name.startswith("tree ")]
+    assert [part.name for part in trees] == [f"tree o{o} k{len(k)}" for o, k in enumerate(kept)
+                                             if k]
+    for part in trees:
+        k = int(part.name.split("k")[-1])
+        assert len(re.findall(r"input \[15:0\] p__\d+;", part.verilog)) == k
+        assert f"module {part.top}(" in part.verilog
