@@ -9,12 +9,25 @@ weight magnitude, without retraining; accuracy against parameters kept is printe
 
 Then the pruned SAM layer and the pruned MAC layer at equal accuracy are quantized to 8 bits,
 checked with the integer golden model (reference/), emitted as Verilog by the generator and
-synthesized with the generic Yosys flow (trained weights baked in as constants for both, so
-pruned multipliers and pruned comparator inputs both vanish).
+synthesized with the generic Yosys flow neuron by neuron (tn_hw.synth.split: every distinct
+neuron once, figures summed times count), each layer twice:
+
+* constant: the trained 8-bit weights tied in, so pruned connections are simply not built
+  (SAM: one part per neuron over its kept inputs; MAC: the kept weights' constant multipliers,
+  one part per distinct weight, plus one adder tree with its bias per neuron, because a whole
+  trained 40-input MAC neuron can keep ABC busy for minutes; ``--flat-timeout`` also tries the
+  whole neurons);
+* programmable: weights as ports; a MAC neuron with ``k`` kept inputs is
+  ``KernelSpec(neuron="mac", kernel=(1, 1), channels=k)``, so equal ``k`` is one circuit (SAM:
+  equal numbers of kept ``W+`` and ``W-``).
+
+``--whole-sam`` also synthesizes the SAM layer whole (one run each), a check on the per-neuron
+sum.
 
 Usage::
 
     python benchmarks/sam_experiment.py                  # the recorded run (docs/results/sam.md)
+    python benchmarks/sam_experiment.py --sam-steps 8000 --mac-steps 40000   # the longer run
     python benchmarks/sam_experiment.py --quick          # a smoke run in seconds
     python benchmarks/sam_experiment.py --no-synth       # training and pruning only
 
@@ -369,7 +382,7 @@ def synthesize_group(label, parts, jobs):
 
     result = synthesize_parts(parts, "generic", jobs=jobs, progress=progress)
     cached = sum(done)
-    print(f"  {label}: {result['metrics']} over {result['instances']} neurons, {len(parts)} "
+    print(f"  {label}: {result['metrics']} over {result['instances']} instances, {len(parts)} "
           f"distinct parts ({cached} from the cache), {result['wall_seconds']:.0f} s",
           flush=True)
     result["cached_parts"] = cached
@@ -377,18 +390,26 @@ def synthesize_group(label, parts, jobs):
 
 
 def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale, *, jobs=1,
-                          whole_sam=True, flat_timeout=0):
+                          whole_sam=False, flat_timeout=0):
     """8-bit accuracies of both pruned layers and their areas, neuron by neuron (constant and
-    programmable weights); the SAM layer also as one whole-layer run each (``whole_sam``)."""
+    programmable weights); with ``whole_sam`` the SAM layer also as one run each."""
     from tn_hw.synth.flow import synthesize
 
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
 
     report = {}
-    acc, wp, wm = sam_integer_accuracy(sam_model, sam_masks, test, scale)
-    sam = {"int8_accuracy": acc, "kept_max": int(sam_masks[0].sum()),
+    # x and the SAM weights share one scale; it also covers the largest kept weight, so that no
+    # weight saturates (clamping trained weights at +-4 cost 6 points of accuracy).
+    layer = sam_model.hidden
+    largest = max(layer.wp[sam_masks[0]].abs().max().item(),
+                  layer.wm[sam_masks[1]].abs().max().item())
+    sam_scale = 127 / max(127 / scale, largest)
+    acc, wp, wm = sam_integer_accuracy(sam_model, sam_masks, test, sam_scale)
+    sam = {"int8_accuracy": acc, "scale": sam_scale, "kept_max": int(sam_masks[0].sum()),
            "kept_min": int(sam_masks[1].sum()), "neurons": wp.shape[0]}
+    print(f"  SAM 8-bit scale 127 / {127 / sam_scale:.2f} (x and kept weights), "
+          f"MAC x scale 127 / {127 / scale:.2f}", flush=True)
     for mode in ("constant", "programmable"):
         sam[mode] = synthesize_group(f"SAM {mode}, per neuron", sam_parts(
             wp, wm, sam_masks, constant=mode == "constant"), jobs)
@@ -472,8 +493,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--no-synth", action="store_true", help="skip export and synthesis")
-    parser.add_argument("--no-whole-sam", action="store_true",
-                        help="skip the whole-layer SAM syntheses (the per-neuron sums stay)")
+    parser.add_argument("--whole-sam", action="store_true",
+                        help="also synthesize the SAM layer whole (a check on the per-neuron sum)")
     parser.add_argument("--jobs", type=int, default=1, help="Yosys runs at once")
     parser.add_argument("--flat-timeout", type=float, default=0, metavar="S",
                         help="also synthesize each constant MAC neuron whole, S seconds each")
@@ -551,7 +572,7 @@ def main(argv=None):
         synth_started = time.perf_counter()
         result["area"] = a = export_and_synthesize(
             sam, sam_pick["masks"], mac, mac_pick["keep"], test, scale, jobs=args.jobs,
-            whole_sam=not args.no_whole_sam, flat_timeout=args.flat_timeout)
+            whole_sam=args.whole_sam, flat_timeout=args.flat_timeout)
         result["synth_seconds"] = time.perf_counter() - synth_started
         print(f"\n8-bit accuracy (integer golden model): SAM {a['sam']['int8_accuracy']:.3f}, "
               f"MAC {a['mac']['int8_accuracy']:.3f} (float: SAM {sam_pick['accuracy']:.3f}, "
