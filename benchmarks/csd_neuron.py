@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from tn_hw.reference.network import Conv2d, Linear, load_network
-from tn_hw.synth.flow import synthesize
+from tn_hw.synth.flow import SynthError, synthesize
 
 
 def csd_digits(value: int) -> list[tuple[int, int]]:
@@ -59,7 +59,12 @@ def main(argv=None):
     verilog, terms = csd_neuron_verilog(layer.w[args.output].tolist(),
                                         int(layer.bias[args.output]), width=spec.width,
                                         acc_width=spec.output_width)
-    result = synthesize(verilog, "csd_neuron", "generic", timeout=args.timeout)
+    try:
+        result = synthesize(verilog, "csd_neuron", "generic", timeout=args.timeout)
+    except SynthError as error:
+        print(f"{net.name} layer {args.layer} output {args.output}: {spec.n_inputs} inputs, "
+              f"{terms} CSD terms: {error}")
+        return 1
     metrics = "  ".join(f"{k} {v}" for k, v in result["metrics"].items())
     print(f"{net.name} layer {args.layer} output {args.output}: {spec.n_inputs} inputs, "
           f"{terms} CSD terms, {metrics} (yosys {result['seconds']:.0f} s"
