@@ -18,66 +18,15 @@ networks do not (docs/results/network-area.md); running both on one model measur
 
 Prints gates and the transistor estimate per model (and per layer), Yosys time, and the
 threshold-to-MAC ratio of models given in pairs (``--pairs``). Results are cached like every
-tn-hw synthesis run.
+tn-hw synthesis run. ``tn-hw synth-net`` is the same as a command (tn_hw.synth.split).
 """
 
 import argparse
 import json
 import sys
-import time
 
-from tn_hw.reference.network import load_network, network_to_dict
-from tn_hw.synth.flow import synthesize
-from tn_hw.synth.split import network_parts, synthesize_parts
-
-from tn_hw.export import export_network
-
-
-def _one_layer(net, index):
-    raw = network_to_dict(net)
-    layer = raw["layers"][index]
-    raw["name"] = f"{net.name}-layer{index}"
-    raw["input"] = {"shape": list(net.shapes[index]), "width": layer["width"], "frac_bits": 0}
-    raw["layers"] = [layer]
-    return load_network(raw)
-
-
-def measure(model, *, mode, split, target, jobs, layer=None, timeout=None):
-    """One model's area: a row of plain data (see the module docstring)."""
-    net = load_network(model)
-    if layer is not None:
-        net = _one_layer(net, layer)
-    design = export_network(net, mode=mode)
-    row = {"model": str(model), "name": net.name, "mode": mode, "split": split,
-           "layer": layer, "target": target, "top": design.top,
-           "cells": design.manifest["cells"],
-           "neurons": sorted({s["neuron"] for s in design.manifest["stages"] if "neuron" in s})}
-    options = {} if timeout is None else {"timeout": timeout}
-    started = time.perf_counter()
-    if split == "none":
-        result = synthesize(design.verilog, design.top, target, **options)
-        row.update(metrics=result["metrics"], yosys_seconds=result["seconds"],
-                   cached=result["cached"], yosys=result["yosys"])
-    else:
-        result = synthesize_parts(network_parts(net, mode), target, jobs=jobs, **options)
-        layers = {}
-        for part in result["parts"]:
-            key = part["name"].split()[0]
-            entry = layers.setdefault(key, {"instances": 0, "distinct": 0, "metrics": {}})
-            entry["instances"] += part["count"]
-            entry["distinct"] += 1
-            for name, value in part["metrics"].items():
-                entry["metrics"][name] = entry["metrics"].get(name, 0) + part["count"] * value
-        row.update(metrics=result["metrics"], yosys_seconds=result["yosys_seconds"],
-                   cached=all(p["cached"] for p in result["parts"]), yosys=result["yosys"],
-                   instances=result["instances"], distinct=len(result["parts"]),
-                   layers=layers, parts=result["parts"])
-    row["wall_seconds"] = round(time.perf_counter() - started, 1)
-    return row
-
-
-def _metrics(metrics):
-    return "  ".join(f"{k} {v}" for k, v in metrics.items())
+from tn_hw.synth.flow import DEFAULT_TIMEOUT
+from tn_hw.synth.split import network_area, render_network_area, render_ratios
 
 
 def main(argv=None):
@@ -93,7 +42,7 @@ def main(argv=None):
     parser.add_argument("--layer", type=int, default=None, metavar="I",
                         help="only layer I, as a one-layer network")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="Yosys runs at once")
-    parser.add_argument("--timeout", type=float, default=None,
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help="seconds per Yosys run (default: the flow's)")
     parser.add_argument("--pairs", action="store_true",
                         help="models come as threshold, MAC pairs: print MAC/threshold ratios")
@@ -103,21 +52,11 @@ def main(argv=None):
         parser.error("--pairs needs an even number of models")
     rows = []
     for model in args.models:
-        row = measure(model, mode=args.mode, split=args.split, target=args.target,
-                      jobs=args.jobs, layer=args.layer, timeout=args.timeout)
-        rows.append(row)
-        extra = (f", {row['distinct']} distinct of {row['instances']} neurons"
-                 if args.split == "neuron" else "")
-        print(f"{row['top']:<34} {row['cells']:>6} cells  {_metrics(row['metrics'])}  "
-              f"(yosys {row['yosys_seconds']:.0f} s{extra}"
-              f"{', cached' if row['cached'] else ''})", flush=True)
-        for name, layer in row.get("layers", {}).items():
-            print(f"    {name:<10} {layer['instances']:>4} neurons  {_metrics(layer['metrics'])}")
+        rows.append(network_area(model, mode=args.mode, split=args.split, target=args.target,
+                                 jobs=args.jobs, layer=args.layer, timeout=args.timeout))
+        print(render_network_area(rows[-1:]), end="", flush=True)
     if args.pairs:
-        for tn, mac in zip(rows[::2], rows[1::2], strict=True):
-            ratios = "  ".join(f"{k} {mac['metrics'][k] / v:.2f}x"
-                               for k, v in tn["metrics"].items() if v)
-            print(f"MAC/threshold {mac['name']} / {tn['name']}: {ratios}")
+        print(render_ratios(rows), end="")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)

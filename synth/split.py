@@ -20,9 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .flow import DEFAULT_TIMEOUT, synthesize
+from .flow import DEFAULT_TIMEOUT, SynthError, synthesize
 
-__all__ = ["Part", "network_parts", "synthesize_parts"]
+__all__ = ["Part", "network_area", "network_parts", "render_network_area", "render_ratios",
+           "synthesize_parts"]
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,112 @@ def synthesize_parts(
         "wall_seconds": round(time.perf_counter() - started, 1),
         "yosys": results[0]["yosys"] if results else None,
     }
+
+
+#: How :func:`network_area` synthesizes: neuron by neuron and summed, or whole.
+SPLITS = ("neuron", "none")
+
+
+def _one_layer(net, index):
+    from ..reference.network import load_network, network_to_dict
+
+    raw = network_to_dict(net)
+    if not 0 <= index < len(raw["layers"]) or "w" not in raw["layers"][index]:
+        raise SynthError(f"layer {index} of {net.name} is not a linear or conv layer "
+                         f"(it has {len(raw['layers'])} layers, counted from 0)")
+    layer = raw["layers"][index]
+    raw["name"] = f"{net.name}-layer{index}"
+    raw["input"] = {"shape": list(net.shapes[index]), "width": layer["width"], "frac_bits": 0}
+    raw["layers"] = [layer]
+    return load_network(raw)
+
+
+def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=1, layer=None,
+                 timeout: float = DEFAULT_TIMEOUT, **options) -> dict:
+    """Area of one exported network: a row of plain data.
+
+    Parameters
+    ----------
+    model : path-like, dict or tn_hw.reference.network.Network
+        A ``tn-hw-net`` (loaded and validated by :func:`~tn_hw.reference.network.load_network`).
+    mode : str
+        ``"baked"`` or ``"ports"``, as for ``tn-hw export``.
+    split : str
+        ``"neuron"``: :func:`network_parts` through :func:`synthesize_parts`; ``"none"``: the
+        whole flattened network in one Yosys run.
+    target, jobs, timeout, **options
+        As for :func:`synthesize_parts`.
+    layer : int, optional
+        Only this layer (with its requantization), as a one-layer network.
+
+    Returns
+    -------
+    dict
+        ``name``, ``mode``, ``split``, ``layer``, ``target``, ``top``, ``cells``, ``neurons``
+        (neuron types), ``metrics``, ``yosys_seconds``, ``wall_seconds``, ``cached``, ``yosys``;
+        for ``split="neuron"`` also ``instances``, ``distinct``, ``layers`` (per layer:
+        ``instances``, ``distinct``, ``metrics``) and ``parts``.
+    """
+    from ..export import export_network
+    from ..reference.network import Network, load_network
+
+    if split not in SPLITS:
+        raise SynthError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    net = model if isinstance(model, Network) else load_network(model)
+    if layer is not None:
+        net = _one_layer(net, layer)
+    design = export_network(net, mode=mode)
+    row = {"model": None if isinstance(model, (Network, dict)) else str(model),
+           "name": net.name, "mode": mode, "split": split, "layer": layer, "target": target,
+           "top": design.top, "cells": design.manifest["cells"],
+           "neurons": sorted({s["neuron"] for s in design.manifest["stages"] if "neuron" in s})}
+    started = time.perf_counter()
+    if split == "none":
+        result = synthesize(design.verilog, design.top, target, timeout=timeout, **options)
+        row.update(metrics=result["metrics"], yosys_seconds=result["seconds"],
+                   cached=result["cached"], yosys=result["yosys"])
+    else:
+        result = synthesize_parts(network_parts(net, mode), target, jobs=jobs,
+                                  timeout=timeout, **options)
+        layers = {}
+        for part in result["parts"]:
+            entry = layers.setdefault(part["name"].split()[0],
+                                      {"instances": 0, "distinct": 0, "metrics": {}})
+            entry["instances"] += part["count"]
+            entry["distinct"] += 1
+            for name, value in part["metrics"].items():
+                entry["metrics"][name] = entry["metrics"].get(name, 0) + part["count"] * value
+        row.update(metrics=result["metrics"], yosys_seconds=result["yosys_seconds"],
+                   cached=all(p["cached"] for p in result["parts"]), yosys=result["yosys"],
+                   instances=result["instances"], distinct=len(result["parts"]),
+                   layers=layers, parts=result["parts"])
+    row["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return row
+
+
+def render_network_area(rows) -> str:
+    """The console report of :func:`network_area` rows: one line per network, one per layer."""
+    def metrics(values):
+        return "  ".join(f"{k} {v}" for k, v in values.items())
+
+    lines = []
+    for row in rows:
+        extra = (f", {row['distinct']} distinct of {row['instances']} neurons"
+                 if row["split"] == "neuron" else "")
+        lines.append(f"{row['top']:<34} {row['cells']:>6} cells  {metrics(row['metrics'])}  "
+                     f"(yosys {row['yosys_seconds']:.0f} s{extra}"
+                     f"{', cached' if row['cached'] else ''})")
+        for name, layer in row.get("layers", {}).items():
+            lines.append(f"    {name:<10} {layer['instances']:>4} neurons  "
+                         f"{metrics(layer['metrics'])}")
+    return "\n".join(lines) + "\n"
+
+
+def render_ratios(rows) -> str:
+    """``MAC/threshold`` ratio lines of rows given as (threshold, MAC) pairs."""
+    lines = []
+    for tn, mac in zip(rows[::2], rows[1::2], strict=True):
+        ratios = "  ".join(f"{k} {mac['metrics'][k] / v:.2f}x"
+                           for k, v in tn["metrics"].items() if v)
+        lines.append(f"MAC/threshold {mac['name']} / {tn['name']}: {ratios}")
+    return "".join(line + "\n" for line in lines)

@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -97,7 +98,7 @@ def test_generated_verilog_compiles_in_icarus(capsys, tmp_path, neuron):
 
 @pytest.mark.parametrize("command", [[], ["generate"], ["regress"], ["demo"], ["synth"],
                                      ["compare"], ["ops"], ["train"], ["export"],
-                                     ["verify"]])
+                                     ["verify"], ["synth-net"]])
 def test_help_teaches(capsys, command):
     status, stdout, _ = run(capsys, *command, "--help")
     assert status == 0
@@ -153,3 +154,56 @@ def test_missing_simulator_is_one_clear_error(capsys, monkeypatch):
     assert status == 2
     assert "iverilog" in stderr.lower() or "icarus" in stderr.lower()
     assert len(stderr.strip().splitlines()) == 1
+
+
+BALL3 = str(Path(__file__).resolve().parent.parent / "models/ball3-tn4.json")
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([BALL3, "--pairs"], "--pairs needs models in (threshold, MAC) pairs, got 1 models"),
+    ([BALL3, "--layer", "4"], "layer 4 of ball3-tn4 is not a linear or conv layer"),
+    ([BALL3, "--target", "all"], "--target must be one of generic, xc7, xc7-nodsp, ice40"),
+    ([BALL3, "-j", "0"], "-j must be a positive integer, not 0"),
+    ([BALL3, "--timeout", "0"], "--timeout must be positive, not 0.0"),
+    ([BALL3, "--mode", "soft"], "invalid choice: 'soft'"),
+    (["missing.json"], "no such network file 'missing.json'"),
+])
+def test_synth_net_rejects_bad_input(capsys, tmp_path, argv, message):
+    report = tmp_path / "area.json"
+    status, _, stderr = run(capsys, "synth-net", *argv, "--json", str(report))
+    assert status == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert not report.exists()
+
+
+def test_synth_net_rejects_a_malformed_model_before_synthesis(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "tn-hw-net", "layers": 3}')
+    status, stdout, stderr = run(capsys, "synth-net", BALL3, str(bad))
+    assert status == 2
+    assert "bad.json" in stderr and len(stderr.strip().splitlines()) == 1
+    assert stdout == "", "no network is synthesized when one file is bad"
+
+
+def test_synth_net_sums_neurons(capsys, tmp_path):
+    from tn_hw.synth.flow import SynthError, find_yosys
+
+    try:
+        find_yosys()
+    except SynthError as error:
+        pytest.skip(str(error))
+    report = tmp_path / "area.json"
+    status, stdout, stderr = run(capsys, "synth-net", BALL3, BALL3, "--pairs", "--json",
+                                 str(report))
+    assert status == 0, stderr
+    rows = json.loads(report.read_text())
+    assert len(rows) == 2 and rows[0]["metrics"] == rows[1]["metrics"]
+    row = rows[0]
+    assert (row["mode"], row["split"], row["instances"], row["distinct"]) == \
+        ("ports", "neuron", 10, 4)
+    assert sum(p["count"] for p in row["parts"]) == 10
+    for metric, total in row["metrics"].items():
+        assert total == sum(p["count"] * p["metrics"][metric] for p in row["parts"]) > 0
+        assert total == sum(layer["metrics"][metric] for layer in row["layers"].values())
+    assert "MAC/threshold ball3-tn4 / ball3-tn4: gates 1.00x  transistors 1.00x" in stdout

@@ -35,6 +35,7 @@ a trained network, end to end:
   tn-hw train digits-tmlp -o out/tmlp.json            # or use models/digits-tmlp.json
   tn-hw export out/tmlp.json -o out/tmlp-rtl          # Verilog of the whole network
   tn-hw verify out/tmlp-rtl --data digits-test        # RTL vs golden model, every logit
+  tn-hw synth-net out/tmlp.json models/digits-mlp.json --pairs   # area vs the MAC twin
 
 Run 'tn-hw COMMAND --help' for each command's options. Number semantics: docs/semantics.md.
 """
