@@ -20,6 +20,15 @@ def run(capsys, *argv):
     return status, out, err
 
 
+def assert_refused(status, stderr, message, leftover):
+    """One clear line on stderr, exit status 2, and ``leftover`` (a path) not written."""
+    assert status == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "Traceback" not in stderr
+    assert not leftover.exists(), "a rejected command must leave nothing behind"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--kernel", "0x3"], "kernel sides must be integers from 1 to 15, not '0x3'"),
     (["--kernel", "16x16"], "kernel sides must be integers from 1 to 15"),
@@ -34,12 +43,8 @@ def run(capsys, *argv):
 ])
 def test_generate_rejects_bad_parameters(capsys, tmp_path, argv, message):
     out = tmp_path / "out"
-    status, stdout, stderr = run(capsys, "generate", *argv, "-o", str(out))
-    assert status == 2
-    assert message in stderr
-    assert len(stderr.strip().splitlines()) == 1, stderr
-    assert "Traceback" not in stderr
-    assert not out.exists(), "a rejected design must leave nothing behind"
+    status, _, stderr = run(capsys, "generate", *argv, "-o", str(out))
+    assert_refused(status, stderr, message, out)
 
 
 def test_generate_into_a_file_is_refused(capsys, tmp_path):
@@ -171,10 +176,7 @@ BALL3 = str(Path(__file__).resolve().parent.parent / "models/ball3-tn4.json")
 def test_synth_net_rejects_bad_input(capsys, tmp_path, argv, message):
     report = tmp_path / "area.json"
     status, _, stderr = run(capsys, "synth-net", *argv, "--json", str(report))
-    assert status == 2
-    assert message in stderr
-    assert len(stderr.strip().splitlines()) == 1, stderr
-    assert not report.exists()
+    assert_refused(status, stderr, message, report)
 
 
 def test_synth_net_rejects_a_malformed_model_before_synthesis(capsys, tmp_path):
