@@ -194,24 +194,9 @@ def wrap_constant(design, constants, label):
 
     Raises ``ValueError`` if a value does not fit its signed port.
     """
-    ports, decls, conns = [], [], []
-    for port in design.manifest["ports"]:
-        name, width = port["name"], port["width"]
-        if name in constants:
-            value = int(constants[name])
-            if not -(1 << (width - 1)) <= value < (1 << (width - 1)):
-                raise ValueError(f"{value} does not fit the {width}-bit port {name} of "
-                                 f"{design.top}")
-            conns.append(f"    .{name}({width}'b{value & ((1 << width) - 1):0{width}b})")
-            continue
-        ports.append(name)
-        signed = "signed " if port["signed"] else ""
-        decls.append(f"  {port['direction']} {signed}[{width - 1}:0] {name};")
-        conns.append(f"    .{name}({name})")
-    top = f"{design.top}_{label}"
-    wrapper = "\n".join([f"module {top}({', '.join(ports)});", *decls,
-                         f"  {design.top} core (", ",\n".join(conns), "  );", "endmodule"])
-    return design.verilog + "\n" + wrapper + "\n", top
+    from tn_hw.synth.compare import tie_ports
+
+    return tie_ports(design, constants, f"{design.top}_{label}")
 
 
 def mac_kept_inputs(wq):

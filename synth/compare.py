@@ -34,6 +34,7 @@ __all__ = [
     "WEIGHT_MODES",
     "build_design",
     "constant_wrapper",
+    "tie_ports",
     "neuron_ratios",
     "ratios",
     "render_markdown",
@@ -67,24 +68,31 @@ BASELINE = ("MAC kernel with Booth-encoded multipliers (`synth -booth` in generi
             "same flow and widths as the threshold kernel")
 
 
-def constant_wrapper(design, seed: int) -> tuple[str, str]:
-    """Verilog of a wrapper that ties the parameter ports (``w``, ``p``, ``bias``) of a
-    generated design to seeded random constants; ``x`` inputs and ``y`` outputs stay ports.
-
-    Every bit pattern is drawn uniformly, i.e. values are uniform over each port's signed range.
+def tie_ports(design, values: dict, top: str) -> tuple[str, str]:
+    """Verilog of a wrapper ``top`` around a generated design that ties the ports named in
+    ``values`` (``{port name: int}``, e.g. ``"w__0"``) to those constants; every other port stays
+    a port of the wrapper.
 
     Returns
     -------
     (str, str)
-        Verilog (the generated design followed by the wrapper) and the wrapper's name.
+        Verilog (the generated design followed by the wrapper) and ``top``.
+
+    Raises
+    ------
+    ValueError
+        If a value does not fit its port (signed or unsigned, as the manifest says).
     """
-    rng = random.Random(f"{seed}:{design.top}")
-    top = f"{design.top}_const{seed}"
     ports, declarations, connections = [], [], []
     for port in design.manifest["ports"]:
         name, width = port["name"], port["width"]
-        if port["port"] in _PARAMETER_PORTS and port["direction"] == "input":
-            connections.append(f"    .{name}({width}'b{rng.getrandbits(width):0{width}b})")
+        if name in values:
+            value = int(values[name])
+            lo = -(1 << (width - 1)) if port["signed"] else 0
+            if not lo <= value < lo + (1 << width):
+                raise ValueError(f"{value} does not fit the {width}-bit port {name} of "
+                                 f"{design.top}")
+            connections.append(f"    .{name}({width}'b{value & ((1 << width) - 1):0{width}b})")
             continue
         ports.append(name)
         signed = "signed " if port["signed"] else ""
@@ -99,6 +107,27 @@ def constant_wrapper(design, seed: int) -> tuple[str, str]:
         "endmodule",
     ])
     return design.verilog + "\n" + wrapper + "\n", top
+
+
+def constant_wrapper(design, seed: int) -> tuple[str, str]:
+    """Verilog of a wrapper that ties the parameter ports (``w``, ``p``, ``bias``) of a
+    generated design to seeded random constants; ``x`` inputs and ``y`` outputs stay ports.
+
+    Every bit pattern is drawn uniformly, i.e. values are uniform over each port's signed range.
+
+    Returns
+    -------
+    (str, str)
+        Verilog (the generated design followed by the wrapper) and the wrapper's name.
+    """
+    rng = random.Random(f"{seed}:{design.top}")
+    values = {}
+    for port in design.manifest["ports"]:
+        if port["port"] in _PARAMETER_PORTS and port["direction"] == "input":
+            width, bits = port["width"], rng.getrandbits(port["width"])
+            signed_top = port["signed"] and bits >> (width - 1)
+            values[port["name"]] = bits - (1 << width) if signed_top else bits
+    return tie_ports(design, values, f"{design.top}_const{seed}")
 
 
 def build_design(neuron: str, kernel, width: int, weights: str = "programmable",

@@ -63,9 +63,8 @@ def network_parts(net, mode: str = "baked") -> list[Part]:
     parts = []
     for stage, output, inside, count in neuron_parts(net, mode):
         padded = inside.count(False)
-        name = f"layer{stage.index} o{output}" + (f" pad{padded}" if padded else "")
-        if mode == "ports":
-            name = f"layer{stage.index}" + (f" pad{padded}" if padded else "")
+        name = (f"layer{stage.index}" + (f" o{output}" if mode == "baked" else "")
+                + (f" pad{padded}" if padded else ""))
         top = f"tn_neuron_l{stage.index}_o{output}_{len(parts)}"
         text = verilog.convert(NetworkNeuron(stage, output, inside, mode=mode), name=top,
                                emit_src=False)
