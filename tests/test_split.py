@@ -162,3 +162,20 @@ def test_network_parts_emit_one_module_each():
     assert sum(p.count for p in parts) == _neurons(_net("digits-tcnn"))
     for part in parts:
         assert f"module {part.top}(" in part.verilog
+
+
+def test_synthesize_parts_stops_at_the_first_failure(monkeypatch):
+    """A failing part raises, and parts not yet started are not synthesized."""
+    from tn_hw.synth.flow import SynthError
+
+    calls = []
+
+    def fake(verilog, top, target, **options):
+        calls.append(top)
+        raise SynthError(f"generic synthesis of {top} took longer than 1 s")
+
+    monkeypatch.setattr(split, "synthesize", fake)
+    parts = [Part(name, "x", name) for name in "abcdef"]
+    with pytest.raises(SynthError, match="synthesis of a took longer"):
+        synthesize_parts(parts, jobs=1)
+    assert calls == ["a"]
