@@ -13,6 +13,7 @@ from ..spec import KernelSpec, SpecError
 from .cell import check_width
 from .kernel import balanced_sum
 from .layer import Layer
+from .pipeline import Stager, reduce_level
 
 __all__ = ["AdderCell", "AdderKernel", "AdderLayer"]
 
@@ -60,7 +61,8 @@ class AdderKernel(wiring.Component):
     """One adder neuron: ``y = bias - sum_i |x_i - w_i|``.
 
     The magnitudes are added unsigned and subtracted from the bias once, so the tree carries no
-    sign bits and no per-cell negation.
+    sign bits and no per-cell negation. ``spec.stages > 0`` registers the tree as
+    :class:`~tn_hw.hdl.kernel.Kernel` does (:mod:`tn_hw.hdl.pipeline`).
 
     Parameters
     ----------
@@ -109,7 +111,15 @@ class AdderKernel(wiring.Component):
             cell = m.submodules[f"cell{i}"] = self.make_cell(i)
             m.d.comb += [cell.x.eq(self.x[i]), cell.w.eq(self.w[i])]
             magnitudes.append(cell.r)
-        m.d.comb += self.y.eq(self.bias - balanced_sum(magnitudes))
+        if not self._spec.stages:
+            m.d.comb += self.y.eq(self.bias - balanced_sum(magnitudes))
+            return m
+        stager = Stager(m, self._spec)
+        values = stager.stage(1, {"sum": magnitudes, "bias": [self.bias]})
+        for level in range(self._spec.tree_depth):
+            values = stager.stage(level + 2, {"sum": reduce_level(values["sum"]),
+                                              "bias": values["bias"]})
+        m.d.comb += self.y.eq(values["bias"][0] - values["sum"][0])
         return m
 
 

@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 from ..spec import KernelSpec, SpecError
 from .cell import ThresholdCell
 from .mac import MacCell
+from .pipeline import Stager, reduce_level
 
 __all__ = ["Kernel", "balanced_sum"]
 
@@ -43,6 +44,13 @@ class Kernel(wiring.Component):
     ``-N * 2**W`` once. The sum is the same integer; only the circuit is smaller (3x3, 8 bit:
     8198 -> 7014 transistors in the generic flow, docs/results/area.md).
 
+    With ``spec.stages > 0`` the kernel is clocked (``sync`` domain: ports ``clk`` and ``rst``)
+    and ``y`` shows the result of the inputs applied ``spec.latency`` cycles earlier (every input,
+    bias and polarity included, travels through the same stages). The tree is then built level
+    by level, the count of inhibitory cells in a tree of its own beside it, and registers go at
+    the boundaries :func:`~tn_hw.hdl.pipeline.cut_points` chooses (the reasons are in
+    :mod:`tn_hw.hdl.pipeline`). ``stages == 0`` builds exactly the combinational circuit above.
+
     Parameters
     ----------
     spec : KernelSpec
@@ -59,6 +67,9 @@ class Kernel(wiring.Component):
     bias : In(signed(spec.bias_width))
     y : Out(signed(spec.output_width))
     """
+
+    #: Builds the register stages; mutation tests swap it for a wrong one.
+    stager_class = Stager
 
     def __init__(self, spec):
         if not isinstance(spec, KernelSpec):
@@ -101,6 +112,9 @@ class Kernel(wiring.Component):
             if self.has_polarity:
                 m.d.comb += cell.p.eq(self.p[i])
             cells.append(cell)
+        if self._spec.stages:
+            self._elaborate_stages(m, cells)
+            return m
         if self.has_polarity:
             offset = [Cat(cell.c[:width], ~cell.c[width]) for cell in cells]  # c + 2**W
             inhibitory = Signal(range(n + 1))
@@ -110,3 +124,22 @@ class Kernel(wiring.Component):
             total = balanced_sum(cell.y for cell in cells)
         m.d.comb += self.y.eq(self.bias + total)
         return m
+
+    def _elaborate_stages(self, m, cells):
+        spec = self._spec
+        n, width = spec.n_inputs, spec.width
+        stager = self.stager_class(m, spec)
+        if self.has_polarity:
+            values = {"sum": [Cat(cell.c[:width], ~cell.c[width]) for cell in cells],
+                      "count": list(self.p), "bias": [self.bias]}
+        else:
+            values = {"sum": [cell.y for cell in cells], "bias": [self.bias]}
+        values = stager.stage(1, values)
+        for level in range(spec.tree_depth):
+            values = {name: (terms if name == "bias" else reduce_level(terms))
+                      for name, terms in values.items()}
+            values = stager.stage(level + 2, values)
+        (total,), (bias,) = values["sum"], values["bias"]
+        if self.has_polarity:
+            total = total + values["count"][0] - n * (1 << width)
+        m.d.comb += self.y.eq(bias + total)

@@ -118,6 +118,9 @@ def _add_design_options(parser):
     parser.add_argument("--mask", metavar="FILE",
                         help="sam only: JSON keep mask, OUTPUTS rows of N_INPUTS 0/1 (see "
                              "tn-hw generate --help); default dense")
+    parser.add_argument("--stages", type=int, default=0, metavar="S",
+                        help="register stages in the summation tree (latency S cycles; adds "
+                             "clk and rst), 0 to tree depth + 1; default 0 (combinational)")
 
 
 def _read_mask(path):
@@ -143,7 +146,7 @@ def _spec_from_args(args) -> KernelSpec:
     mask, mask_min = _read_mask(getattr(args, "mask", None))
     return KernelSpec(neuron=args.neuron, kernel=args.kernel, channels=args.channels,
                       outputs=args.outputs, width=args.width, bias_width=args.bias_width,
-                      mask=mask, mask_min=mask_min)
+                      mask=mask, mask_min=mask_min, stages=getattr(args, "stages", 0))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +224,8 @@ def cmd_generate(args) -> int:
     d = spec.describe()
     bias = f"bias {spec.bias_width} bits" if spec.has_bias else "no bias"
     print(f"{design.top}: {d['n_inputs']} inputs x {spec.outputs} output(s), "
-          f"width {spec.width}, {bias}, output {spec.output_width} bits")
+          f"width {spec.width}, {bias}, output {spec.output_width} bits"
+          + (f", latency {spec.latency} cycles" if spec.latency else ""))
     for path in files:
         print(f"  wrote {path}")
     return 0

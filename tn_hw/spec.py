@@ -145,6 +145,10 @@ class KernelSpec:
         (or all ones) is dense. Stored as a tuple of tuples, so the spec stays hashable.
     mask_min : sequence of sequences of 0/1, or None
         SAM only: keep mask of the min side; ``None`` means the same as ``mask``.
+    stages : int
+        Register stages inserted in the summation tree, 0 (combinational) to
+        :attr:`max_stages`; the design then has a clock and :attr:`latency` is ``stages``
+        cycles. Where the registers go: :mod:`tn_hw.hdl.pipeline`.
 
     Raises
     ------
@@ -160,6 +164,7 @@ class KernelSpec:
     bias_width: int | None = None
     mask: tuple | None = None
     mask_min: tuple | None = None
+    stages: int = 0
 
     def __post_init__(self):
         if self.neuron not in NEURONS:
@@ -184,6 +189,9 @@ class KernelSpec:
             mask_min = None
         object.__setattr__(self, "mask", mask)
         object.__setattr__(self, "mask_min", mask_min)
+        if self.neuron == "sam" and self.stages != 0:
+            raise SpecError("the sam neuron has no pipelined version; leave stages at 0")
+        _check_int("stages", self.stages, 0, self.max_stages)
         if not self.has_bias:
             if self.bias_width is not None:
                 raise SpecError(f"the {self.neuron} neuron has no bias; leave bias width unset")
@@ -201,7 +209,8 @@ class KernelSpec:
         return cls(neuron=params["neuron"], kernel=tuple(params["kernel"]),
                    channels=params["channels"], outputs=params["outputs"],
                    width=params["width"], bias_width=params["bias_width"],
-                   mask=params.get("mask"), mask_min=params.get("mask_min"))
+                   mask=params.get("mask"), mask_min=params.get("mask_min"),
+                   stages=params.get("stages", 0))
 
     # -- names -------------------------------------------------------------------------------
 
@@ -224,6 +233,8 @@ class KernelSpec:
         if self.is_sparse:
             text = json.dumps([self.mask, self.mask_min], separators=(",", ":"))
             name += "_m" + hashlib.sha256(text.encode()).hexdigest()[:8]
+        if self.stages:
+            name += f"_s{self.stages}"
         return name
 
     # -- pruning (SAM) -------------------------------------------------------------------------
@@ -332,10 +343,31 @@ class KernelSpec:
         """Signed width of the accumulator and of each output ``y``; no input overflows it."""
         return signed_width(*self.output_range)
 
+    # -- pipelining -----------------------------------------------------------------------------
+
+    @property
+    def tree_leaves(self) -> int:
+        """Terms at the bottom of the summation tree of one kernel: its ``n_inputs`` cells."""
+        return self.n_inputs
+
+    @property
+    def tree_depth(self) -> int:
+        """Levels of two-input adders of the summation tree: ``ceil(log2(tree_leaves))``."""
+        return (self.tree_leaves - 1).bit_length()
+
+    @property
+    def max_stages(self) -> int:
+        """Most register stages a kernel takes: one per boundary between its operations.
+
+        The datapath is ``tree_depth + 2`` operations in a row (the cells, each tree level, the
+        final bias addition), so it has ``tree_depth + 1`` boundaries.
+        """
+        return self.tree_depth + 1
+
     @property
     def latency(self) -> int:
-        """Clock cycles from input to output; 0 means combinational."""
-        return 0
+        """Clock cycles from input to output: ``stages``; 0 means combinational."""
+        return self.stages
 
     def describe(self) -> dict:
         """Parameters and derived widths as plain data (for manifests and reports)."""
@@ -352,6 +384,7 @@ class KernelSpec:
             "sum_width": self.sum_width,
             "output_width": self.output_width,
             "output_range": list(self.output_range),
+            "stages": self.stages,
             "latency": self.latency,
         } | ({"mask": _as_lists(self.mask), "mask_min": _as_lists(self.mask_min),
               "kept_max": len(self.connections_max), "kept_min": len(self.connections_min)}
