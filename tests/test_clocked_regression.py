@@ -26,13 +26,14 @@ PIPELINED = ["threshold-3x3-w8-s2", "mac-1x3-w5-s3-o2"]
 PIPELINED_SLOW = [f"{n}-{k}-w{w}-s{s}" for n, k, w, top in [
     ("threshold", "3x3", 8, 5), ("mac", "3x3", 8, 5), ("adder", "2x2", 6, 3),
     ("threshold", "5x5", 16, 6), ("mac", "5x5", 16, 6), ("threshold", "1x1", 4, 1)]
-    for s in range(1, top + 1)] + ["threshold-3x3-w6-s4-o4", "mac-2x2-w8-s3-o3"]
+    for s in range(1, top + 1)] + ["threshold-3x3-w6-s4-o4", "mac-2x2-w8-s3-o3",
+                                   "sam-3x3-w8-s3", "sam-1x3-w4-s2-o3"]
 STREAM = ["threshold-2x2-w4-s2", "mac-3x3-w8-s1"]
 STREAM_SLOW = [f"{n}-{k}-w{w}-s{s}" for n, k, w, top in [
     ("threshold", "3x3", 8, 5), ("mac", "3x3", 8, 5), ("adder", "3x3", 8, 5),
     ("threshold", "1x1", 2, 1), ("mac", "5x5", 16, 6)] for s in range(top + 1)] + [
     "threshold-3x3-w8-s3-o4", "mac-1x3-w4-s2-o3", "threshold-1x3-w4-s0-o2",
-    "adder-2x2-w4-s1-o2", "sam-1x3-w4-s0-o2"]
+    "adder-2x2-w4-s1-o2", "sam-1x3-w4-s0-o2", "sam-2x2-w6-s2", "sam-1x3-w4-s3-o2"]
 
 
 def _check(result, expected_tests):

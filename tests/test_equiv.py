@@ -28,6 +28,9 @@ SLOW = [KernelSpec(neuron="threshold", kernel=(1, 3), width=4),
         KernelSpec(neuron="mac", kernel=(2, 2), width=3),
         KernelSpec(neuron="mac", kernel=(1, 3), width=3),
         KernelSpec(neuron="adder", kernel=(2, 2), width=4),
+        KernelSpec(neuron="sam", kernel=(1, 3), width=4),
+        KernelSpec(neuron="sam", kernel=(1, 3), outputs=2, width=3,
+                   mask=[[1, 0, 1], [1, 1, 1]], mask_min=[[0, 1, 0], [1, 1, 0]]),
         KernelSpec(neuron="threshold", kernel=(1, 2), outputs=2, width=3),
         KernelSpec(neuron="mac", kernel=(1, 2), outputs=2, width=3)]
 
