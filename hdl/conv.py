@@ -90,6 +90,14 @@ class ConvLayer(wiring.Component):
         """The value shifted in at a padding position."""
         return Const(0, pixel_width)
 
+    def position_counters(self, height, width):
+        """Row and column counters of the padded raster (cleared by reset)."""
+        return Signal(range(height), name="row"), Signal(range(width), name="col")
+
+    def output_free(self):
+        """Whether the output register may load this cycle."""
+        return ~self.o.valid | self.o.ready
+
     def elaborate(self, platform):
         m = Module()
         spec, k = self._spec, self._spec.kernel
@@ -99,8 +107,7 @@ class ConvLayer(wiring.Component):
         pixel_width = k.channels * k.width
 
         # -- where in the padded raster the next pixel belongs ----------------------------------
-        row = Signal(range(hp))
-        col = Signal(range(wp))
+        row, col = self.position_counters(hp, wp)
         interior = Signal()
         m.d.comb += interior.eq((row >= pad) & (row < pad + h) & (col >= pad) & (col < pad + w))
         pixel = Signal(pixel_width)
@@ -114,7 +121,7 @@ class ConvLayer(wiring.Component):
         fire = Signal()            # last phase: all C_out outputs go to the output register
         shift = Signal()           # the pixel enters the window
         m.d.comb += [
-            fire.eq(busy & last_phase & (~self.o.valid | self.o.ready)),
+            fire.eq(busy & last_phase & self.output_free()),
             shift.eq((~busy | fire) & (~interior | self.i.valid)),
             self.i.ready.eq((~busy | fire) & interior),
         ]
