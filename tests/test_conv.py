@@ -98,14 +98,14 @@ def test_golden_mac_conv_equals_torch_conv(stride, padding):
 
 # -- cocotb regression on the emitted Verilog ------------------------------------------------
 
-# Non-slow tier: four small layers in which every pair of (neuron, stride, padding) values and
-# every reuse value appear; the slow tier runs every combination on bigger images.
+# Non-slow tier: four small layers (the fourth runs through the CLI in tests/test_cli.py) in
+# which every pair of (neuron, stride, padding) values and every reuse value appear; the slow
+# tier runs every combination on bigger images.
 QUICK = [
     conv_spec("threshold", stride=1, padding=0, reuse=1),
     conv_spec("threshold", stride=2, padding=1, reuse=2),
     conv_spec("mac", stride=1, padding=1, reuse=4),
-    conv_spec("mac", stride=2, padding=0, reuse=1),
-]
+]  # mac, stride 2, padding 0, reuse 1: tests/test_cli.py test_generate_and_regress_a_conv_layer
 FULL = [conv_spec(neuron, kernel=(3, 3), channels=3, outputs=6, width=8, image=(12, 10),
                   stride=stride, padding=padding, reuse=reuse)
         for neuron in ("threshold", "mac") for stride in (1, 2) for padding in (0, 1)
