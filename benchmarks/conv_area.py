@@ -17,9 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from tn_hw.synth.flow import synthesize
+
 from tn_hw.conv import ConvSpec, generate_conv, parse_image
 from tn_hw.spec import KernelSpec, parse_kernel
-from tn_hw.synth.flow import synthesize
 
 
 def main(argv=None):
@@ -54,7 +55,8 @@ def main(argv=None):
                    "instances": spec.instances, "cycles_per_frame": spec.cycles_per_frame,
                    "pixels_per_cycle": round(spec.pixels_per_cycle, 6), **result["metrics"],
                    "flops": flops, "yosys_seconds": round(result["seconds"], 1),
-                   "cached": result["cached"], "wall_seconds": round(seconds, 1)}
+                   "cached": result["cached"], "wall_seconds": round(seconds, 1),
+                   "yosys": result["yosys"], "flow": result["flow"]}
             rows.append(row)
             print(f"{neuron:<10}{reuse:>6}{spec.instances:>8}{spec.cycles_per_frame:>10}"
                   f"{row['gates']:>9}{row['transistors']:>13}{flops:>7}"

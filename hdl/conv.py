@@ -84,7 +84,8 @@ class ConvLayer(wiring.Component):
         complete = position >= side - 1
         if self._spec.stride == 1:
             return complete
-        return complete & (position[0] == ((side - 1) & 1))
+        # (position - (side - 1)) even; the sum has the same parity and at least one bit.
+        return complete & ~(position + (side - 1) + 2)[0]
 
     def padding_pixel(self, m, pixel_width):
         """The value shifted in at a padding position."""

@@ -113,7 +113,15 @@ FULL = [conv_spec(neuron, kernel=(3, 3), channels=3, outputs=6, width=8, image=(
 FULL += [conv_spec("threshold", kernel=(5, 3), channels=1, outputs=5, width=6, image=(9, 7),
                    stride=2, padding=2, reuse=5),
          conv_spec("mac", kernel=(1, 1), channels=4, outputs=3, width=8, image=(4, 4),
-                   reuse=3)]
+                   reuse=3),
+         # line buffers of length 0 (image as wide as the kernel); a one-pixel raster
+         conv_spec("threshold", kernel=(3, 3), channels=2, outputs=4, width=8, image=(7, 3),
+                   stride=2, reuse=2),
+         conv_spec("mac", kernel=(1, 1), channels=2, outputs=2, width=8, image=(1, 1),
+                   stride=2, reuse=2),
+         # 16-bit MAC, 5x5 kernel, wide accumulators
+         conv_spec("mac", kernel=(5, 5), channels=2, outputs=4, width=16, image=(9, 8),
+                   padding=2, reuse=2)]
 
 
 def _check(spec, tmp_path, **kwargs):
@@ -163,6 +171,14 @@ SIM_SPECS = {
                                     image=(4, 5), stride=2, padding=1, reuse=3),
     "mac-s1-p1-r1": conv_spec("mac", kernel=(3, 3), channels=2, outputs=2, width=3,
                               image=(3, 4), padding=1),
+    # line buffers of length 0 (the image is as wide as the kernel), folded
+    "mac-narrow-r2": conv_spec("mac", kernel=(3, 3), channels=1, outputs=2, width=4,
+                               image=(5, 3), reuse=2),
+    # one-pixel raster: zero-width counters, stride 2
+    "threshold-1x1-s2": conv_spec("threshold", kernel=(1, 1), channels=3, outputs=2, width=4,
+                                  image=(1, 1), stride=2),
+    "threshold-1x1-s2-3x2": conv_spec("threshold", kernel=(1, 1), channels=1, outputs=1,
+                                      width=4, image=(3, 2), stride=2),
 }
 
 
@@ -177,7 +193,8 @@ def _simulate(spec, layer_class):
     frames = torch.randint(lo, hi + 1, (2, k.channels, *spec.image), generator=g)
     w = torch.randint(lo, hi + 1, (k.outputs, k.n_inputs), generator=g)
     p = torch.randint(0, 2, w.shape, generator=g) if k.neuron == "threshold" else None
-    bias = torch.randint(-50, 50, (k.outputs,), generator=g)
+    blo, bhi = k.bias_range
+    bias = torch.randint(max(blo, -50), min(bhi, 50) + 1, (k.outputs,), generator=g)
     want = conv2d(k.neuron, frames, w, p, bias, kernel=k.kernel, stride=spec.stride,
                   padding=spec.padding)
     expected = [want[f, :, r, c].tolist() for f in range(2) for r in range(spec.out_image[0])
