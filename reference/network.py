@@ -37,6 +37,7 @@ __all__ = [
     "Linear",
     "Network",
     "NetworkError",
+    "conv2d",
     "forward",
     "load_network",
     "network_to_dict",
@@ -458,14 +459,45 @@ def save_network(net, path) -> Path:
 # -- integer forward --------------------------------------------------------------------------
 
 
-def _patches(x, layer: Conv2d):
+def _patches(x, kernel, s, pad):
     """``(B, C, H, W)`` -> ``(B, H_out * W_out, C * kh * kw)`` in ``(c, r, k)`` order."""
-    (kh, kw), s, pad = layer.kernel, layer.stride, layer.padding
+    kh, kw = kernel
     if pad:
         x = F.pad(x, (pad, pad, pad, pad))
     blocks = x.unfold(2, kh, s).unfold(3, kw, s)  # (B, C, Ho, Wo, kh, kw)
     b, c, ho, wo = blocks.shape[:4]
     return blocks.permute(0, 2, 3, 1, 4, 5).reshape(b, ho * wo, c * kh * kw), ho, wo
+
+
+def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0):
+    """Raw integer convolution: ``y = bias + sum cell(x, w, p)`` over every window.
+
+    The layer's accumulator before requantization, as :class:`~tn_hw.hdl.layer.Layer` and the
+    streaming :class:`~tn_hw.hdl.conv.ConvLayer` output it.
+
+    Parameters
+    ----------
+    neuron : str
+        ``"threshold"`` or ``"mac"``.
+    x : torch.Tensor
+        int64 ``(B, C, H, W)``.
+    w, p : torch.Tensor
+        int64 ``(C_out, C * kh * kw)`` in ``(c, r, k)`` order (``p`` None for mac).
+    bias : torch.Tensor
+        int64 ``(C_out,)``.
+    kernel : tuple of int
+        ``(kh, kw)``.
+    stride, padding : int
+        Window step, and zero rows/columns added on every side.
+
+    Returns
+    -------
+    torch.Tensor
+        int64 ``(B, C_out, H_out, W_out)`` with ``H_out = (H + 2 padding - kh) // stride + 1``.
+    """
+    patches, ho, wo = _patches(x, kernel, stride, padding)
+    y = integer.layer(neuron, patches, w, p, bias)  # (B, L, C_out)
+    return y.transpose(1, 2).reshape(len(x), len(bias), ho, wo)
 
 
 def _apply(layer, x):
@@ -474,9 +506,8 @@ def _apply(layer, x):
     if isinstance(layer, Linear):
         y = integer.layer(layer.neuron, x, layer.w, layer.p, layer.bias)
     else:
-        patches, ho, wo = _patches(x, layer)
-        y = integer.layer(layer.neuron, patches, layer.w, layer.p, layer.bias)  # (B, L, K)
-        y = y.transpose(1, 2).reshape(len(x), layer.out_channels, ho, wo)
+        y = conv2d(layer.neuron, x, layer.w, layer.p, layer.bias, kernel=layer.kernel,
+                   stride=layer.stride, padding=layer.padding)
     q = integer.requantize(y, layer.shift, layer.out_width)
     # relu after requantization equals relu before it: requantize is monotone and maps 0 to 0.
     return q.clamp(min=0) if layer.activation == "relu" else q

@@ -173,8 +173,9 @@ class SimulationRun:
 
 
 def simulate(sources, test_module, build_dir, *, top, simulator, waves, extra_env,
-             seed=None) -> SimulationRun:
-    """Build ``sources`` around the wrapper ``tn_tb_top`` and run the cocotb ``test_module``.
+             seed=None, hdl_toplevel=WRAPPER_TOP) -> SimulationRun:
+    """Build ``sources`` around the wrapper ``tn_tb_top`` (or another ``hdl_toplevel``) and run
+    the cocotb ``test_module``.
 
     A failed cocotb test is not an exception here: the results file tells which test failed,
     and the caller decides what a failure means (the mutation tests expect one).
@@ -189,14 +190,14 @@ def simulate(sources, test_module, build_dir, *, top, simulator, waves, extra_en
     runner = get_runner(simulator)
     log = build_dir / "sim.log"
     started = time.perf_counter()
-    runner.build(sources=sources, hdl_toplevel=WRAPPER_TOP,
+    runner.build(sources=sources, hdl_toplevel=hdl_toplevel,
                  build_dir=build_dir, timescale=("1ns", "1ps"), always=True, waves=waves,
                  log_file=build_dir / "build.log")
     built = time.perf_counter()
     results_xml = build_dir / "results.xml"
     results_xml.unlink(missing_ok=True)
     try:
-        runner.test(test_module=test_module, hdl_toplevel=WRAPPER_TOP,
+        runner.test(test_module=test_module, hdl_toplevel=hdl_toplevel,
                     build_dir=build_dir, test_dir=build_dir, seed=seed,
                     results_xml=str(results_xml), extra_env=extra_env, waves=waves,
                     log_file=log)

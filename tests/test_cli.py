@@ -209,3 +209,58 @@ def test_synth_net_sums_neurons(capsys, tmp_path):
         assert total == sum(p["count"] * p["metrics"][metric] for p in row["parts"]) > 0
         assert total == sum(layer["metrics"][metric] for layer in row["layers"].values())
     assert "MAC/threshold ball3-tn4 / ball3-tn4: gates 1.00x  transistors 1.00x" in stdout
+
+
+# -- streaming conv layer (tn-hw generate --image, tn-hw regress DIR) -------------------------
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image", "2x2"], "image 2x2 is smaller than the kernel 3x3"),
+    (["--image", "8x8", "--padding", "3"], "padding must be an integer from 0 to 2, not 3"),
+    (["--image", "8x8", "--outputs", "2", "--reuse", "3"],
+     "reuse must be an integer from 1 to 2, not 3"),
+    (["--image", "8x8", "--outputs", "4", "--reuse", "3"],
+     "reuse 3 with 4 outputs needs 2 kernels, which finish in 2 cycles: use reuse 2"),
+    (["--image", "8x8", "--stride", "3"], "stride must be 1 or 2, not 3"),
+    (["--image", "8y8"], "image must look like 8x8 (height x width), not '8y8'"),
+    (["--image", "0x8"], "image sides must be integers from 1 to 1024"),
+    (["--stride", "2"], "--stride applies to a conv layer only: add --image HxW"),
+    (["--padding", "1"], "--padding applies to a conv layer only"),
+    (["--image", "8x8", "--neuron", "sam"], "built from the threshold or mac neuron, not 'sam'"),
+    (["--image", "8x8", "--stages", "1"], "built from combinational kernels: leave stages at 0"),
+    (["--image", "8x8", "--stream"], "always has stream interfaces: drop --stream"),
+])
+def test_generate_conv_rejects_bad_parameters(capsys, tmp_path, argv, message):
+    out = tmp_path / "out"
+    status, _, stderr = run(capsys, "generate", *argv, "-o", str(out))
+    assert_refused(status, stderr, message, out)
+
+
+def test_regress_frames_needs_a_conv_layer(capsys, tmp_path):
+    status, _, stderr = run(capsys, "regress", "--frames", "2")
+    assert_refused(status, stderr, "--frames applies to a conv layer only", tmp_path / "none")
+
+
+def test_generate_and_regress_a_conv_layer(capsys, tmp_path, icarus):
+    out = tmp_path / "conv"
+    status, stdout, _ = run(capsys, "generate", "--neuron", "mac", "--image", "6x5", "--stride",
+                            "2", "--channels", "2", "--outputs", "4", "--width", "4", "-o",
+                            str(out))
+    assert status == 0, stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "conv"
+    assert manifest["top"] == "tn_conv_mac_k3x3x2_o4_w4_i6x5_s2_p0_r1"
+    params = manifest["parameters"]
+    assert params["out_image"] == [2, 2] and params["cycles_per_frame"] == 30
+    assert "30 cycles/frame" in stdout
+    status, _, stderr = run(capsys, "regress", str(out), "--vectors", "5")
+    assert_refused(status, stderr, "--vectors does not apply to a conv layer; use --frames",
+                   tmp_path / "none")
+    report = tmp_path / "conv.json"
+    status, stdout, _ = run(capsys, "regress", str(out), "--seed", "9", "--json", str(report))
+    assert status == 0, stdout
+    assert "PASS" in stdout and "0 mismatches" in stdout
+    (result,) = json.loads(report.read_text())
+    assert result["passed"] and result["mismatches"] == 0 and result["seed"] == 9
+    assert set(result["tests"]) == {"full_rate", "backpressure", "reset_mid_frame"}
+    assert result["tests"]["full_rate"]["vectors"] == 3 * 2 * 2

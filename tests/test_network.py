@@ -231,9 +231,9 @@ def _wrapping_requantize(y, shift, out_width):
     return (y + m // 2) % m - m // 2
 
 
-def _swapped_patches(x, layer):
-    patches, ho, wo = ORIGINAL_PATCHES(x, layer)
-    kh, kw = layer.kernel
+def _swapped_patches(x, kernel, stride, padding):
+    patches, ho, wo = ORIGINAL_PATCHES(x, kernel, stride, padding)
+    kh, kw = kernel
     b, n_pos, _ = patches.shape
     swapped = patches.reshape(b, n_pos, -1, kh, kw).transpose(-1, -2).reshape(b, n_pos, -1)
     return swapped, ho, wo

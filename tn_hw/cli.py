@@ -77,6 +77,7 @@ examples:
   tn-hw regress out/k3 --tier full --seed 7  # 10k random vectors, another seed
   tn-hw regress --matrix                     # the whole regression matrix (all configs)
   tn-hw regress --stages 3 --stream          # clocked: gaps, back-pressure, mid-stream reset
+  tn-hw regress out/conv                     # a conv layer (tn-hw generate --image ...)
 
 Each design gets directed corners (all-min, all-max, x == w everywhere, all-excitatory,
 all-inhibitory, extreme bias), seeded random vectors (half uniform, half from the edges of
@@ -87,6 +88,9 @@ back to back, under random valid gaps and ready back-pressure, and with resets i
 the stream, every output beat compared and the handshake rules checked. The seed defaults to
 $TN_HW_SEED or 1 and is printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the
 build folder.
+A conv layer gets its own tests: full-rate back-to-back frames (frame period checked),
+random input gaps with output back-pressure, and a reset in the middle of a frame; every
+output pixel is compared with the golden integer conv (--frames per test).
 """
 
 
@@ -173,11 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    from .conv_cli import CONV_EPILOG, add_conv_options, add_conv_regress_options
+
     gen = sub.add_parser("generate", help="write Verilog and a manifest for one design",
-                         description="Generate Verilog for a threshold or MAC kernel or layer.",
-                         epilog=_GENERATE_EPILOG, formatter_class=_formatter)
+                         description="Generate Verilog for a threshold or MAC kernel or layer, "
+                                     "or a streaming conv layer.",
+                         epilog=_GENERATE_EPILOG + "\n" + CONV_EPILOG,
+                         formatter_class=_formatter)
     _add_design_options(gen)
     _add_stream_option(gen)
+    add_conv_options(gen)
     gen.add_argument("-o", "--output", required=True, metavar="DIR",
                      help="folder for <top>.v and manifest.json (created if missing)")
     gen.set_defaults(func=cmd_generate)
@@ -202,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--build-dir", metavar="DIR",
                      help="keep build files, logs and waveforms here (default: temporary)")
     reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    add_conv_regress_options(reg)
     reg.set_defaults(func=cmd_regress)
 
     demo = sub.add_parser("demo", help="generate, verify and compare a 3x3 8-bit kernel",
@@ -236,8 +246,11 @@ def _version():
 
 
 def cmd_generate(args) -> int:
+    from .conv_cli import cmd_generate_conv, conv_requested
     from .generate import generate, write_design
 
+    if conv_requested(args):
+        return cmd_generate_conv(args)
     spec = _spec_from_args(args)
     design = generate(spec, stream=args.stream)
     files = write_design(design, args.output)
@@ -286,9 +299,12 @@ def _run_one(design, args, build_dir):
 
 
 def cmd_regress(args) -> int:
+    from .conv_cli import cmd_regress_conv, conv_regress_requested
     from .testbench.matrix import regression_matrix
     from .testbench.runner import check_simulator
 
+    if conv_regress_requested(args):
+        return cmd_regress_conv(args)
     check_simulator("icarus")
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")

@@ -1,0 +1,316 @@
+"""cocotb tests of a streaming convolution layer against the PyTorch integer conv, bit for bit.
+
+This module runs inside the simulator. :func:`tn_hw.testbench.conv_runner.run_conv_regression`
+builds the emitted layer and passes the configuration in ``TN_HW_CONV_CONFIG`` (a JSON file):
+the manifest, seed, frames per test, which tests to run and where to write the summary.
+
+One coroutine drives and samples the streams at every falling edge of the clock: it sets the
+input valid/payload and the output ready for the coming rising edge, waits for the values to
+settle (``ReadOnly``), and records the handshakes that the rising edge will complete. Every
+output pixel is compared with :func:`tn_hw.reference.network.conv2d` as integers; a mismatch
+reports frame, output position, output channel, expected, got and the seed.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import torch
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly
+
+from ..conv import ConvSpec
+from ..reference.network import conv2d
+
+MAX_REPORTED = 5
+PERIOD_NS = 10
+
+
+def _config():
+    path = os.environ.get("TN_HW_CONV_CONFIG")
+    return json.loads(Path(path).read_text()) if path else None
+
+
+CONFIG = _config()
+
+
+def _draw(rng, lo, hi, size):
+    """Half uniform, half from the edges of ``[lo, hi]`` (where widths and ties break)."""
+    uniform = rng.integers(lo, hi + 1, size=size, dtype=np.int64)
+    edges = np.clip(np.array([lo, lo + 1, -1, 0, 1, hi - 1, hi], dtype=np.int64), lo, hi)
+    edge = rng.choice(edges, size=size)
+    return np.where(rng.random(size) < 0.5, uniform, edge)
+
+
+class ConvTB:
+    """Clock, reset, programming, and a stream driver/checker for one layer."""
+
+    def __init__(self, dut, config, stream):
+        self.dut = dut
+        self.config = config
+        self.spec = ConvSpec.from_description(config["manifest"]["parameters"])
+        self.seed = config["seed"]
+        self.name = None
+        self.rng = np.random.default_rng([self.seed, stream])
+        k = self.spec.kernel
+        self.out_width = k.output_width
+        self.ports = {p["name"]: p for p in config["manifest"]["ports"]}
+        # Handles cached: every lookup is a crossing into the simulator.
+        self.clk, self.rst = dut.clk, dut.rst
+        self.i_valid, self.i_payload, self.i_ready = dut.i__valid, dut.i__payload, dut.i__ready
+        self.o_valid, self.o_payload, self.o_ready = dut.o__valid, dut.o__payload, dut.o__ready
+        self.cycle = 0
+
+    async def start(self):
+        Clock(self.clk, PERIOD_NS, unit="ns").start()
+        self.i_valid.value = 0
+        self.o_ready.value = 0
+        self.i_payload.value = 0
+        await self.reset()
+
+    async def reset(self, cycles=2):
+        self.rst.value = 1
+        self.i_valid.value = 0
+        self.o_ready.value = 0
+        for _ in range(cycles):
+            await FallingEdge(self.clk)
+            self.cycle += 1
+        self.rst.value = 0
+
+    def program(self):
+        """Random thresholds/weights, polarities and biases; set the ports; return tensors."""
+        k = self.spec.kernel
+        lo, hi = k.input_range
+        w = _draw(self.rng, lo, hi, (k.outputs, k.n_inputs))
+        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.neuron == "threshold" \
+            else None
+        bias = _draw(self.rng, *k.bias_range, (k.outputs,))
+        for o in range(k.outputs):
+            getattr(self.dut, f"bias__{o}").value = int(bias[o])
+            for i in range(k.n_inputs):
+                getattr(self.dut, f"w__{o}__{i}").value = int(w[o, i])
+                if p is not None:
+                    getattr(self.dut, f"p__{o}__{i}").value = int(p[o, i])
+        return (torch.from_numpy(w), None if p is None else torch.from_numpy(p),
+                torch.from_numpy(bias))
+
+    def frames(self, count):
+        """``count`` random frames ``(count, C_in, H, W)``."""
+        k, (h, w) = self.spec.kernel, self.spec.image
+        return _draw(self.rng, *k.input_range, (count, k.channels, h, w))
+
+    def golden(self, frames, params):
+        w, p, bias = params
+        return conv2d(self.spec.neuron, torch.from_numpy(frames), w, p, bias,
+                      kernel=self.spec.kernel.kernel, stride=self.spec.stride,
+                      padding=self.spec.padding).numpy()
+
+    def _pack_pixels(self, frame):
+        """Beats of one frame in raster order; channel c at bits ``[c*W +: W]``."""
+        width = self.spec.kernel.width
+        mask = (1 << width) - 1
+        c, h, w = frame.shape
+        beats = []
+        for r in range(h):
+            for col in range(w):
+                value = 0
+                for ch in range(c):
+                    value |= (int(frame[ch, r, col]) & mask) << (ch * width)
+                beats.append(value)
+        return beats
+
+    def _unpack_outputs(self, raw):
+        width, outputs = self.out_width, self.spec.kernel.outputs
+        if isinstance(raw, str):  # X or Z bits: each output shows its bits as text
+            return [raw[len(raw) - (o + 1) * width:len(raw) - o * width] for o in range(outputs)]
+        mask, sign = (1 << width) - 1, 1 << (width - 1)
+        values = []
+        for o in range(outputs):
+            v = (raw >> (o * width)) & mask
+            values.append(v - (1 << width) if v & sign else v)
+        return values
+
+    async def stream(self, frames, expected, *, p_valid, p_ready, reset_at=None,
+                     reprogram=None):
+        """Stream ``frames`` through the layer and check every output pixel.
+
+        Parameters
+        ----------
+        frames : ndarray ``(F, C_in, H, W)``
+        expected : ndarray ``(F, C_out, H_out, W_out)``
+        p_valid, p_ready : float
+            Probability that the input offers a beat / the output is ready in a cycle.
+        reset_at : (int, int), optional
+            ``(frame, beats)``: after ``beats`` beats of ``frame`` were accepted, reset the layer;
+            the rest of that frame is dropped and the next frame starts clean.
+        reprogram : callable, optional
+            Called during that reset; returns the expected outputs of the frames after it
+            (new thresholds/weights).
+
+        Returns
+        -------
+        dict
+            Frames, output pixels checked, mismatches, and the cycle each frame's first beat
+            was accepted.
+        """
+        spec = self.spec
+        ho, wo = spec.out_image
+        per_frame = ho * wo
+        beats = [self._pack_pixels(f) for f in frames]
+        n_frames = len(frames)
+        frame, beat = 0, 0           # next input beat to offer
+        out_frame, out_pixel = 0, 0  # next output pixel expected
+        first_beat_cycle = {}
+        mismatches, reported = 0, []
+        checked = 0
+        offering = False
+        held = None                  # the output offered last cycle and not taken
+        protocol = []
+        # Full rate never waits more than a frame and a bit; back-pressure stretches that.
+        budget = (n_frames + 2) * spec.cycles_per_frame * 10 + 1000
+        idle_after = 0
+        while True:
+            if out_frame >= n_frames:
+                # Everything checked: a few more cycles must bring no spurious output.
+                idle_after += 1
+                if idle_after > spec.padded_image[1] * (spec.padding + 1) + 8:
+                    break
+            if budget == 0:
+                break
+            budget -= 1
+            if reset_at is not None and (frame, beat) == tuple(reset_at) and not offering:
+                await self.reset()
+                if reprogram is not None:
+                    expected = np.concatenate([expected[:frame + 1], reprogram()])
+                # What the layer produced of the frame so far was checked; drop the rest.
+                frame, beat = frame + 1, 0
+                out_frame, out_pixel = frame, 0
+                held, reset_at = None, None
+            if not offering and frame < n_frames and self.rng.random() < p_valid:
+                offering = True
+                self.i_payload.value = beats[frame][beat]
+            self.i_valid.value = int(offering)
+            ready = int(self.rng.random() < p_ready)
+            self.o_ready.value = ready
+            await ReadOnly()
+            o_valid = int(self.o_valid.value)
+            if held is not None:
+                value = self.o_payload.value
+                if not o_valid or (int(value) if value.is_resolvable else str(value)) != held:
+                    protocol.append(f"cycle {self.cycle}: output valid dropped or payload "
+                                    f"changed before ready")
+            if o_valid:
+                value = self.o_payload.value
+                raw = int(value) if value.is_resolvable else str(value)
+                held = None if ready else raw
+                if ready:
+                    got = self._unpack_outputs(raw)
+                    if out_frame >= n_frames:
+                        protocol.append(f"cycle {self.cycle}: output pixel after the last frame")
+                    else:
+                        r, c = divmod(out_pixel, wo)
+                        want = [int(v) for v in expected[out_frame, :, r, c]]
+                        checked += 1
+                        for o, (a, b) in enumerate(zip(want, got, strict=True)):
+                            if a != b:
+                                mismatches += 1
+                                if len(reported) < MAX_REPORTED:
+                                    reported.append(f"frame {out_frame}, output pixel (row {r}, "
+                                                    f"col {c}), output {o}: expected {a}, "
+                                                    f"got {b}")
+                        out_pixel += 1
+                        if out_pixel == per_frame:
+                            out_frame, out_pixel = out_frame + 1, 0
+            if offering and int(self.i_ready.value):
+                offering = False
+                if beat == 0:
+                    first_beat_cycle[frame] = self.cycle
+                beat += 1
+                if beat == len(beats[frame]):
+                    frame, beat = frame + 1, 0
+            await FallingEdge(self.clk)
+            self.cycle += 1
+        self.i_valid.value = 0
+        missing = []
+        if out_frame < n_frames:
+            missing.append(f"frame {out_frame}: got {out_pixel} of {per_frame} output pixels "
+                           f"before the cycle budget ran out")
+        return {"frames": n_frames, "checked": checked, "mismatches": mismatches,
+                "reported": reported, "protocol": protocol, "missing": missing,
+                "first_beat_cycle": first_beat_cycle}
+
+    def finish(self, name, outcome, extra=()):
+        """Record the summary and fail with every problem found."""
+        problems = outcome["protocol"][:MAX_REPORTED] + outcome["missing"] + list(extra)
+        summary = Path(self.config["summary"])
+        data = json.loads(summary.read_text()) if summary.exists() else {}
+        data[name] = {"vectors": outcome["checked"], "frames": outcome["frames"],
+                      "mismatches": outcome["mismatches"] + len(problems),
+                      "cycles": self.cycle}
+        summary.write_text(json.dumps(data, indent=2))
+        if outcome["mismatches"] or problems:
+            lines = [f"{name}: {outcome['mismatches']} mismatching outputs in "
+                     f"{outcome['checked']} output pixels (seed {self.seed}; reproduce with "
+                     f"TN_HW_SEED={self.seed})"]
+            lines += [f"  {line}" for line in outcome["reported"] + problems]
+            raise AssertionError("\n".join(lines))
+        self.dut._log.info("%s: %d frames, %d output pixels, 0 mismatches", name,
+                           outcome["frames"], outcome["checked"])
+
+
+def _enabled(test):
+    return CONFIG is not None and test in CONFIG["tests"]
+
+
+@cocotb.test(skip=not _enabled("full_rate"))
+async def full_rate(dut):
+    """Back-to-back frames with no idle cycle: input always valid, output always ready.
+
+    Also checks the throughput the manifest states: consecutive frames start exactly
+    ``cycles_per_frame`` cycles apart.
+    """
+    tb = ConvTB(dut, CONFIG, 1)
+    await tb.start()
+    params = tb.program()
+    frames = tb.frames(CONFIG["frames"])
+    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=1.0, p_ready=1.0)
+    starts = [outcome["first_beat_cycle"][f] for f in sorted(outcome["first_beat_cycle"])]
+    periods = sorted({b - a for a, b in zip(starts, starts[1:], strict=False)})
+    extra = []
+    if periods != [tb.spec.cycles_per_frame]:
+        extra.append(f"frames started {periods} cycles apart, not cycles_per_frame = "
+                     f"{tb.spec.cycles_per_frame}")
+    tb.finish("full_rate", outcome, extra)
+
+
+@cocotb.test(skip=not _enabled("backpressure"))
+async def backpressure(dut):
+    """Random gaps in the input valid and random output ready (back-pressure)."""
+    tb = ConvTB(dut, CONFIG, 2)
+    await tb.start()
+    params = tb.program()
+    frames = tb.frames(CONFIG["frames"])
+    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=0.7, p_ready=0.5)
+    tb.finish("backpressure", outcome)
+
+
+@cocotb.test(skip=not _enabled("reset_mid_frame"))
+async def reset_mid_frame(dut):
+    """A reset in the middle of frame 1 (new thresholds/weights programmed during it); the
+    frames after it must come out exactly as if the layer had just been switched on."""
+    tb = ConvTB(dut, CONFIG, 3)
+    await tb.start()
+    params = tb.program()
+    count = max(3, CONFIG["frames"])
+    frames = tb.frames(count)
+    h, w = tb.spec.image
+    cut = int(tb.rng.integers(1, h * w)) if h * w > 1 else 0  # one pixel: reset before it
+
+    def reprogram():
+        return tb.golden(frames[2:], tb.program())
+
+    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=0.8, p_ready=0.7,
+                              reset_at=(1, cut), reprogram=reprogram)
+    tb.finish("reset_mid_frame", outcome)
