@@ -414,6 +414,14 @@ class Netlist:
             outputs[name] = value
         return outputs
 
+    def gate_values(self, stimulus: dict) -> np.ndarray:
+        """Settled (zero-delay) value of every gate output on every vector: ``(n, gates)``
+        uint8, for gate-by-gate comparisons with another simulator."""
+        n = len(np.asarray(next(iter(stimulus.values()))).reshape(-1))
+        values = self._load(stimulus, n)
+        self._settle(values)
+        return unpack_bits(values[np.array(self.drives, dtype=np.int64)], n).T.copy()
+
     def simulate(self, stimulus: dict, *, delay: str = "zero", chunk: int = 4096) -> SimResult:
         """Apply the vectors of ``stimulus`` in order; settle, read the outputs, count toggles.
 
