@@ -601,3 +601,62 @@ def to_json(data) -> str:
         raise TypeError(type(value).__name__)
 
     return json.dumps(data, indent=1, default=default) + "\n"
+
+
+def render_markdown(results) -> str:
+    """Markdown tables of a sweep: ratios per weighting and delay, energies, zeroing,
+    operand isolation."""
+    weightings = list(WEIGHTINGS)
+    delays = [d for d in DELAY_MODELS if all(d in r["delays"] for r in results)]
+    lines = ["### MAC / threshold energy per inference", "",
+             "| kernel | W | stimulus | " + " | ".join(f"{d} {w}" for d in delays
+                                                       for w in weightings) + " |",
+             "|---|---:|---|" + "---:|" * (len(delays) * len(weightings))]
+    for r in results:
+        cells = [f"{r['ratio'][d][w]:.2f}x" for d in delays for w in weightings]
+        lines.append(f"| {r['kernel']} | {r['width']} | {r['stimulus']} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "### Energy per inference (transistor weighting) and glitch factor", "",
+              "| kernel | W | stimulus | vectors | thr gates | MAC gates | "
+              + " | ".join(f"thr {d} | MAC {d}" for d in delays)
+              + (" | glitch thr | glitch MAC |" if len(delays) == 2 else " |"),
+              "|---|---:|---|---:|---:|---:|" + "---:|" * (2 * len(delays))
+              + ("---:|---:|" if len(delays) == 2 else "")]
+    for r in results:
+        t, m = r["threshold"], r["mac"]
+        cells = []
+        for d in delays:
+            cells += [f"{t[d]['per_vector']['transistors']:.0f}",
+                      f"{m[d]['per_vector']['transistors']:.0f}"]
+        if len(delays) == 2:
+            cells += [f"{t['unit']['toggles'] / t['zero']['toggles']:.2f}",
+                      f"{m['unit']['toggles'] / m['zero']['toggles']:.2f}"]
+        lines.append(f"| {r['kernel']} | {r['width']} | {r['stimulus']} | {t['vectors']} | "
+                     f"{t['gates']} | {m['gates']} | " + " | ".join(cells) + " |")
+    lines += ["", "### Threshold mechanism: terms zeroed, and the cost of zeroing nothing", "",
+              "Energy of the threshold kernel with every threshold at the minimum of the range "
+              "(same x, polarities, bias: nothing zeroed) over its energy with the "
+              "drawn/trained thresholds, transistor weighting.", "",
+              "| kernel | W | stimulus | zeroed (x <= w) | "
+              + " | ".join(f"no-zeroing / actual, {d}" for d in delays) + " |",
+              "|---|---:|---|---:|" + "---:|" * len(delays)]
+    for r in results:
+        z = r["zeroing"]
+        lines.append(f"| {r['kernel']} | {r['width']} | {r['stimulus']} | "
+                     f"{100 * z['fraction']:.1f} % | "
+                     + " | ".join(f"{z['saving'][d]['transistors']:.2f}x" for d in delays)
+                     + " |")
+    if all("isolated" in r for r in results):
+        lines += ["", "### Operand isolation in the threshold cell", "",
+                  "Isolated kernel's energy over the plain threshold kernel's (transistor "
+                  "weighting; > 1 means isolation costs energy).", "",
+                  "| kernel | W | stimulus | plain gates | isolated gates | "
+                  + " | ".join(f"isolated / plain, {d}" for d in delays) + " |",
+                  "|---|---:|---|---:|---:|" + "---:|" * len(delays)]
+        for r in results:
+            i = r["isolated"]
+            lines.append(f"| {r['kernel']} | {r['width']} | {r['stimulus']} | "
+                         f"{r['threshold']['gates']} | {i['gates']} | "
+                         + " | ".join(f"{i['vs_plain'][d]['transistors']:.3f}x"
+                                      for d in delays) + " |")
+    return "\n".join(lines) + "\n"

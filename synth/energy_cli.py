@@ -15,6 +15,7 @@ from .energy import (
     WEIGHTINGS,
     EnergyError,
     render_csv,
+    render_markdown,
     render_plot,
     render_text,
     run_energy,
@@ -52,8 +53,8 @@ examples:
   tn-hw energy --kernel 3x3 --stimulus digits --isolation      # operand-isolation experiment
   tn-hw energy --sweep --kernels 3x3,5x5,7x7 --widths 4,8,16 --stimuli random,digits -o out/e
 
---sweep writes energy.json, energy.csv and energy.png (MAC/threshold ratio per design beside
-the paper's band) into DIR, all or nothing. Progress goes to stderr.
+--sweep writes energy.json, energy.csv, energy.md (tables) and energy.png (MAC/threshold
+ratio per design beside the paper's band) into DIR, all or nothing. Progress goes to stderr.
 """
 
 
@@ -154,7 +155,7 @@ def cmd_energy(args) -> int:
                             progress=lambda line: print(line, file=sys.stderr, flush=True))
         files = {"energy.json": to_json({"command": "tn-hw " + " ".join(sys.argv[1:]),
                                          "results": results}),
-                 "energy.csv": render_csv(results)}
+                 "energy.csv": render_csv(results), "energy.md": render_markdown(results)}
         png = render_plot(results)
         written = write_files(args.output, files)
         (Path(args.output) / "energy.png").write_bytes(png)

@@ -301,7 +301,8 @@ def test_cli_energy_sweep(capsys, tmp_path, energy_cache):
                        "--stimuli", "random", "--vectors", "100", "--delay", "zero", "-o",
                        str(out))
     assert status == 0
-    assert sorted(p.name for p in out.iterdir()) == ["energy.csv", "energy.json", "energy.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["energy.csv", "energy.json", "energy.md",
+                                                  "energy.png"]
     rows = (out / "energy.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * len(WEIGHTINGS)
 
