@@ -530,8 +530,10 @@ def render_plot(results) -> bytes:
     import matplotlib.pyplot as plt
 
     delays = [d for d in DELAY_MODELS if any(d in r["delays"] for r in results)]
-    fig, axes = plt.subplots(1, len(delays), figsize=(6.5 * len(delays), 4.2), squeeze=False,
+    fig, axes = plt.subplots(1, len(delays), figsize=(6.5 * len(delays), 4.8), squeeze=False,
                              sharey=True)
+    top = max([PAPER_POWER_BAND[1]] + [max(r["ratio"][d].values()) for r in results
+                                         for d in r["ratio"]])
     series = sorted({(r["stimulus"], r["width"]) for r in results},
                     key=lambda s: (s[0] != "random", s[1]))
     kernels = sorted({r["kernel"] for r in results}, key=lambda k: int(k.split("x")[0]))
@@ -555,13 +557,14 @@ def render_plot(results) -> bytes:
         ax.set_xticks(range(len(kernels)), kernels)
         ax.set_xlabel("kernel")
         ax.set_title(f"{delay} delay" + (" (glitches counted)" if delay == "unit" else ""))
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, top * 1.08)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("MAC / threshold energy per inference")
-    axes[0][-1].legend(fontsize=7, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(len(labels), 6))
     fig.suptitle("Switching-activity energy proxy (marker: transistor weighting; "
                  "bar: span over 4 weightings)", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=110)
     plt.close(fig)
