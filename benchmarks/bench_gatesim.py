@@ -6,7 +6,8 @@
 For each design the netlist comes from the generic flow (cached; synthesis is not timed). The
 evaluator (tn_hw.synth.gatesim) runs 10,000 random vectors with zero and unit delay, best of
 --repeat runs. Icarus (Yosys simcells.v, one sample of every gate per vector, as the
-cross-check uses it) runs --icarus-vectors vectors once and is scaled to 10k; 0 skips it.
+cross-check uses it) runs --icarus-vectors vectors once on netlists up to --icarus-max-gates
+gates and is scaled to 10k; 0 skips it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def main() -> None:
                         help="comma-separated KERNEL:WIDTH (default 3x3:8,7x7:16)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--icarus-vectors", type=int, default=500)
+    parser.add_argument("--icarus-max-gates", type=int, default=4000,
+                        help="run Icarus only on netlists up to this many gates (its cost grows "
+                             "with gates x vectors: every gate is printed per vector)")
     parser.add_argument("--json", help="also write the timings here")
     args = parser.parse_args()
 
@@ -54,7 +58,8 @@ def main() -> None:
                     netlist.simulate(ports, delay=delay)
                     best = min(best, time.perf_counter() - started)
                 row[f"{delay}_s_per_10k"] = round(best, 4)
-            if args.icarus_vectors and shutil.which("iverilog"):
+            if (args.icarus_vectors and shutil.which("iverilog")
+                    and len(netlist.types) <= args.icarus_max_gates):
                 n = args.icarus_vectors
                 part = {k: v[:n] for k, v in ports.items()}
                 started = time.perf_counter()
