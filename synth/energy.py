@@ -53,6 +53,7 @@ __all__ = [
     "check_outputs",
     "gate_weights",
     "kernel_energy",
+    "kernel_netlist",
     "make_streams",
     "proxy_energy",
     "run_energy",
@@ -302,6 +303,14 @@ def _design(spec: KernelSpec, neuron: str, variant=None):
     return emit_design(component, "kernel", kernel_spec, f"{kernel_spec.top_name}_{variant.tag}")
 
 
+def kernel_netlist(spec: KernelSpec, neuron: str, *, variant=None, cache_dir=None):
+    """The generic-flow gate netlist of one kernel and its area figures
+    (:func:`~tn_hw.synth.gatesim.synthesize_netlist`)."""
+    design = _design(spec, neuron, variant)
+    signed = {p["name"]: p["signed"] for p in design.manifest["ports"]}
+    return synthesize_netlist(design.verilog, design.top, signed=signed, cache_dir=cache_dir)
+
+
 def kernel_energy(spec: KernelSpec, neuron: str, streams, *, delays=DELAY_MODELS,
                   netlist: Netlist | None = None, variant=None, cache_dir=None) -> dict:
     """Simulate one kernel's netlist on ``streams``, check it, and sum toggles and energies.
@@ -327,10 +336,7 @@ def kernel_energy(spec: KernelSpec, neuron: str, streams, *, delays=DELAY_MODELS
     """
     area = None
     if netlist is None:
-        design = _design(spec, neuron, variant)
-        signed = {p["name"]: p["signed"] for p in design.manifest["ports"]}
-        netlist, area = synthesize_netlist(design.verilog, design.top, signed=signed,
-                                           cache_dir=cache_dir)
+        netlist, area = kernel_netlist(spec, neuron, variant=variant, cache_dir=cache_dir)
     result = {"top": netlist.top, "gates": len(netlist.types),
               "transistors": int(sum(GATE_TRANSISTORS[t] for t in netlist.types)),
               "depth": netlist.depth, "streams": len(streams),

@@ -14,6 +14,7 @@ from .energy import (
     STIMULI,
     WEIGHTINGS,
     EnergyError,
+    kernel_netlist,
     render_csv,
     render_markdown,
     render_plot,
@@ -51,6 +52,7 @@ examples:
   tn-hw energy --kernel 3x3 --width 8 --stimulus random
   tn-hw energy --kernel 3x3 --width 8 --stimulus digits --json e3.json
   tn-hw energy --kernel 3x3 --stimulus digits --isolation      # operand-isolation experiment
+  tn-hw energy --kernel 3x3 --width 8 --netlists out/nets       # keep both gate netlists
   tn-hw energy --sweep --kernels 3x3,5x5,7x7 --widths 4,8,16 --stimuli random,digits -o out/e
 
 --sweep writes energy.json, energy.csv, energy.md (tables) and energy.png (MAC/threshold
@@ -111,6 +113,9 @@ def register(subparsers) -> None:
     parser.add_argument("--isolation", action="store_true",
                         help="also measure the operand-isolated threshold kernel")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    parser.add_argument("--netlists", metavar="DIR",
+                        help="also write both kernels' gate netlists (<top>.v from "
+                             "write_verilog -noattr -noexpr, <top>.json) into DIR")
     parser.add_argument("--sweep", action="store_true",
                         help="sweep --kernels x --widths x --stimuli instead of one design")
     parser.add_argument("--kernels", type=_kernel_list, default=[(3, 3), (5, 5), (7, 7)],
@@ -144,6 +149,8 @@ def cmd_energy(args) -> int:
                           f"{args.vectors}")
     if args.json:
         _check_json_target(args.json)
+    if args.netlists:
+        _check_output_dir(Path(args.netlists))
     if args.sweep:
         if not args.output:
             raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.png")
@@ -168,6 +175,15 @@ def cmd_energy(args) -> int:
     result = run_energy(args.kernel, args.width, args.stimulus, vectors=args.vectors,
                         seed=args.seed, delays=args.delay, isolation=args.isolation)
     print(render_text(result))
+    if args.netlists:
+        files = {}
+        spec = KernelSpec(neuron="threshold", kernel=args.kernel, width=args.width)
+        for neuron in ("threshold", "mac"):
+            netlist, _ = kernel_netlist(spec, neuron)
+            files[f"{netlist.top}.v"] = netlist.verilog
+            files[f"{netlist.top}.json"] = netlist.json_text
+        for path in write_files(args.netlists, files):
+            print(f"wrote {path}")
     if args.json:
         Path(args.json).write_text(to_json(result))
         print(f"wrote {args.json}")

@@ -215,6 +215,8 @@ class Netlist:
         Output net of each gate.
     verilog : str
         The ``write_verilog`` netlist, when known (for Icarus).
+    json_text : str
+        The ``write_json`` netlist it was built from, when known.
     """
 
     top: str
@@ -226,6 +228,7 @@ class Netlist:
     pins: list
     drives: list
     verilog: str = ""
+    json_text: str = ""
     _plan: list = field(default=None, repr=False, compare=False)
 
     # -- construction --------------------------------------------------------------------------
@@ -536,7 +539,10 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
     script = flow.script_text(top=top) + NETLIST_TAIL
     key = _cache_key(verilog, script, yosys_version(executable))
     folder = Path(cache_dir or default_cache_dir()) / "netlist" / key[:2] / key
-    if not (cache and (folder / "netlist.json").exists() and (folder / "stat.json").exists()):
+    names = ("netlist.json", "netlist.v", "stat.json")
+    if cache and all((folder / name).exists() for name in names):
+        texts = {name: (folder / name).read_text() for name in names}
+    else:
         with tempfile.TemporaryDirectory(prefix="tn-hw-netlist-") as scratch:
             work = Path(scratch)
             (work / "design.v").write_text(verilog)
@@ -548,30 +554,28 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
             except subprocess.TimeoutExpired:
                 raise SynthError(f"netlist synthesis of {top} took longer than {timeout} s") \
                     from None
-            if run.returncode != 0 or not (work / "netlist.json").exists():
+            if run.returncode != 0 or not all((work / name).exists() for name in names):
                 raise SynthError(f"netlist synthesis of {top} failed (Yosys exit "
                                  f"{run.returncode}): {_log_errors(work / 'run.log')}")
+            texts = {name: (work / name).read_text() for name in names}
             if cache:
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-                for name in ("netlist.json", "netlist.v", "stat.json"):
+                for name in names:
                     shutil.copy(work / name, staging / name)
                 if folder.exists():
                     shutil.rmtree(staging)
                 else:
                     os.replace(staging, folder)
-            else:
-                folder = Path(tempfile.mkdtemp(prefix="tn-hw-netlist-"))
-                for name in ("netlist.json", "netlist.v", "stat.json"):
-                    shutil.copy(work / name, folder / name)
-    stat = json.loads((folder / "stat.json").read_text())
+    stat = json.loads(texts["stat.json"])
     design = stat.get("design") or stat["modules"][top]
     cells = dict(sorted(design.get("num_cells_by_type", {}).items()))
     if cells != area["cells_by_type"]:
         raise SynthError(f"the netlist run of {top} counts other cells than the area flow: "
                          f"{cells} vs {area['cells_by_type']}")
-    netlist = Netlist.from_json(json.loads((folder / "netlist.json").read_text()), top,
-                                signed=signed, verilog=(folder / "netlist.v").read_text())
+    netlist = Netlist.from_json(json.loads(texts["netlist.json"]), top, signed=signed,
+                                verilog=texts["netlist.v"])
+    netlist.json_text = texts["netlist.json"]
     counted = {}
     for kind in netlist.types:
         counted[kind] = counted.get(kind, 0) + 1

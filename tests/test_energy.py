@@ -286,9 +286,14 @@ def energy_cache(monkeypatch, cache_dir):
 
 def test_cli_energy_one_design(capsys, tmp_path, energy_cache):
     out = tmp_path / "e.json"
+    nets = tmp_path / "nets"
     status, stdout, _ = run(capsys, "energy", "--kernel", "1x1", "--width", "4", "--vectors",
-                            "200", "--json", str(out))
+                            "200", "--json", str(out), "--netlists", str(nets))
     assert status == 0
+    assert sorted(p.name for p in nets.iterdir()) == [
+        "tn_mac_k1x1_w4.json", "tn_mac_k1x1_w4.v", "tn_threshold_k1x1_w4.json",
+        "tn_threshold_k1x1_w4.v"]
+    assert "\\$_XOR_" in (nets / "tn_threshold_k1x1_w4.v").read_text()
     assert "MAC/thr" in stdout and "every output equal to the golden model" in stdout
     data = json.loads(out.read_text())
     assert set(data["ratio"]) == {"zero", "unit"}
@@ -337,6 +342,15 @@ def test_cli_energy_unwritable_json(capsys, tmp_path):
     assert_refused(status, stderr, "is not a writable directory", target)
 
 
+def test_cli_energy_netlists_into_a_file_is_refused(capsys, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder\n")
+    json_out = tmp_path / "e.json"
+    status, _, stderr = run(capsys, "energy", "--netlists", str(taken), "--json", str(json_out))
+    assert_refused(status, stderr, "exists and is not a directory", json_out)
+    assert taken.read_text() == "not a folder\n"
+
+
 # -- heavier runs ----------------------------------------------------------------------------------
 
 
@@ -357,3 +371,4 @@ def test_3x3_digits_end_to_end(cache_dir):
     result = run_energy((3, 3), 8, "digits", cache_dir=cache_dir)
     assert result["threshold"]["vectors"] == 4 * 450 * 16
     assert result["ratio"]["zero"]["transistors"] > 1
+
