@@ -233,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     register(sub)
     register_train(sub)
     register_export(sub)
+    from .synth.energy_cli import register as register_energy  # issue 7: energy proxy
+    register_energy(sub)
     return parser
 
 
