@@ -198,11 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .export import register as register_export
     from .synth.cli import register
+    from .synth.timing import register as register_timing
     from .train import register as register_train
 
     register(sub)
     register_train(sub)
     register_export(sub)
+    register_timing(sub)
     return parser
 
 
