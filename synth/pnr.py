@@ -557,7 +557,7 @@ def place_and_route(
             check_registered(json.loads((work / "netlist.json").read_text()), wrap.top,
                              target.ff_prefix, target.ff_data)
             resources = target.resources(cells)
-            _check_capacity(resources, target, design.top)
+            _check_capacity(resources, target, design.top)  # before minutes of nextpnr
             synth = {"resources": resources, "cells_by_type": dict(sorted(cells.items())),
                      "seconds": round(synth_seconds, 3)}
             for seed in missing:
@@ -585,6 +585,7 @@ def place_and_route(
                                              if k != "cached"})
         if use_cache:
             _store(synth_path, synth)
+    _check_capacity(synth["resources"], target, design.top)  # cached results too
     spec = design.spec
     return {
         "target": target.name,
