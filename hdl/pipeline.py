@@ -3,10 +3,11 @@
 A kernel's datapath is ``spec.tree_depth + 2`` operations in a row:
 
 0. the cells (threshold: ``x - w``, sign select, one's complement; MAC: the multiplier; adder:
-   ``|x - w|``), all in parallel;
-1. .. ``tree_depth``: one level of two-input adders each (the balanced tree halves the terms);
+   ``|x - w|``; SAM: ``x + w``), all in parallel;
+1. .. ``tree_depth``: one level of two-input adders each (the balanced tree halves the terms;
+   SAM: one level of compare-and-select in each of the max and min trees);
 ``tree_depth + 1``: the final addition of the bias (threshold: also the count of inhibitory
-cells and the constant ``-N * 2**W``).
+cells and the constant ``-N * 2**W``; SAM: ``max + min``).
 
 A register stage cuts the datapath at one of the ``tree_depth + 1`` boundaries between two
 operations and registers every value that crosses it (the live tree terms, the partial count of

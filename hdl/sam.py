@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..spec import KernelSpec, SpecError
 from .cell import check_width
+from .pipeline import Stager
 
 __all__ = ["SamCell", "SamKernel", "SamLayer", "balanced_extreme"]
 
@@ -51,6 +52,20 @@ def balanced_extreme(m, terms, *, largest, name):
         terms = paired
         level += 1
     return terms[0]
+
+
+def extreme_level(m, terms, *, largest, name):
+    """One level of :func:`balanced_extreme`: pairs compared and selected into named nodes
+    ``{name}_{k}``, an odd last term passed through (a lone term passes through unchanged)."""
+    paired = []
+    for k in range(0, len(terms) - 1, 2):
+        a, b = terms[k], terms[k + 1]
+        node = Signal(a.shape(), name=f"{name}_{k // 2}")
+        m.d.comb += node.eq(Mux(a > b if largest else a < b, a, b))
+        paired.append(node)
+    if len(terms) % 2:
+        paired.append(terms[-1])
+    return paired
 
 
 class SamCell(wiring.Component):
@@ -98,6 +113,10 @@ def _check_spec(spec):
 
 class SamKernel(wiring.Component):
     """One SAM neuron of ``spec.n_inputs`` inputs, pruned by ``spec.mask`` / ``spec.mask_min``.
+
+    ``spec.stages > 0`` registers both compare-and-select trees level by level
+    (:mod:`tn_hw.hdl.pipeline`); the tree depth is that of the unpruned kernel,
+    ``ceil(log2 n_inputs)``, so that pruning never changes the latency.
 
     Parameters
     ----------
@@ -149,6 +168,20 @@ class SamKernel(wiring.Component):
         spec = self._spec
         plus = self._side(m, "p", spec.connections_max, self.wp)
         minus = self._side(m, "m", spec.connections_min, self.wm)
+        if spec.stages:
+            # Levels as in balanced_extreme; a pruned side has fewer terms and reaches one term
+            # early, then passes it through the remaining levels (and their registers), so
+            # every kernel of a layer has the layer's tree depth and latency.
+            stager = Stager(m, spec)
+            values = stager.stage(1, {"max": plus, "min": minus})
+            for level in range(spec.tree_depth):
+                values = {
+                    "max": extreme_level(m, values["max"], largest=True, name=f"max_l{level}"),
+                    "min": extreme_level(m, values["min"], largest=False, name=f"min_l{level}"),
+                }
+                values = stager.stage(level + 2, values)
+            m.d.comb += self.y.eq(values["max"][0] + values["min"][0])
+            return m
         high = balanced_extreme(m, plus, largest=True, name="max")
         low = balanced_extreme(m, minus, largest=False, name="min")
         m.d.comb += self.y.eq(high + low)

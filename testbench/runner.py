@@ -117,9 +117,11 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
         raise TnHwError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
     check_simulator(simulator)
     check_golden_range(design.spec, design.kind)
-    if design.spec.stages:
-        raise TnHwError(f"{design.top} is pipelined (latency {design.spec.latency}); the "
-                        "lane regression checks combinational designs only")
+    if design.manifest.get("interface", "plain") == "stream":
+        from .stream_runner import run_stream_regression
+
+        return run_stream_regression(design, build_dir, tier=tier, random_vectors=random_vectors,
+                                     seed=seed, simulator=simulator, waves=waves)
     seed = default_seed() if seed is None else seed
     if tests is None:
         tests = ["directed", "seeded_random"]

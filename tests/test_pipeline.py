@@ -15,6 +15,7 @@ from amaranth.sim import Simulator
 from tn_hw.hdl import Kernel, Layer
 from tn_hw.hdl.adder import AdderKernel, AdderLayer
 from tn_hw.hdl.pipeline import Stager, cut_points, op_delays
+from tn_hw.hdl.sam import SamKernel, SamLayer
 from tn_hw.testbench.vectors import family_shapes, golden_outputs, random_vectors
 
 from tn_hw.generate import generate
@@ -43,7 +44,8 @@ def test_max_stages_follow_the_tree(kwargs, depth):
     ({"stages": 1.0}, "stages must be an integer from 0 to 5, not 1.0"),
     ({"stages": True}, "stages must be an integer from 0 to 5, not True"),
     ({"kernel": (1, 1), "stages": 2}, "stages must be an integer from 0 to 1, not 2"),
-    ({"neuron": "sam", "stages": 1}, "the sam neuron has no pipelined version; leave stages at 0"),
+    ({"neuron": "sam", "kernel": (1, 3), "stages": 4},
+     "stages must be an integer from 0 to 3, not 4"),
 ])
 def test_stages_errors(kwargs, message):
     with pytest.raises(SpecError) as info:
@@ -115,6 +117,8 @@ def test_stage0_verilog_is_unchanged():
 
 
 def _classes(spec):
+    if spec.neuron == "sam":
+        return SamKernel if spec.outputs == 1 else SamLayer
     if spec.neuron == "adder":
         return AdderKernel if spec.outputs == 1 else AdderLayer
     return Kernel if spec.outputs == 1 else Layer
@@ -168,6 +172,10 @@ PIPELINED = [
     KernelSpec(neuron="threshold", kernel=(1, 1), width=4, stages=1),
     KernelSpec(neuron="threshold", kernel=(1, 3), outputs=3, width=4, stages=2),
     KernelSpec(neuron="mac", kernel=(2, 2), outputs=2, width=4, stages=3),
+    *[KernelSpec(neuron="sam", kernel=(1, 3), width=4, stages=s) for s in (1, 3)],
+    # Pruned rows of different lengths: every neuron still has the layer's latency.
+    KernelSpec(neuron="sam", kernel=(1, 4), outputs=2, width=4, stages=2,
+               mask=[[1, 0, 0, 0], [1, 1, 1, 1]], mask_min=[[0, 1, 1, 0], [1, 0, 0, 0]]),
 ]
 
 

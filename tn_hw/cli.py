@@ -49,6 +49,8 @@ examples:
   tn-hw generate --neuron sam --kernel 3x3 --width 8 -o out/sam3
   tn-hw generate --neuron sam --kernel 1x1 --channels 4 --outputs 2 --mask m.json -o out/s
   tn-hw generate --neuron adder --kernel 5x5 --width 8 -o out/adder5
+  tn-hw generate --kernel 3x3 --width 8 --stages 2 -o out/k3s2       # pipelined, latency 2
+  tn-hw generate --neuron mac --stages 2 --stream -o out/mac3s       # valid/ready streams
 
 Neurons: threshold y = bias + sum +-max(x - w, 0); mac y = bias + sum x * w;
 sam y = max_i(x_i + wp_i) + min_i(x_i + wm_i) (no bias); adder y = bias - sum |x - w|.
@@ -56,6 +58,11 @@ sam y = max_i(x_i + wp_i) + min_i(x_i + wm_i) (no bias); adder y = bias - sum |x
 (1 keeps the connection), e.g. [[1, 0, 1, 1], [0, 1, 1, 0]] for 2 outputs of 4 inputs, used
 for both the max and the min side; or {"max": ROWS, "min": ROWS} for separate sides. Every
 output must keep at least one input per side. Without --mask the layer is dense.
+
+--stages S registers the summation tree S times (clk, rst; latency S cycles; 0 to tree depth
++ 1). --stream puts x and y behind valid/ready streams (amaranth.lib.stream): x__payload holds
+the input vector, y__payload the output(s); w, p and bias stay plain ports, sampled with each
+beat. Semantics: docs/semantics.md, "Clocked designs".
 
 DIR receives <top>.v and manifest.json (top module, every port with its width and meaning,
 parameters, derived widths such as the output width, tool versions). Input i of a kernel is
@@ -69,12 +76,17 @@ examples:
   tn-hw regress --kernel 5x5 --width 16      # generate in a temporary folder and check
   tn-hw regress out/k3 --tier full --seed 7  # 10k random vectors, another seed
   tn-hw regress --matrix                     # the whole regression matrix (all configs)
+  tn-hw regress --stages 3 --stream          # clocked: gaps, back-pressure, mid-stream reset
 
 Each design gets directed corners (all-min, all-max, x == w everywhere, all-excitatory,
 all-inhibitory, extreme bias), seeded random vectors (half uniform, half from the edges of
 each range) and, for a single cell of width <= 6, every (x, w, p). Every output is compared
-with the PyTorch golden model as an integer. The seed defaults to $TN_HW_SEED or 1 and is
-printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the build folder.
+with the PyTorch golden model as an integer. A pipelined design (--stages) gets one vector
+per clock, each output read exactly its latency later; a stream design (--stream) gets beats
+back to back, under random valid gaps and ready back-pressure, and with resets in the middle of
+the stream, every output beat compared and the handshake rules checked. The seed defaults to
+$TN_HW_SEED or 1 and is printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the
+build folder.
 """
 
 
@@ -123,6 +135,12 @@ def _add_design_options(parser):
                              "clk and rst), 0 to tree depth + 1; default 0 (combinational)")
 
 
+def _add_stream_option(parser):
+    parser.add_argument("--stream", action="store_true",
+                        help="valid/ready stream interfaces on x and y (with --stages: a "
+                             "global stall enable); default: one port per value")
+
+
 def _read_mask(path):
     if path is None:
         return None, None
@@ -159,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Generate Verilog for a threshold or MAC kernel or layer.",
                          epilog=_GENERATE_EPILOG, formatter_class=_formatter)
     _add_design_options(gen)
+    _add_stream_option(gen)
     gen.add_argument("-o", "--output", required=True, metavar="DIR",
                      help="folder for <top>.v and manifest.json (created if missing)")
     gen.set_defaults(func=cmd_generate)
@@ -171,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder written by tn-hw generate; without it, the design options "
                           "below are generated into a temporary folder")
     _add_design_options(reg)
+    _add_stream_option(reg)
     reg.add_argument("--matrix", action="store_true",
                      help="run the whole regression matrix instead of one design")
     reg.add_argument("--tier", choices=("quick", "full"), default="quick",
@@ -221,13 +241,14 @@ def cmd_generate(args) -> int:
     from .generate import generate, write_design
 
     spec = _spec_from_args(args)
-    design = generate(spec)
+    design = generate(spec, stream=args.stream)
     files = write_design(design, args.output)
     d = spec.describe()
     bias = f"bias {spec.bias_width} bits" if spec.has_bias else "no bias"
     print(f"{design.top}: {d['n_inputs']} inputs x {spec.outputs} output(s), "
           f"width {spec.width}, {bias}, output {spec.output_width} bits"
-          + (f", latency {spec.latency} cycles" if spec.latency else ""))
+          + (f", latency {spec.latency} cycles" if spec.latency else "")
+          + (", valid/ready streams" if args.stream else ""))
     for path in files:
         print(f"  wrote {path}")
     return 0
@@ -282,7 +303,7 @@ def cmd_regress(args) -> int:
         else:
             from .generate import generate
 
-            jobs = [(None, lambda: generate(_spec_from_args(args)))]
+            jobs = [(None, lambda: generate(_spec_from_args(args), stream=args.stream))]
         results = []
         for label, make in jobs:
             design = make()

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
 from .errors import TnHwError
@@ -23,6 +24,9 @@ __all__ = [
 ]
 
 DESIGN_KINDS = ("cell", "kernel", "layer")
+
+#: Port interfaces: one port per value, or valid/ready streams for x and y (hdl/stream.py).
+INTERFACES = ("plain", "stream")
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -55,7 +59,22 @@ _PORT_MEANINGS = {
 }
 
 
-def _meaning(port, neuron, kind):
+_STREAM_MEANINGS = {
+    ("x", "payload"): "input vector: element i (input i) at bits [i*W +: W], signed two's "
+                      "complement",
+    ("x", "valid"): "input beat available",
+    ("x", "ready"): "input beat accepted at the rising clock edge when x__valid is high",
+    ("y", "valid"): "output beat available; y__valid and y__payload hold until y__ready",
+    ("y", "ready"): "output beat taken at the rising clock edge when y__valid is high",
+}
+
+
+def _meaning(port, neuron, kind, member=None):
+    if member is not None:
+        if (port, member) in _STREAM_MEANINGS:
+            return _STREAM_MEANINGS[port, member]
+        return ("output vector: element o (output o) at bits [o*B +: B], B = output width; "
+                if kind == "layer" else "") + _meaning("y", neuron, kind)
     meaning = _PORT_MEANINGS[port]
     if isinstance(meaning, dict):
         meaning = meaning[neuron]
@@ -114,31 +133,45 @@ def _ports(component, neuron, kind, spec=None):
         pairs = {"wp": spec.connections_max, "wm": spec.connections_min}
     ports = []
     for path, member, value in component.signature.flatten(component):
-        shape = value.shape()
+        stream_member = path[1] if path[0] in ("x", "y") and len(path) == 2 and \
+            isinstance(path[1], str) else None
+        shape = Shape.cast(value.shape())
         ports.append({
             "name": "__".join(str(part) for part in path),
             "port": path[0],
-            "index": list(path[1:]),
+            "index": [] if stream_member else list(path[1:]),
             "direction": "input" if member.flow == wiring.In else "output",
             "width": shape.width,
             "signed": shape.signed,
-            "meaning": _meaning(path[0], neuron, kind),
+            "meaning": _meaning(path[0], neuron, kind, stream_member),
         })
+        if stream_member:
+            ports[-1]["stream"] = stream_member
+            if stream_member == "payload":
+                layout = value.shape()
+                element = Shape.cast(layout.elem_shape if hasattr(layout, "elem_shape")
+                                     else layout)
+                ports[-1]["element"] = {"width": element.width, "signed": element.signed,
+                                        "count": getattr(layout, "length", 1)}
         if path[0] in pairs:
             output, index = pairs[path[0]][path[1]]
             ports[-1]["connection"] = {"output": output, "input": index}
     return ports
 
 
-def emit_design(component, kind, spec, top) -> Design:
+def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
     """Emit any elaboratable with the ports of a ``kind`` design of ``spec`` (used by
     :func:`generate`, and by the mutation tests to emit planted bugs the same way)."""
     text = verilog.convert(component, name=top, emit_src=False)
+    clocked = kind != "cell" and spec.latency > 0
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": kind,
         "top": top,
         "verilog": f"{top}.v",
+        "interface": interface,
+        "latency": spec.latency if kind != "cell" else 0,
+        "clock": {"clk": "rising edge", "rst": "synchronous, active high"} if clocked else None,
         "parameters": spec.describe(),
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
         "ports": _ports(component, spec.neuron, kind, spec),
@@ -147,8 +180,16 @@ def emit_design(component, kind, spec, top) -> Design:
     return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
 
 
-def generate(spec: KernelSpec) -> Design:
+def generate(spec: KernelSpec, *, stream: bool = False) -> Design:
     """Emit a kernel (``spec.outputs == 1``) or a layer.
+
+    Parameters
+    ----------
+    spec : KernelSpec
+        The design (``spec.stages`` registers, latency ``spec.latency``).
+    stream : bool
+        Put ``x`` and ``y`` behind valid/ready streams (:class:`~tn_hw.hdl.stream.StreamDesign`);
+        the top module is then ``spec.top_name + "_stream"``.
 
     Raises
     ------
@@ -161,6 +202,12 @@ def generate(spec: KernelSpec) -> Design:
 
     if not isinstance(spec, KernelSpec):
         raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
+    kind = "kernel" if spec.outputs == 1 else "layer"
+    if stream:
+        from .hdl.stream import StreamDesign
+
+        return emit_design(StreamDesign(spec), kind, spec, f"{spec.top_name}_stream",
+                           interface="stream")
     kernel_class, layer_class = {"sam": (SamKernel, SamLayer),
                                  "adder": (AdderKernel, AdderLayer)}.get(spec.neuron,
                                                                          (Kernel, Layer))

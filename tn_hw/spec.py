@@ -189,8 +189,6 @@ class KernelSpec:
             mask_min = None
         object.__setattr__(self, "mask", mask)
         object.__setattr__(self, "mask_min", mask_min)
-        if self.neuron == "sam" and self.stages != 0:
-            raise SpecError("the sam neuron has no pipelined version; leave stages at 0")
         _check_int("stages", self.stages, 0, self.max_stages)
         if not self.has_bias:
             if self.bias_width is not None:
@@ -347,12 +345,18 @@ class KernelSpec:
 
     @property
     def tree_leaves(self) -> int:
-        """Terms at the bottom of the summation tree of one kernel: its ``n_inputs`` cells."""
+        """Terms at the bottom of the summation tree of one kernel: its ``n_inputs`` cells.
+
+        SAM: the same count for both compare-and-select trees, pruned or not (a pruned tree
+        passes its result through the levels it does not need), so a mask never changes the
+        depth, the stages a design takes, or its latency.
+        """
         return self.n_inputs
 
     @property
     def tree_depth(self) -> int:
-        """Levels of two-input adders of the summation tree: ``ceil(log2(tree_leaves))``."""
+        """Levels of two-input adders (SAM: compare-and-select) of the summation tree:
+        ``ceil(log2(tree_leaves))``."""
         return (self.tree_leaves - 1).bit_length()
 
     @property
@@ -360,7 +364,7 @@ class KernelSpec:
         """Most register stages a kernel takes: one per boundary between its operations.
 
         The datapath is ``tree_depth + 2`` operations in a row (the cells, each tree level, the
-        final bias addition), so it has ``tree_depth + 1`` boundaries.
+        final bias addition; SAM: ``max + min``), so it has ``tree_depth + 1`` boundaries.
         """
         return self.tree_depth + 1
 

@@ -1,0 +1,147 @@
+"""Formal check: a pipelined design equals its combinational design delayed by its latency.
+
+For a spec with ``stages > 0`` the check builds, in Yosys:
+
+- ``gold``: a reference module with the pipelined design's ports (``clk`` and ``rst``
+  included) that feeds the *combinational* design (``stages = 0``, the one the area tables and
+  the combinational regressions check) and delays each of its outputs through ``latency``
+  registers of its own (no initial value, no reset);
+- ``gate``: the pipelined design as emitted;
+- ``miter -equiv``: both driven by the same inputs, ``trigger`` high when any output differs;
+- ``sat -tempinduct -seq L -prove trigger 0``: temporal induction, with the first ``L``
+  (latency) cycles not checked: the base case checks the cycles after them from the initial
+  state, the induction step from *any* state of all registers in both designs, so the proof
+  covers every input sequence, every cycle after the first ``L``, whatever the registers held.
+
+Yosys answers "SUCCESS!" for a proof and a counterexample (a trace of inputs) for a failure;
+the script is written into the work folder (``equiv.ys``), so it can be read and rerun by hand.
+Widths are small on purpose (SAT on multipliers grows fast): 2x2 or 1x3 kernels, ``W = 3..4``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .flow import SynthError, find_yosys
+
+__all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog"]
+
+GOLD = "tn_equiv_gold"
+
+#: The Yosys script, with {gate}, {latency} and {maxsteps} filled in.
+EQUIV_SCRIPT = """\
+# Pipelined design == combinational design delayed by {latency} cycles (tn_hw.synth.equiv).
+read_verilog comb.v
+read_verilog gate.v
+read_verilog gold.v
+# Amaranth marks its top (* top *); two tops go into the miter, so neither may prune the other.
+setattr -mod -unset top
+hierarchy -check
+proc
+flatten
+opt_clean
+miter -equiv -flatten -make_outputs {gold} {gate} miter
+hierarchy -top miter
+tee -o result.txt sat -tempinduct -seq {latency} -maxsteps {maxsteps} -prove trigger 0 \
+-show-inputs -show-outputs miter
+"""
+
+
+def reference_verilog(comb_top: str, manifest: dict, latency: int) -> str:
+    """Verilog of the ``gold`` module: the combinational design's outputs delayed by
+    ``latency`` registers, with the ports of the pipelined design (``manifest``)."""
+    ports = manifest["ports"]
+    names = [p["name"] for p in ports] + ["clk", "rst"]
+    lines = [f"module {GOLD}({', '.join(names)});"]
+    for p in ports:
+        direction = "input" if p["direction"] == "input" else "output"
+        lines.append(f"  {direction} [{p['width'] - 1}:0] {p['name']};")
+    lines += ["  input clk;", "  input rst;"]
+    links = []
+    for p in ports:
+        if p["direction"] == "input":
+            links.append(f"    .{p['name']}({p['name']})")
+            continue
+        width, name = p["width"], p["name"]
+        lines.append(f"  wire [{width - 1}:0] {name}_d0;")
+        for k in range(1, latency + 1):
+            lines.append(f"  reg [{width - 1}:0] {name}_d{k};")
+            lines.append(f"  always @(posedge clk) {name}_d{k} <= {name}_d{k - 1};")
+        lines.append(f"  assign {name} = {name}_d{latency};")
+        links.append(f"    .{name}({name}_d0)")
+    lines.append(f"  {comb_top} comb (\n" + ",\n".join(links) + "\n  );")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+def check_pipeline(design, comb_design, *, yosys=None, keep_dir=None, timeout=600) -> dict:
+    """Prove (or refute) ``design == comb_design`` delayed by ``design.spec.latency`` cycles.
+
+    Parameters
+    ----------
+    design : Design
+        A pipelined kernel or layer (plain interface), or a planted bug with its manifest.
+    comb_design : Design
+        The combinational design of the same spec (``stages = 0``).
+    keep_dir : path-like, optional
+        Leave the Verilog, ``equiv.ys``, ``equiv.log`` and ``result.txt`` here.
+
+    Returns
+    -------
+    dict
+        ``proved`` (bool), ``latency``, ``top``, ``seconds``, ``summary`` (the result lines of
+        Yosys's ``sat``) and ``counterexample`` (bool: Yosys printed a failing trace).
+
+    Raises
+    ------
+    SynthError
+        Yosys missing or failing for another reason than a refuted proof.
+    """
+    latency = design.spec.latency
+    if latency < 1:
+        raise SynthError(f"{design.top} is combinational; nothing to check")
+    if design.manifest.get("interface", "plain") != "plain":
+        raise SynthError(f"{design.top}: the formal check takes the plain interface")
+    executable = find_yosys(yosys)
+    comb_spec = dataclasses.replace(design.spec, stages=0)
+    if comb_design.spec != comb_spec:
+        raise SynthError(f"{comb_design.top} is not the combinational design of {design.top}")
+    script = EQUIV_SCRIPT.format(gold=GOLD, gate=design.top, latency=latency,
+                                 maxsteps=2 * latency + 4)
+    with tempfile.TemporaryDirectory(prefix="tn-hw-equiv-") as scratch:
+        work = Path(keep_dir) if keep_dir is not None else Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "result.txt").unlink(missing_ok=True)
+        (work / "comb.v").write_text(comb_design.verilog)
+        (work / "gate.v").write_text(design.verilog)
+        (work / "gold.v").write_text(reference_verilog(comb_design.top, design.manifest,
+                                                       latency))
+        (work / "equiv.ys").write_text(script)
+        started = time.monotonic()
+        try:
+            # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
+            run = subprocess.run([executable, "-q", "-l", "equiv.log", "equiv.ys"], cwd=work,
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                 timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise SynthError(f"the formal check of {design.top} took longer than {timeout} s") \
+                from None
+        seconds = time.monotonic() - started
+        result = work / "result.txt"
+        if run.returncode != 0 or not result.exists():
+            log = (work / "equiv.log").read_text() if (work / "equiv.log").exists() else ""
+            errors = [line for line in log.splitlines() if "ERROR" in line]
+            raise SynthError(f"the formal check of {design.top} failed to run (Yosys exit "
+                             f"{run.returncode}): {' | '.join(errors[-2:]) or run.stderr[-300:]}")
+        text = result.read_text()
+    refuted = "FAIL!" in text
+    proved = "Induction step proven: SUCCESS!" in text and not refuted
+    summary = [line.strip() for line in text.splitlines()
+               if re.search(r"SUCCESS|FAIL|failed|proven", line)]
+    return {"top": design.top, "latency": latency, "proved": proved,
+            "counterexample": refuted, "seconds": round(seconds, 2), "summary": summary}
