@@ -207,7 +207,7 @@ def test_timing_help_has_examples(capsys):
     (["--width", "1"], "width must be an integer from 2 to 32, not 1"),
     (["--width", "eight"], "--width must be integers separated by commas, not 'eight'"),
     (["--freq", "0"], "--freq must be positive, not 0"),
-    (["--neurons", "sam", "--stages", "1"], "the sam neuron has no pipelined version"),
+    (["--timeout", "0"], "--timeout must be positive, not 0"),
 ])
 def test_timing_rejects_bad_input(capsys, tmp_path, argv, message):
     out = tmp_path / "t.json"
