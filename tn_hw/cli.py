@@ -227,14 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     from .export import register as register_export
-    from .synth.cli import register
+    from .synth.cli import register as register_synth
+    from .synth.energy_cli import register as register_energy
+    from .synth.timing import register as register_timing
     from .train import register as register_train
 
-    register(sub)
-    register_train(sub)
-    register_export(sub)
-    from .synth.energy_cli import register as register_energy  # issue 7: energy proxy
-    register_energy(sub)
+    for register in (register_synth, register_train, register_export, register_energy,
+                     register_timing):
+        register(sub)
     return parser
 
 

