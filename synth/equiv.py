@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from .flow import SynthError, find_yosys
+from .flow import SynthError, find_yosys, run_tool
 
 __all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog"]
 
@@ -122,22 +120,12 @@ def check_pipeline(design, comb_design, *, yosys=None, keep_dir=None, timeout=60
         (work / "gold.v").write_text(reference_verilog(comb_design.top, design.manifest,
                                                        latency))
         (work / "equiv.ys").write_text(script)
-        started = time.monotonic()
-        try:
-            # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
-            run = subprocess.run([executable, "-q", "-l", "equiv.log", "equiv.ys"], cwd=work,
-                                 stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                 timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise SynthError(f"the formal check of {design.top} took longer than {timeout} s") \
-                from None
-        seconds = time.monotonic() - started
+        what = f"the formal check of {design.top}"
+        seconds = run_tool([executable, "-q", "-l", "equiv.log", "equiv.ys"], work,
+                           log="equiv.log", timeout=timeout, what=what)
         result = work / "result.txt"
-        if run.returncode != 0 or not result.exists():
-            log = (work / "equiv.log").read_text() if (work / "equiv.log").exists() else ""
-            errors = [line for line in log.splitlines() if "ERROR" in line]
-            raise SynthError(f"the formal check of {design.top} failed to run (Yosys exit "
-                             f"{run.returncode}): {' | '.join(errors[-2:]) or run.stderr[-300:]}")
+        if not result.exists():
+            raise SynthError(f"{what} wrote no result.txt")
         text = result.read_text()
     refuted = "FAIL!" in text
     proved = "Induction step proven: SUCCESS!" in text and not refuted

