@@ -141,7 +141,7 @@ def _check_json_target(path) -> None:
 
 
 def cmd_energy(args) -> int:
-    from ..generate import _check_output_dir, write_files
+    from ..generate import check_output_dir, write_files
     from ..spec import KernelSpec
 
     if args.vectors is not None and args.vectors < 2:
@@ -150,11 +150,11 @@ def cmd_energy(args) -> int:
     if args.json:
         _check_json_target(args.json)
     if args.netlists:
-        _check_output_dir(Path(args.netlists))
+        check_output_dir(Path(args.netlists))
     if args.sweep:
         if not args.output:
             raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.png")
-        _check_output_dir(Path(args.output))
+        check_output_dir(Path(args.output))
         for width in args.widths:
             KernelSpec(neuron="threshold", kernel=(1, 1), width=width)  # validates the width
         results = run_sweep(args.kernels, args.widths, args.stimuli, vectors=args.vectors,

@@ -20,7 +20,7 @@ from .spec import KernelSpec
 
 __all__ = [
     "DESIGN_KINDS", "Design", "emit_design", "generate", "generate_cell", "load_manifest",
-    "tool_versions", "write_design",
+    "check_output_dir", "tool_versions", "write_design", "write_files",
 ]
 
 DESIGN_KINDS = ("cell", "kernel", "layer")
@@ -228,7 +228,14 @@ def generate_cell(*, neuron: str, width: int) -> Design:
     return emit_design(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
 
 
-def _check_output_dir(out: Path) -> None:
+def check_output_dir(out: Path) -> None:
+    """Refuse, before any work, an output folder that is a file or cannot be created/written.
+
+    Raises
+    ------
+    TnHwError
+        One line naming the path.
+    """
     if out.exists() and not out.is_dir():
         raise TnHwError(f"output path {str(out)!r} exists and is not a directory")
     probe = out
@@ -275,7 +282,7 @@ def write_files(out, files: dict) -> list[Path]:
         If ``out`` is a file, or cannot be created or written.
     """
     out = Path(out)
-    _check_output_dir(out)
+    check_output_dir(out)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
