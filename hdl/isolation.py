@@ -11,8 +11,8 @@ golden model by :func:`tn_hw.synth.energy.kernel_energy`).
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 
-from ..hdl.cell import ThresholdCell
-from ..hdl.kernel import Kernel
+from .cell import ThresholdCell
+from .kernel import Kernel
 
 __all__ = ["IsolatedCell", "IsolatedKernel"]
 

@@ -25,7 +25,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .flow import SynthError, find_yosys, run_tool
+from ..synth.tools import SynthError, find_yosys, run_tool
 
 __all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog"]
 

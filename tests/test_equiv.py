@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 from pipe_mutants import PLAIN_MUTANTS, emit_plain_mutant
-from tn_hw.synth import flow
-from tn_hw.synth.equiv import check_pipeline
+from tn_hw.synth.area import flow
+from tn_hw.testbench.equiv import check_pipeline
 
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec

@@ -18,7 +18,8 @@ Conventions (the paper states none, these are ours):
 
 from __future__ import annotations
 
-from .flow import short_version, synthesize
+from ..tools import short_version
+from .flow import synthesize
 
 __all__ = ["OPS", "PAPER_AREA_UM2", "op_verilog", "render_ops", "run_ops"]
 
