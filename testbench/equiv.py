@@ -33,7 +33,7 @@ GOLD = "tn_equiv_gold"
 
 #: The Yosys script, with {gate}, {latency} and {maxsteps} filled in.
 EQUIV_SCRIPT = """\
-# Pipelined design == combinational design delayed by {latency} cycles (tn_hw.synth.equiv).
+# Pipelined design == combinational design delayed by {latency} cycles (tn_hw.testbench.equiv).
 read_verilog comb.v
 read_verilog gate.v
 read_verilog gold.v

@@ -9,6 +9,14 @@ import pytest
 import torch
 from test_cli import assert_refused, run
 from tn_hw.synth.area import flow
+from tn_hw.synth.area.flow import synthesize
+from tn_hw.synth.energy.gatesim import (
+    GATE_TRANSISTORS,
+    Netlist,
+    SynthError,
+    icarus_probe,
+    synthesize_netlist,
+)
 from tn_hw.synth.energy.proxy import (
     WEIGHTINGS,
     EnergyError,
@@ -18,14 +26,6 @@ from tn_hw.synth.energy.proxy import (
     make_streams,
     proxy_energy,
     run_energy,
-)
-from tn_hw.synth.area.flow import synthesize
-from tn_hw.synth.energy.gatesim import (
-    GATE_TRANSISTORS,
-    Netlist,
-    SynthError,
-    icarus_probe,
-    synthesize_netlist,
 )
 
 from tn_hw.generate import generate

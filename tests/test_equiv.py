@@ -1,6 +1,6 @@
 """Formal check (Yosys miter + temporal induction): every legal ``stages`` of small kernels and
 layers equals the combinational design delayed by ``latency`` cycles; planted bugs are refuted.
-The check itself is described in tn_hw/synth/equiv.py and docs/semantics.md."""
+The check itself is described in testbench/equiv.py and docs/semantics.md."""
 
 import dataclasses
 

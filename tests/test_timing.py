@@ -1,5 +1,5 @@
-"""Place and route (synth/pnr.py) and ``tn-hw timing``: a real end-to-end run on a tiny kernel,
-the report parser, the registered-wrapper check and its mutant, and the bad-input paths."""
+"""Place and route (synth/timing/pnr.py) and ``tn-hw timing``: a real end-to-end run on a tiny
+kernel, the report parser, the registered-wrapper check and its mutant, and the bad-input paths."""
 
 import json
 from dataclasses import replace
@@ -56,7 +56,7 @@ def test_flow_end_to_end_ice40(pnr_cache, tmp_path):
     report = json.loads((tmp_path / "keep" / "report-seed1.json").read_text())
     assert seed["logic_cells"] == report["utilization"]["ICESTORM_LC"]["used"]
     assert seed["fmax_mhz"] == next(iter(report["fmax"].values()))["achieved"]
-    # Independent cross-check: the same wrapper through the area flow (synth/ice40.ys, the same
+    # Independent cross-check: the same wrapper through the area flow (synth/area/ice40.ys, the same
     # synthesis commands, parsed by flow.py) must give the same LUT4, carry and FF counts.
     area = flow.synthesize(wrapper.verilog, wrapper.top, "ice40", cache_dir=pnr_cache)
     assert result["synth"]["lut4"] == area["metrics"]["lut4"]

@@ -69,7 +69,7 @@ def run_ops(width: int = 8, **synth_options) -> dict:
     width : int
         Operand width ``W``.
     **synth_options
-        Passed to :func:`~tn_hw.synth.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
+        Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def run_ops(width: int = 8, **synth_options) -> dict:
     Raises
     ------
     SynthError
-        As :func:`~tn_hw.synth.flow.synthesize`.
+        As :func:`~tn_hw.synth.area.flow.synthesize`.
     """
     results = {}
     for op in OPS:

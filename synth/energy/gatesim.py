@@ -53,7 +53,8 @@ __all__ = [
 DELAY_MODELS = ("zero", "unit")
 
 #: Lines appended to ``generic.ys`` (after its ``stat`` lines, so the figures are untouched):
-#: short names for the private wires and cells, then the netlist in two forms.
+#: short names for the private wires and cells, then the netlist in two forms. The text is part
+#: of the netlist cache key, so it keeps the module's old name (tn_hw.synth.gatesim).
 NETLIST_TAIL = """
 # -- netlist for gate-level simulation (tn_hw.synth.gatesim); the stat above is unchanged --
 rename -enumerate

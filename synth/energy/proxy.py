@@ -402,7 +402,7 @@ def run_energy(kernel=(3, 3), width: int = 8, stimulus: str = "random", *,
     delays : sequence of str
         Delay models from ``("zero", "unit")``.
     isolation : bool
-        Also run the operand-isolated threshold kernel (:mod:`tn_hw.synth.isolation`).
+        Also run the operand-isolated threshold kernel (:mod:`tn_hw.hdl.isolation`).
 
     Returns
     -------

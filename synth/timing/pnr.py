@@ -263,6 +263,8 @@ def registered_wrapper(design, *, output_register: bool = True) -> Wrapper:
     capture = ("  always @(posedge clk) y_q <= kernel_y;" if output_register
                else "  always @* y_q = kernel_y;  // mutant: no output register")
     shift = "{chain[%d:0], sin}" % (n_in - 2) if n_in > 1 else "sin"
+    # The wrapper text is part of every place-and-route cache key: it keeps the module's old
+    # name (tn_hw.synth.pnr) so that cached and committed results stay valid.
     top = "\n".join([
         f"// Registered timing wrapper of {design.top}, written by tn_hw.synth.pnr.",
         f"// {n_in} kernel input bits come from a shift register fed by `sin` (one bit per",
