@@ -94,7 +94,7 @@ class EnergyError(TnHwError):
 
 
 def _models_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "models"
+    return Path(__file__).resolve().parents[2] / "models"  # synth/energy/proxy.py -> repo
 
 
 # -- weights ---------------------------------------------------------------------------------------
