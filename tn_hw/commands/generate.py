@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import conv
 from .args import add_design_options, add_stream_option, formatter, spec_from_args
+from .conv import CONV_EPILOG, add_conv_options, cmd_generate_conv, conv_requested
 
 __all__ = ["cmd_generate", "register"]
 
@@ -43,11 +43,11 @@ def register(subparsers) -> None:
     gen = subparsers.add_parser("generate", help="write Verilog and a manifest for one design",
                                 description="Generate Verilog for a threshold or MAC kernel or "
                                             "layer, or a streaming conv layer.",
-                                epilog=EPILOG + "\n" + conv.CONV_EPILOG,
+                                epilog=EPILOG + "\n" + CONV_EPILOG,
                                 formatter_class=formatter)
     add_design_options(gen)
     add_stream_option(gen)
-    conv.add_conv_options(gen)
+    add_conv_options(gen)
     gen.add_argument("-o", "--output", required=True, metavar="DIR",
                      help="folder for <top>.v and manifest.json (created if missing)")
     gen.set_defaults(func=cmd_generate)
@@ -57,8 +57,8 @@ def cmd_generate(args) -> int:
     """Handler of ``tn-hw generate``."""
     from ..generate import generate, write_design
 
-    if conv.conv_requested(args):
-        return conv.cmd_generate_conv(args)
+    if conv_requested(args):
+        return cmd_generate_conv(args)
     spec = spec_from_args(args)
     design = generate(spec, stream=args.stream)
     files = write_design(design, args.output)

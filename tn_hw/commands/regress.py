@@ -10,7 +10,6 @@ from pathlib import Path
 from ..errors import TnHwError
 from ..progress import Progress
 from ..spec import KernelSpec
-from . import conv
 from .args import (
     add_design_options,
     add_quiet_option,
@@ -18,6 +17,7 @@ from .args import (
     formatter,
     spec_from_args,
 )
+from .conv import add_conv_regress_options, cmd_regress_conv, conv_regress_requested
 from .report import print_result
 
 __all__ = ["cmd_demo", "cmd_regress", "design_from_folder", "register"]
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
                      help="keep build files, logs and waveforms here (default: temporary)")
     reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     add_quiet_option(reg)
-    conv.add_conv_regress_options(reg)
+    add_conv_regress_options(reg)
     reg.set_defaults(func=cmd_regress)
 
     demo = subparsers.add_parser("demo", help="generate, verify and compare a 3x3 8-bit kernel",
@@ -122,8 +122,8 @@ def cmd_regress(args) -> int:
     from ..testbench.matrix import regression_matrix
     from ..testbench.runner import check_simulator
 
-    if conv.conv_regress_requested(args):
-        return conv.cmd_regress_conv(args)
+    if conv_regress_requested(args):
+        return cmd_regress_conv(args)
     check_simulator("icarus")
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
