@@ -84,3 +84,21 @@ def test_compare_progress_on_stderr_only_and_quiet(capsys, tmp_path, yosys):
     status, stdout, stderr = run(capsys, *argv, "--quiet")
     assert status == 0 and stderr == ""
     assert "2 runs (2 from cache)" in stdout
+
+
+def test_regress_matrix_progress_lines_and_quiet(capsys, tmp_path, icarus, monkeypatch):
+    from tn_hw.spec import KernelSpec
+    from tn_hw.testbench import matrix
+
+    tiny = [matrix.Config("kernel", KernelSpec(neuron=n, kernel=(1, 1), width=4))
+            for n in ("threshold", "mac")]
+    monkeypatch.setattr(matrix, "regression_matrix", lambda: tiny)
+    status, stdout, stderr = run(capsys, "regress", "--matrix", "--vectors", "20")
+    assert status == 0, stdout + stderr
+    steps = [line for line in stderr.splitlines() if line.startswith("[regress ")]
+    assert [s.split("]")[0] for s in steps] == ["[regress 1/2", "[regress 2/2"], stderr
+    assert "0 mismatches" in steps[0] and "2/2 designs passed" in stdout
+    assert "[regress" not in stdout
+    monkeypatch.setattr(matrix, "regression_matrix", lambda: tiny[:1])
+    status, stdout, stderr = run(capsys, "regress", "--matrix", "--vectors", "20", "--quiet")
+    assert status == 0 and stderr == "" and "1/1 designs passed" in stdout
