@@ -87,8 +87,9 @@ def test_compare_progress_on_stderr_only_and_quiet(capsys, tmp_path, yosys):
 
 
 def test_regress_matrix_progress_lines_and_quiet(capsys, tmp_path, icarus, monkeypatch):
-    from tn_hw.spec import KernelSpec
     from tn_hw.testbench import matrix
+
+    from tn_hw.spec import KernelSpec
 
     tiny = [matrix.Config("kernel", KernelSpec(neuron=n, kernel=(1, 1), width=4))
             for n in ("threshold", "mac")]
