@@ -63,23 +63,28 @@ class Progress:
         if total is not None:
             self.start(total)
 
-    def start(self, total: int) -> None:
+    def start(self, total: int | None) -> None:
         """Set the number of points (and restart the clock the ETA is measured from)."""
         self.total, self.done = total, 0
         self._started = time.monotonic()
         if self.mode == "bar":
-            from tqdm import tqdm  # only on a terminal: a plain run never imports it
+            self._open_bar()
 
-            if self._bar is not None:
-                self._bar.close()
-            self._bar = tqdm(total=total, desc=self.label, file=self._stream, unit="pt",
-                             dynamic_ncols=True, leave=True)
+    def _open_bar(self) -> None:
+        from tqdm import tqdm  # only on a terminal: a plain run never imports it
+
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = tqdm(total=self.total, desc=self.label, file=self._stream, unit="pt",
+                         dynamic_ncols=True, leave=True)
 
     def step(self, text: str = "") -> None:
         """One point finished; ``text`` says which and how it went."""
         with self._lock:
             self.done += 1
             if self.mode == "bar":
+                if self._bar is None:  # no total given: a counter without ETA
+                    self._open_bar()
                 if text:
                     self._bar.set_postfix_str(text.strip()[:60], refresh=False)
                 self._bar.update(1)
