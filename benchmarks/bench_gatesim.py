@@ -4,7 +4,7 @@
     python benchmarks/bench_gatesim.py --designs 3x3:8 --icarus-vectors 1000
 
 For each design the netlist comes from the generic flow (cached; synthesis is not timed). The
-evaluator (tn_hw.synth.gatesim) runs 10,000 random vectors with zero and unit delay, best of
+evaluator (tn_hw.synth.energy.gatesim) runs 10,000 random vectors with zero and unit delay, best of
 --repeat runs. Icarus (Yosys simcells.v, one sample of every gate per vector, as the
 cross-check uses it) runs --icarus-vectors vectors once on netlists up to --icarus-max-gates
 gates and is scaled to 10k; 0 skips it.
@@ -18,8 +18,8 @@ import platform
 import shutil
 import time
 
-from tn_hw.synth.energy import make_streams
-from tn_hw.synth.gatesim import icarus_probe, synthesize_netlist
+from tn_hw.synth.energy.gatesim import icarus_probe, synthesize_netlist
+from tn_hw.synth.energy.proxy import make_streams
 
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec, parse_kernel

@@ -17,8 +17,8 @@ import platform
 import tempfile
 import time
 
-from tn_hw.synth.compare import run_sweep
-from tn_hw.synth.flow import expand_targets, find_yosys, short_version, yosys_version
+from tn_hw.synth.area.compare import run_sweep
+from tn_hw.synth.area.flow import expand_targets, find_yosys, short_version, yosys_version
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ A MAC neuron with constant weights needs no multiplier: each weight's canonical 
 (CSD: no two adjacent non-zero digits) pick shifted copies of its input, added or subtracted.
 This script writes that neuron (inputs, weights, bias and accumulator width from the model, no
 requantization) as one Verilog sum of ``+-(x_i <<< k)`` terms and synthesizes it with the
-generic flow of tn_hw.synth.flow, for comparison with the baked neuron ``tn-hw export`` builds
+generic flow of tn_hw.synth.area.flow, for comparison with the baked neuron ``tn-hw export`` builds
 (a constant fed into a Booth multiplier, which Yosys must fold; see
 docs/results/network-area.md). Prints the number of CSD terms, gates, transistors and the Yosys
 time.
@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from tn_hw.reference.network import Conv2d, Linear, load_network
-from tn_hw.synth.flow import SynthError, synthesize
+from tn_hw.synth.area.flow import SynthError, synthesize
 
 
 def csd_digits(value: int) -> list[tuple[int, int]]:

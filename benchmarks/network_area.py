@@ -5,11 +5,11 @@
 
 Each model is exported as ``tn-hw export`` does (``--mode baked``: thresholds/weights,
 polarities and biases are constants that Yosys folds; ``ports``: programmable, the paper's FPGA
-design) and synthesized with one flow of tn_hw.synth.flow (default the generic one: ``synth
+design) and synthesized with one flow of tn_hw.synth.area.flow (default the generic one: ``synth
 -flatten -booth; abc -g <CMOS gates>; stat -tech cmos``).
 
 ``--split neuron`` (the default) synthesizes every distinct neuron with its requantization on
-its own and sums the figures times the number of copies (tn_hw.synth.split): a neuron's logic
+its own and sums the figures times the number of copies (tn_hw.synth.area.split): a neuron's logic
 is what the network builds for it, and only sharing between neurons is left out, so the figure
 is an upper bound on a flat run's, for both neuron types. ``--split none`` synthesizes the
 flattened network in one Yosys run, which the small ball3 network finishes and the digits
@@ -18,15 +18,15 @@ networks do not (docs/results/network-area.md); running both on one model measur
 
 Prints gates and the transistor estimate per model (and per layer), Yosys time, and the
 threshold-to-MAC ratio of models given in pairs (``--pairs``). Results are cached like every
-tn-hw synthesis run. ``tn-hw synth-net`` is the same as a command (tn_hw.synth.split).
+tn-hw synthesis run. ``tn-hw synth-net`` is the same as a command (tn_hw.synth.area.split).
 """
 
 import argparse
 import json
 import sys
 
-from tn_hw.synth.flow import DEFAULT_TIMEOUT
-from tn_hw.synth.split import network_area, render_network_area, render_ratios
+from tn_hw.synth.area.flow import DEFAULT_TIMEOUT
+from tn_hw.synth.area.split import network_area, render_network_area, render_ratios
 
 
 def main(argv=None):

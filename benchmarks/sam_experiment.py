@@ -9,7 +9,7 @@ weight magnitude, without retraining; accuracy against parameters kept is printe
 
 Then the pruned SAM layer and the pruned MAC layer at equal accuracy are quantized to 8 bits,
 checked with the integer golden model (reference/), emitted as Verilog by the generator and
-synthesized with the generic Yosys flow neuron by neuron (tn_hw.synth.split: every distinct
+synthesized with the generic Yosys flow neuron by neuron (tn_hw.synth.area.split: every distinct
 neuron once, figures summed times count), each layer twice:
 
 * constant: the trained 8-bit weights tied in, so pruned connections are simply not built
@@ -194,7 +194,7 @@ def wrap_constant(design, constants, label):
 
     Raises ``ValueError`` if a value does not fit its signed port.
     """
-    from tn_hw.synth.compare import tie_ports
+    from tn_hw.synth.area.compare import tie_ports
 
     return tie_ports(design, constants, f"{design.top}_{label}")
 
@@ -214,7 +214,7 @@ def mac_parts(wq, bias, *, constant, width=8):
     ``k_o``, counted. A neuron with no kept weight is the constant ``bias``: no hardware, no
     part.
     """
-    from tn_hw.synth.split import Part
+    from tn_hw.synth.area.split import Part
 
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
@@ -262,7 +262,7 @@ def mac_constant_split_parts(wq, bias, *, width=8):
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
     from tn_hw.hdl.kernel import balanced_sum
-    from tn_hw.synth.split import Part
+    from tn_hw.synth.area.split import Part
 
     from tn_hw.spec import KernelSpec
 
@@ -316,7 +316,7 @@ def sam_parts(wp, wm, masks, *, constant, width=8):
     circuit depends only on how many inputs each side keeps (every kept connection has its own
     adder), so one part per distinct ``(kept max, kept min)``, counted.
     """
-    from tn_hw.synth.split import Part
+    from tn_hw.synth.area.split import Part
 
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
@@ -352,8 +352,8 @@ def sam_parts(wp, wm, masks, *, constant, width=8):
 
 def synthesize_group(label, parts, jobs):
     """Synthesize ``parts`` (generic flow) with a progress line every 16 parts; the summed
-    figures and the per-part rows (:func:`tn_hw.synth.split.synthesize_parts`)."""
-    from tn_hw.synth.split import synthesize_parts
+    figures and the per-part rows (:func:`tn_hw.synth.area.split.synthesize_parts`)."""
+    from tn_hw.synth.area.split import synthesize_parts
 
     parts = list(parts)
     started = time.perf_counter()
@@ -378,7 +378,7 @@ def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale
                           whole_sam=False, flat_timeout=0):
     """8-bit accuracies of both pruned layers and their areas, neuron by neuron (constant and
     programmable weights); with ``whole_sam`` the SAM layer also as one run each."""
-    from tn_hw.synth.flow import synthesize
+    from tn_hw.synth.area.flow import synthesize
 
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
@@ -434,7 +434,7 @@ def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale
 def flat_check(wq, bias, split, timeout):
     """Each constant MAC neuron synthesized whole (:func:`mac_parts`), within ``timeout``
     seconds each; on the neurons that finish, their sum against the split figure."""
-    from tn_hw.synth.flow import SynthError, synthesize
+    from tn_hw.synth.area.flow import SynthError, synthesize
 
     per_part = {row["name"]: row["metrics"] for row in split["parts"]}
     products = {int(row["name"].split("c")[1]): row["metrics"] for row in split["parts"]

@@ -355,7 +355,7 @@ def window_inside(stage, oy: int, ox: int) -> tuple:
 
 class NetworkNeuron(wiring.Component):
     """One output of one layer of a network, with its requantization stage: the unit that
-    split synthesis (:mod:`tn_hw.synth.split`) builds alone and sums.
+    split synthesis (:mod:`tn_hw.synth.area.split`) builds alone and sums.
 
     The neuron is exactly the logic :class:`Network` builds for that output (one
     :class:`~tn_hw.hdl.kernel.Kernel` of the layer's spec, the constant 0 for inputs in the

@@ -1,15 +1,25 @@
-"""Area of threshold and MAC kernels with open Yosys (installed as ``tn_hw.synth``).
+"""Open-tool flows on generated designs (installed as ``tn_hw.synth``), one subpackage per concern.
 
-* ``generic.ys``, ``xc7.ys``, ``ice40.ys``: the Yosys scripts, readable and runnable by hand;
-* :mod:`.flow`: :func:`~.flow.synthesize` runs one script on one design, checks the result
-  (guards) and caches it; every failure is a :class:`~.flow.SynthError`;
-* :mod:`.compare`: the threshold-vs-MAC sweep, its CSV/JSON/Markdown tables and plots;
-* :mod:`.ops`: the paper's Table 1 (single operations) with open tools;
-* :mod:`.cli`: the ``tn-hw synth``, ``compare`` and ``ops`` subcommands;
-* ``pnr_ice40.ys``, ``pnr_ecp5.ys`` and :mod:`.pnr`: place and route with nextpnr (Fmax and
-  utilization of a kernel in a registered wrapper); :mod:`.timing`: ``tn-hw timing``.
+* :mod:`.tools`: what every flow shares: finding Yosys and its version, :func:`~.tools.run_tool`
+  (one tool step in a work folder, timeout, one-line errors from the log) and the one result
+  cache (:class:`~.tools.ResultCache`, keyed by Verilog, script and tool versions);
+* :mod:`.area`: area with Yosys: ``generic.ys``, ``xc7.ys``, ``ice40.ys`` (readable, runnable by
+  hand), :mod:`.area.flow` (:func:`~.area.flow.synthesize`: one script on one design, guards,
+  cache), :mod:`.area.compare` (the threshold-vs-MAC sweep and its tables and plots),
+  :mod:`.area.ops` (the paper's Table 1) and :mod:`.area.split` (networks neuron by neuron);
+* :mod:`.energy`: the switching-activity energy proxy: :mod:`.energy.gatesim` (gate netlists of
+  the generic flow and a toggle-counting simulator) and :mod:`.energy.proxy` (streams, weightings,
+  sweeps and reports);
+* :mod:`.timing`: place and route with nextpnr: ``pnr_ice40.ys``, ``pnr_ecp5.ys``,
+  :mod:`.timing.pnr` (registered wrapper, checks, Fmax and utilization of one kernel) and
+  :mod:`.timing.sweep` (the sweep behind ``tn-hw timing``).
+
+The commands (``tn-hw synth``, ``compare``, ``ops``, ``synth-net``, ``energy``, ``timing``) live in
+:mod:`tn_hw.commands`; the formal pipeline check in :mod:`tn_hw.testbench.equiv`; the
+operand-isolated kernel of the energy experiment in :mod:`tn_hw.hdl.isolation`.
 """
 
-from .flow import TARGETS, SynthError, synthesize
+from .area.flow import TARGETS, synthesize
+from .tools import SynthError
 
 __all__ = ["TARGETS", "SynthError", "synthesize"]

@@ -189,7 +189,7 @@ def test_synth_net_rejects_a_malformed_model_before_synthesis(capsys, tmp_path):
 
 
 def test_synth_net_sums_neurons(capsys, tmp_path):
-    from tn_hw.synth.flow import SynthError, find_yosys
+    from tn_hw.synth.area.flow import SynthError, find_yosys
 
     try:
         find_yosys()

@@ -1,7 +1,7 @@
 """tn-hw compare --neurons: ratios of every neuron against the MAC, tables, bad input."""
 
 import pytest
-from tn_hw.synth.compare import neuron_ratios, render_markdown, write_plots
+from tn_hw.synth.area.compare import neuron_ratios, render_markdown, write_plots
 
 from tn_hw.cli import main
 
@@ -47,7 +47,7 @@ def test_unknown_neuron_is_one_line_error(tmp_path, capsys):
 
 @pytest.mark.parametrize("neuron", ["sam", "adder"])
 def test_constant_weights_tie_every_weight_port(neuron):
-    from tn_hw.synth.compare import build_design
+    from tn_hw.synth.area.compare import build_design
 
     design = build_design(neuron, (1, 2), 4, weights="constant", seed=1)
     header = next(line for line in design["verilog"].splitlines()

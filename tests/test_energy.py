@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 import torch
 from test_cli import assert_refused, run
-from tn_hw.synth import flow
-from tn_hw.synth.energy import (
+from tn_hw.synth.area import flow
+from tn_hw.synth.area.flow import synthesize
+from tn_hw.synth.energy.gatesim import (
+    GATE_TRANSISTORS,
+    Netlist,
+    SynthError,
+    icarus_probe,
+    synthesize_netlist,
+)
+from tn_hw.synth.energy.proxy import (
     WEIGHTINGS,
     EnergyError,
     Stream,
@@ -18,14 +26,6 @@ from tn_hw.synth.energy import (
     make_streams,
     proxy_energy,
     run_energy,
-)
-from tn_hw.synth.flow import synthesize
-from tn_hw.synth.gatesim import (
-    GATE_TRANSISTORS,
-    Netlist,
-    SynthError,
-    icarus_probe,
-    synthesize_netlist,
 )
 
 from tn_hw.generate import generate
@@ -320,7 +320,7 @@ def test_cli_energy_sweep(capsys, tmp_path, energy_cache):
     (["--delay", "half"], "delay must be from zero, unit, not 'half'"),
     (["--kernel", "0x3"], "kernel sides must be integers from 1 to 15, not '0x3'"),
     (["--stimulus", "sunny"], "invalid choice: 'sunny'"),
-    (["--sweep", "--widths", "4,x"], "expected comma-separated integers"),
+    (["--sweep", "--widths", "4,x"], "--widths must be integers separated by commas, not '4,x'"),
     (["--sweep", "--widths", "1"], "width must be an integer from 2 to 32, not 1"),
 ])
 def test_cli_energy_refuses_bad_input(capsys, tmp_path, argv, message):

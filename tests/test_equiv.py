@@ -1,13 +1,13 @@
 """Formal check (Yosys miter + temporal induction): every legal ``stages`` of small kernels and
 layers equals the combinational design delayed by ``latency`` cycles; planted bugs are refuted.
-The check itself is described in tn_hw/synth/equiv.py and docs/semantics.md."""
+The check itself is described in testbench/equiv.py and docs/semantics.md."""
 
 import dataclasses
 
 import pytest
 from pipe_mutants import PLAIN_MUTANTS, emit_plain_mutant
-from tn_hw.synth import flow
-from tn_hw.synth.equiv import check_pipeline
+from tn_hw.synth.area import flow
+from tn_hw.testbench.equiv import check_pipeline
 
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec

@@ -237,7 +237,7 @@ def test_baked_parameters_fold_in_yosys(tmp_path):
     """Thresholds at the maximum make every cell 0 (x > 7 never holds at 4 bits): once Yosys
     folds the constants the logits are constants and no gate is left. Ordinary baked values
     leave less logic than the same network with programmable ports."""
-    from tn_hw.synth.flow import SynthError, find_yosys, synthesize
+    from tn_hw.synth.area.flow import SynthError, find_yosys, synthesize
 
     try:
         find_yosys()

@@ -81,11 +81,11 @@ def test_cli_mask(tmp_path, capsys):
 
 
 def test_regress_from_folder_keeps_the_mask(tmp_path, icarus):
-    from tn_hw.cli import _design_from_folder
+    from tn_hw.commands.regress import design_from_folder
     from tn_hw.generate import write_design
 
     write_design(generate(SPARSE), tmp_path / "d")
-    design = _design_from_folder(tmp_path / "d")
+    design = design_from_folder(tmp_path / "d")
     assert design.spec == SPARSE
     assert run_regression(design, tmp_path / "b", random_vectors=200).passed
 

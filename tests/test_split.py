@@ -15,8 +15,8 @@ from tn_hw.hdl.network import (
     window_inside,
 )
 from tn_hw.reference.network import forward, load_network
-from tn_hw.synth import split
-from tn_hw.synth.split import Part, network_parts, synthesize_parts
+from tn_hw.synth.area import split
+from tn_hw.synth.area.split import Part, network_parts, synthesize_parts
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -166,7 +166,7 @@ def test_network_parts_emit_one_module_each():
 
 def test_synthesize_parts_stops_at_the_first_failure(monkeypatch):
     """A failing part raises, and parts not yet started are not synthesized."""
-    from tn_hw.synth.flow import SynthError
+    from tn_hw.synth.area.flow import SynthError
 
     calls = []
 

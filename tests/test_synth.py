@@ -6,10 +6,10 @@ import json
 from dataclasses import replace
 
 import pytest
-from tn_hw.synth import flow
-from tn_hw.synth.compare import build_design, render_markdown, run_sweep, write_outputs
-from tn_hw.synth.flow import TARGETS, SynthError, Target, expand_targets, synthesize
-from tn_hw.synth.ops import OPS, run_ops
+from tn_hw.synth.area import flow
+from tn_hw.synth.area.compare import build_design, render_markdown, run_sweep, write_outputs
+from tn_hw.synth.area.flow import TARGETS, SynthError, Target, expand_targets, synthesize
+from tn_hw.synth.area.ops import OPS, run_ops
 
 from tn_hw.errors import TnHwError
 
@@ -235,7 +235,7 @@ def test_sweep_outputs(cache_dir, tmp_path):
 
 
 def _cli():
-    from tn_hw.synth.cli import register
+    from tn_hw.commands.synth import register
 
     parser = argparse.ArgumentParser(prog="tn-hw")
     register(parser.add_subparsers(dest="command", required=True))

@@ -1,13 +1,14 @@
-"""Place and route (synth/pnr.py) and ``tn-hw timing``: a real end-to-end run on a tiny kernel,
-the report parser, the registered-wrapper check and its mutant, and the bad-input paths."""
+"""Place and route (synth/timing/pnr.py) and ``tn-hw timing``: a real end-to-end run on a tiny
+kernel, the report parser, the registered-wrapper check and its mutant, and the bad-input paths."""
 
 import json
 from dataclasses import replace
 
 import pytest
 from test_cli import assert_refused, run
-from tn_hw.synth import flow, pnr
-from tn_hw.synth.pnr import (
+from tn_hw.synth.area import flow
+from tn_hw.synth.timing import pnr
+from tn_hw.synth.timing.pnr import (
     PNR_TARGETS,
     PnrError,
     check_registered,
@@ -55,7 +56,7 @@ def test_flow_end_to_end_ice40(pnr_cache, tmp_path):
     report = json.loads((tmp_path / "keep" / "report-seed1.json").read_text())
     assert seed["logic_cells"] == report["utilization"]["ICESTORM_LC"]["used"]
     assert seed["fmax_mhz"] == next(iter(report["fmax"].values()))["achieved"]
-    # Independent cross-check: the same wrapper through the area flow (synth/ice40.ys, the same
+    # Independent cross-check: the same wrapper through the area flow (synth/area/ice40.ys, the same
     # synthesis commands, parsed by flow.py) must give the same LUT4, carry and FF counts.
     area = flow.synthesize(wrapper.verilog, wrapper.top, "ice40", cache_dir=pnr_cache)
     assert result["synth"]["lut4"] == area["metrics"]["lut4"]
@@ -184,7 +185,7 @@ def test_timing_cli_table_json_csv(capsys, pnr_cache, tmp_path):
     achieved = data["results"][0]["seeds"][0]["fmax_mhz"]  # one seed: the median is it
     assert thr["throughput"] == round(achieved * 1e6)  # one output per cycle
     assert thr["latency_ns"] == round(1000.0 / achieved, 2)  # one cycle, register to register
-    assert data["meta"]["command"].startswith("tn-hw timing --kernel 1x1 --width 4")
+    assert data["meta"]["command"].startswith("tn-hw timing --kernels 1x1 --widths 4")
     assert "threshold vs MAC" in stdout and "tn_threshold" not in stdout
     assert out_csv.read_text().splitlines()[0].startswith("target,device,neuron,kernel")
     assert len(out_csv.read_text().splitlines()) == 3
@@ -193,7 +194,7 @@ def test_timing_cli_table_json_csv(capsys, pnr_cache, tmp_path):
 def test_timing_help_has_examples(capsys):
     status, stdout, _ = run(capsys, "timing", "--help")
     assert status == 0
-    assert "examples:" in stdout and "tn-hw timing --kernel 3x3,5x5" in stdout
+    assert "examples:" in stdout and "tn-hw timing --kernels 3x3,5x5" in stdout
     assert "iCE40 HX8K" in stdout
 
 
@@ -205,7 +206,7 @@ def test_timing_help_has_examples(capsys):
     (["--neurons", "threshold,spiking"], "--neurons must list neurons from"),
     (["--kernel", "0x3"], "kernel sides must be integers from 1 to 15"),
     (["--width", "1"], "width must be an integer from 2 to 32, not 1"),
-    (["--width", "eight"], "--width must be integers separated by commas, not 'eight'"),
+    (["--width", "eight"], "--widths must be integers separated by commas, not 'eight'"),
     (["--freq", "0"], "--freq must be positive, not 0"),
     (["--timeout", "0"], "--timeout must be positive, not 0"),
 ])

@@ -8,21 +8,19 @@ and Icarus and compares every logit with ``tn_hw.reference.network.forward``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TnHwError
 
-__all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "register", "verify_network",
+__all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "verify_network",
            "write_network_design"]
 
 NETWORK_NAME = "network.json"
-MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: see register)
+MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: light module)
 MANIFEST_KIND = "network"
 
 #: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
@@ -266,114 +264,3 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         report["rtl_accuracy"] = report["correct"]["rtl"] / len(x)
     report["passed"] = (result.passed and report["rtl_accuracy"] == report["golden_accuracy"])
     return report
-
-
-# -- command line -----------------------------------------------------------------------------
-
-_EXPORT_EPILOG = """\
-examples:
-  tn-hw export models/digits-tmlp.json -o out/tmlp
-  tn-hw export models/digits-tcnn.json -o out/tcnn --thresholds ports
-
-DIR receives <top>.v (the whole network, combinational: layers chained with requantization),
-manifest.json (ports, stages with their widths, shifts and cell counts) and network.json (the
-validated model, which tn-hw verify reads). baked: thresholds, polarities and biases are
-constants that synthesis folds into the logic; ports: they are input ports l<i>_w, l<i>_p,
-l<i>_bias, programmable as in the paper's FPGA design. Nothing is written unless export
-succeeds. The model file is parsed as JSON only, never executed.
-"""
-
-_VERIFY_EPILOG = """\
-examples:
-  tn-hw verify out/tmlp --data digits-test
-  tn-hw verify out/tmlp --data random --samples 2000 --json out/tmlp/verify.json
-
-Every logit the RTL (cocotb + Icarus) produces is compared, as an integer, with the golden
-integer forward of network.json; mismatches are printed with the sample index, expected and
-got. With labelled data the RTL accuracy must equal the golden accuracy. Exit status 0 only
-with zero mismatches.
-"""
-
-MAX_PRINTED = 20
-
-
-def _samples(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
-
-
-def register(subparsers) -> None:
-    """Add the ``export`` and ``verify`` subcommands to the ``tn-hw`` parser."""
-    def formatter(prog):
-        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
-
-    exp = subparsers.add_parser("export", help="write Verilog for a whole trained network",
-                                description="Export a tn-hw-net model (JSON) to Verilog with a "
-                                            "manifest.", epilog=_EXPORT_EPILOG,
-                                formatter_class=formatter)
-    exp.add_argument("model", metavar="MODEL", help="tn-hw-net JSON file (from tn-hw train)")
-    exp.add_argument("-o", "--output", required=True, metavar="DIR",
-                     help="folder for <top>.v, manifest.json and network.json")
-    exp.add_argument("--thresholds", choices=CLI_MODES, default="baked",
-                     help="baked: parameters are constants (default); ports: programmable")
-    exp.set_defaults(func=cmd_export)
-
-    ver = subparsers.add_parser("verify", help="check an exported network's RTL on a data set",
-                                description="Run a data set through an exported network under "
-                                            "cocotb + Icarus and compare every logit with the "
-                                            "golden integer model.", epilog=_VERIFY_EPILOG,
-                                formatter_class=formatter)
-    ver.add_argument("design", metavar="DIR", help="folder written by tn-hw export")
-    ver.add_argument("--data", choices=CLI_DATA, default="digits-test",
-                     help="data set part, or random inputs; default digits-test")
-    ver.add_argument("--samples", type=_samples, default=None, metavar="N",
-                     help="only the first N samples (random: how many; default 1000)")
-    ver.add_argument("--seed", type=int, default=1, help="seed of --data random; default 1")
-    ver.add_argument("--build-dir", metavar="DIR", help="keep the simulation files here")
-    ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    ver.set_defaults(func=cmd_verify)
-
-
-def cmd_export(args) -> int:
-    from .reference.network import load_network
-
-    net = load_network(args.model)
-    design = export_network(net, mode=args.thresholds)
-    files = write_network_design(design, args.output)
-    m = design.manifest
-    print(f"{design.top}: {math.prod(m['input_shape'])} inputs -> {math.prod(m['output_shape'])} "
-          f"logits ({m['output_width']} bits), {len(m['stages'])} layers, {m['cells']} cells, "
-          f"{args.thresholds}")
-    for path in files:
-        print(f"  wrote {path}")
-    return 0
-
-
-def cmd_verify(args) -> int:
-    from .testbench.runner import check_simulator
-
-    check_simulator("icarus")
-    samples = args.samples
-    if args.data == "random" and samples is None:
-        samples = 1000
-    report = verify_network(args.design, data=args.data, samples=samples, seed=args.seed,
-                            build_dir=args.build_dir)
-    for m in report["mismatches"][:MAX_PRINTED]:
-        print(f"MISMATCH sample {m['sample']} logit {m['output']}: expected {m['expected']}, "
-              f"got {m['got']}")
-    if report["mismatch_count"] > MAX_PRINTED:
-        print(f"... {report['mismatch_count'] - MAX_PRINTED} more mismatches")
-    status = "PASS" if report["passed"] else "FAIL"
-    print(f"{status}  {report['top']} ({report['mode']}): {report['samples']} samples of "
-          f"{report['data']} x {report['outputs']} logits, {report['mismatch_count']} "
-          f"mismatches")
-    if report["golden_accuracy"] is not None:
-        c, n = report["correct"], report["samples"]
-        same = "equal" if c["rtl"] == c["golden"] else "DIFFERENT"
-        print(f"      accuracy: RTL {c['rtl']}/{n} = {report['rtl_accuracy']:.4f}, golden "
-              f"{c['golden']}/{n} = {report['golden_accuracy']:.4f} ({same})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    return 0 if report["passed"] else 1

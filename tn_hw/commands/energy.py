@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from ..errors import TnHwError
-from ..spec import parse_kernel
-from .energy import (
+from ..synth.energy.gatesim import DELAY_MODELS
+from ..synth.energy.proxy import (
+    NEURONS,
     PAPER_POWER_BAND,
     STIMULI,
     WEIGHTINGS,
@@ -23,7 +22,15 @@ from .energy import (
     run_sweep,
     to_json,
 )
-from .gatesim import DELAY_MODELS
+from .args import (
+    add_quiet_option,
+    add_sweep_options,
+    choice_list,
+    formatter,
+    kernel,
+    progress_for,
+    sweep_from_args,
+)
 
 __all__ = ["cmd_energy", "register"]
 
@@ -53,41 +60,18 @@ examples:
   tn-hw energy --kernel 3x3 --width 8 --stimulus digits --json e3.json
   tn-hw energy --kernel 3x3 --stimulus digits --isolation      # operand-isolation experiment
   tn-hw energy --kernel 3x3 --width 8 --netlists out/nets       # keep both gate netlists
-  tn-hw energy --sweep --kernels 3x3,5x5,7x7 --widths 4,8,16 --stimuli random,digits -o out/e
+  tn-hw energy --kernels 3x3,5x5,7x7 --widths 4,8,16 --stimuli random,digits -o out/e
 
---sweep writes energy.json, energy.csv, energy.md (tables) and energy.png (MAC/threshold
-ratio per design beside the paper's band) into DIR, all or nothing. Progress goes to stderr.
+A sweep (--kernels, --widths or --stimuli given, or --sweep for the defaults 3x3,5x5,7x7 x
+4,8,16 x random,digits) writes energy.json, energy.csv, energy.md (tables) and energy.png
+(MAC/threshold ratio per design beside the paper's band) into DIR, all or nothing. Progress
+goes to stderr: a bar with ETA on a terminal, one line per design otherwise, nothing with
+--quiet. --neurons is the same flag as in compare and timing; the energy proxy measures the
+threshold kernel against its MAC baseline, so it takes threshold,mac.
 """
 
-
-def _kernel(text):
-    try:
-        return parse_kernel(text)
-    except TnHwError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _kernel_list(text):
-    return [_kernel(part.strip()) for part in text.split(",") if part.strip()]
-
-
-def _int_list(text):
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, not {text!r}") \
-            from None
-
-
-def _choices(allowed, what):
-    def parse(text):
-        names = [part.strip() for part in text.split(",") if part.strip()]
-        bad = [n for n in names if n not in allowed]
-        if bad or not names:
-            raise argparse.ArgumentTypeError(f"{what} must be from {', '.join(allowed)}, "
-                                             f"not {text!r}")
-        return names
-    return parse
+#: Sweep lists of ``--sweep`` alone.
+SWEEP_DEFAULTS = {"kernels": "3x3,5x5,7x7", "widths": "4,8,16", "stimuli": list(STIMULI)}
 
 
 def register(subparsers) -> None:
@@ -96,8 +80,8 @@ def register(subparsers) -> None:
         "energy", help="switching-activity energy proxy: threshold vs MAC kernels",
         description="Gate-level switching-activity energy proxy of a threshold kernel and its "
                     "Booth MAC baseline on random or real (digits) activations.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kernel", type=_kernel, default=(3, 3), metavar="RxC",
+        epilog=_EPILOG, formatter_class=formatter)
+    parser.add_argument("--kernel", type=kernel, default=(3, 3), metavar="RxC",
                         help="kernel shape (default 3x3)")
     parser.add_argument("--width", type=int, default=8, metavar="W",
                         help="input and threshold/weight width, 2 to 32 (default 8)")
@@ -107,7 +91,7 @@ def register(subparsers) -> None:
                         help="vectors per stream (random default 10000; digits default all: "
                              "450 test images, 16 patches each at 3x3)")
     parser.add_argument("--seed", type=int, default=1, help="random stimulus seed (default 1)")
-    parser.add_argument("--delay", type=_choices(DELAY_MODELS, "delay"),
+    parser.add_argument("--delay", type=choice_list(DELAY_MODELS, "delay"),
                         default=list(DELAY_MODELS), metavar="MODELS",
                         help="delay models, comma-separated: zero, unit (default both)")
     parser.add_argument("--isolation", action="store_true",
@@ -117,16 +101,17 @@ def register(subparsers) -> None:
                         help="also write both kernels' gate netlists (<top>.v from "
                              "write_verilog -noattr -noexpr, <top>.json) into DIR")
     parser.add_argument("--sweep", action="store_true",
-                        help="sweep --kernels x --widths x --stimuli instead of one design")
-    parser.add_argument("--kernels", type=_kernel_list, default=[(3, 3), (5, 5), (7, 7)],
-                        metavar="LIST", help="sweep kernels (default 3x3,5x5,7x7)")
-    parser.add_argument("--widths", type=_int_list, default=[4, 8, 16], metavar="LIST",
-                        help="sweep widths (default 4,8,16; digits only at 8)")
-    parser.add_argument("--stimuli", type=_choices(STIMULI, "stimuli"),
-                        default=list(STIMULI), metavar="LIST",
-                        help="sweep stimuli (default random,digits)")
+                        help="sweep kernels x widths x stimuli instead of one design (implied "
+                             "by --kernels, --widths or --stimuli; defaults 3x3,5x5,7x7, "
+                             "4,8,16, random,digits; digits only at width 8)")
+    add_sweep_options(parser, kernels=None, widths=None, neurons="threshold,mac",
+                      neuron_choices=NEURONS)
+    parser.add_argument("--stimuli", type=choice_list(STIMULI, "stimuli"),
+                        default=None, metavar="LIST",
+                        help="sweep stimuli, comma-separated (default random,digits)")
     parser.add_argument("-o", "--output", metavar="DIR",
-                        help="sweep output folder (required with --sweep)")
+                        help="sweep output folder (required for a sweep)")
+    add_quiet_option(parser)
     parser.set_defaults(func=cmd_energy)
 
 
@@ -151,15 +136,21 @@ def cmd_energy(args) -> int:
         _check_json_target(args.json)
     if args.netlists:
         check_output_dir(Path(args.netlists))
-    if args.sweep:
+    sweep = args.sweep or any(getattr(args, name) is not None for name in SWEEP_DEFAULTS)
+    for name, default in SWEEP_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    kernels, widths, neurons = sweep_from_args(args)
+    if sorted(neurons) != sorted(NEURONS):
+        raise EnergyError(f"the energy proxy compares threshold with its MAC baseline: "
+                          f"--neurons must be threshold,mac, not {args.neurons!r}")
+    if sweep:
         if not args.output:
             raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.png")
         check_output_dir(Path(args.output))
-        for width in args.widths:
-            KernelSpec(neuron="threshold", kernel=(1, 1), width=width)  # validates the width
-        results = run_sweep(args.kernels, args.widths, args.stimuli, vectors=args.vectors,
+        results = run_sweep(kernels, widths, args.stimuli, vectors=args.vectors,
                             seed=args.seed, delays=args.delay, isolation=args.isolation,
-                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+                            progress=progress_for(args, "energy"))
         files = {"energy.json": to_json({"command": "tn-hw " + " ".join(sys.argv[1:]),
                                          "results": results}),
                  "energy.csv": render_csv(results), "energy.md": render_markdown(results)}

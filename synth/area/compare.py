@@ -23,8 +23,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from ..spec import KernelSpec, parse_kernel
-from .flow import TARGETS, SynthError, find_yosys, short_version, synthesize, yosys_version
+from ...progress import as_progress
+from ...spec import KernelSpec, parse_kernel
+from ..tools import SynthError, find_yosys, short_version, yosys_version
+from .flow import TARGETS, synthesize
 
 __all__ = [
     "BASELINE",
@@ -139,7 +141,7 @@ def build_design(neuron: str, kernel, width: int, weights: str = "programmable",
     SynthError
         If ``weights`` is not a known mode.
     """
-    from ..generate import generate  # Amaranth elaboration, only when a design is built
+    from ...generate import generate  # Amaranth elaboration, only when a design is built
 
     if weights not in WEIGHT_MODES:
         raise SynthError(f"weights must be one of {', '.join(WEIGHT_MODES)}, not {weights!r}")
@@ -177,8 +179,9 @@ def run_sweep(
     """Synthesize every (neuron, kernel, width) on every target.
 
     Designs are generated in ``jobs`` processes, then each (design, target) pair runs Yosys as
-    its own process, ``jobs`` at a time, largest first. One line per finished run goes to
-    ``progress`` (``None`` for silence).
+    its own process, ``jobs`` at a time, largest first. Each finished run advances ``progress``
+    (a :class:`tn_hw.progress.Progress`, a file, a callable taking a line, or ``None`` for
+    silence; see :func:`tn_hw.progress.as_progress`).
 
     Parameters
     ----------
@@ -191,7 +194,7 @@ def run_sweep(
     jobs : int
         Parallel processes.
     **synth_options
-        Passed to :func:`~tn_hw.synth.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
+        Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
 
     Returns
     -------
@@ -213,12 +216,9 @@ def run_sweep(
     jobs = max(1, int(jobs))
     version = yosys_version(find_yosys(synth_options.get("yosys")))
 
-    def say(text):
-        if progress is not None:
-            print(text, file=progress, flush=True)
-
+    progress = as_progress(progress, "compare")
     points = [(n, k, w, weights, seed) for k in kernels for w in widths for n in neurons]
-    say(f"tn-hw compare: generating {len(points)} designs ({jobs} processes)")
+    progress.note(f"generating {len(points)} designs ({jobs} processes)")
     if jobs > 1 and len(points) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             built = list(pool.map(_build, points))
@@ -228,8 +228,9 @@ def run_sweep(
 
     tasks = [(point, target) for point, _ in sorted(built, key=_cost, reverse=True)
              for target in targets]
-    rows, total = [], len(tasks)
-    say(f"tn-hw compare: {total} synthesis runs on {', '.join(targets)} ({jobs} at a time)")
+    rows = []
+    progress.note(f"{len(tasks)} synthesis runs on {', '.join(targets)} ({jobs} at a time)")
+    progress.start(len(tasks))
 
     def run(point, target):
         design = designs[point]
@@ -239,7 +240,7 @@ def run_sweep(
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(run, point, target) for point, target in tasks]
         try:
-            for done, future in enumerate(as_completed(futures), 1):
+            for future in as_completed(futures):
                 (neuron, kernel, width, mode, _), target, result = future.result()
                 rows.append({
                     "neuron": neuron,
@@ -253,12 +254,13 @@ def run_sweep(
                     "cached": result["cached"],
                 })
                 state = "cached" if result["cached"] else f"{result['seconds']:.1f} s"
-                say(f"[{done:>{len(str(total))}}/{total}] {result['top']:<28} {target:<10} "
-                    f"{state:>8}  {time.monotonic() - started:6.1f} s elapsed")
+                progress.step(f"{result['top']:<28} {target:<10} {state:>8}")
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+        finally:
+            progress.close()
 
     order = {(n, k, w, t): i for i, (n, k, w, t) in enumerate(
         (n, f"{k[0]}x{k[1]}", w, t) for k in kernels for w in widths for n in neurons

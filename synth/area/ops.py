@@ -18,7 +18,8 @@ Conventions (the paper states none, these are ours):
 
 from __future__ import annotations
 
-from .flow import short_version, synthesize
+from ..tools import short_version
+from .flow import synthesize
 
 __all__ = ["OPS", "PAPER_AREA_UM2", "op_verilog", "render_ops", "run_ops"]
 
@@ -68,7 +69,7 @@ def run_ops(width: int = 8, **synth_options) -> dict:
     width : int
         Operand width ``W``.
     **synth_options
-        Passed to :func:`~tn_hw.synth.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
+        Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
 
     Returns
     -------
@@ -80,7 +81,7 @@ def run_ops(width: int = 8, **synth_options) -> dict:
     Raises
     ------
     SynthError
-        As :func:`~tn_hw.synth.flow.synthesize`.
+        As :func:`~tn_hw.synth.area.flow.synthesize`.
     """
     results = {}
     for op in OPS:

@@ -1,10 +1,11 @@
 """Switching-activity energy proxy of threshold vs MAC kernels (issue 7).
 
 Method, in one paragraph (docs/results/energy.md says it at length): both kernels go through the
-generic flow of the area tables (:func:`~tn_hw.synth.gatesim.synthesize_netlist`); their gate
-netlists are simulated on the same input stream with thresholds/weights, polarities and bias held
-constant (:meth:`~tn_hw.synth.gatesim.Netlist.simulate`, zero and unit delay); every output of
-every vector is compared with the golden model (``reference.integer.kernel``), and the proxy is
+generic flow of the area tables (:func:`~tn_hw.synth.energy.gatesim.synthesize_netlist`); their
+gate netlists are simulated on the same input stream with thresholds/weights, polarities and bias
+held constant (:meth:`~tn_hw.synth.energy.gatesim.Netlist.simulate`, zero and unit delay); every
+output of every vector is compared with the golden model (``reference.integer.kernel``), and the
+proxy is
 
     E = sum over gates g of toggles(g) x C(type or load of g)   (+ input-pin load, ``fanout``)
 
@@ -39,8 +40,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import TnHwError
-from ..spec import KernelSpec
+from ...errors import TnHwError
+from ...progress import as_progress
+from ...spec import KernelSpec
 from .gatesim import DELAY_MODELS, GATE_INPUTS, GATE_TRANSISTORS, Netlist, synthesize_netlist
 
 __all__ = [
@@ -92,7 +94,7 @@ class EnergyError(TnHwError):
 
 
 def _models_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "models"
+    return Path(__file__).resolve().parents[2] / "models"  # synth/energy/proxy.py -> repo
 
 
 # -- weights ---------------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ class Stream:
 
     def golden(self, neuron: str) -> np.ndarray:
         """Expected ``y`` per vector from ``reference.integer.kernel``."""
-        from ..reference import integer
+        from ...reference import integer
 
         n = len(self.x)
         w = self.w.expand(n, -1)
@@ -202,7 +204,7 @@ def _random_streams(spec: KernelSpec, neuron: str, vectors: int, seed: int) -> l
 
 
 def _digits_images():
-    from ..reference.data import load_dataset, quantize_input
+    from ...reference.data import load_dataset, quantize_input
 
     images, _ = load_dataset("digits-test")
     images = quantize_input(images.reshape(-1, 1, 8, 8), 8, 6)  # every digits model's input
@@ -210,7 +212,7 @@ def _digits_images():
 
 
 def _digits_streams(spec: KernelSpec, neuron: str, vectors: int | None) -> list[Stream]:
-    from ..reference.network import load_network
+    from ...reference.network import load_network
 
     rows, cols = spec.kernel
     if spec.width != 8:
@@ -294,7 +296,7 @@ def check_outputs(got: np.ndarray, expected: np.ndarray, *, what: str) -> None:
 
 
 def _design(spec: KernelSpec, neuron: str, variant=None):
-    from ..generate import emit_design, generate
+    from ...generate import emit_design, generate
 
     kernel_spec = KernelSpec(neuron=neuron, kernel=spec.kernel, width=spec.width)
     if variant is None:
@@ -305,7 +307,7 @@ def _design(spec: KernelSpec, neuron: str, variant=None):
 
 def kernel_netlist(spec: KernelSpec, neuron: str, *, variant=None, cache_dir=None):
     """The generic-flow gate netlist of one kernel and its area figures
-    (:func:`~tn_hw.synth.gatesim.synthesize_netlist`)."""
+    (:func:`~tn_hw.synth.energy.gatesim.synthesize_netlist`)."""
     design = _design(spec, neuron, variant)
     signed = {p["name"]: p["signed"] for p in design.manifest["ports"]}
     return synthesize_netlist(design.verilog, design.top, signed=signed, cache_dir=cache_dir)
@@ -400,7 +402,7 @@ def run_energy(kernel=(3, 3), width: int = 8, stimulus: str = "random", *,
     delays : sequence of str
         Delay models from ``("zero", "unit")``.
     isolation : bool
-        Also run the operand-isolated threshold kernel (:mod:`tn_hw.synth.isolation`).
+        Also run the operand-isolated threshold kernel (:mod:`tn_hw.hdl.isolation`).
 
     Returns
     -------
@@ -444,7 +446,7 @@ def run_energy(kernel=(3, 3), width: int = 8, stimulus: str = "random", *,
                        for w in WEIGHTINGS} for d in delays},
     }
     if isolation:
-        from .isolation import IsolatedKernel
+        from ...hdl.isolation import IsolatedKernel
 
         isolated = kernel_energy(spec, "threshold", streams["threshold"], delays=delays,
                                  variant=IsolatedKernel, cache_dir=cache_dir)
@@ -579,23 +581,26 @@ def render_plot(results) -> bytes:
 
 def run_sweep(kernels, widths, stimuli, *, vectors=None, seed=1, delays=DELAY_MODELS,
               isolation=False, progress=None, cache_dir=None) -> list[dict]:
-    """:func:`run_energy` over kernels x widths x stimuli (digits only at width 8)."""
+    """:func:`run_energy` over kernels x widths x stimuli (digits only at width 8).
+
+    ``progress`` (a :class:`tn_hw.progress.Progress`, a file, a callable taking a line, or
+    ``None``; see :func:`tn_hw.progress.as_progress`) advances once per design.
+    """
+    points = [(kernel, width, stimulus) for stimulus in stimuli for width in widths
+              if not (stimulus == "digits" and width != 8) for kernel in kernels]
     results = []
-    for stimulus in stimuli:
-        for width in widths:
-            if stimulus == "digits" and width != 8:
-                continue
-            for kernel in kernels:
-                started = time.monotonic()
-                result = run_energy(kernel, width, stimulus, vectors=vectors, seed=seed,
-                                    delays=delays, isolation=isolation, cache_dir=cache_dir)
-                result["seconds"] = round(time.monotonic() - started, 2)
-                results.append(result)
-                if progress:
-                    ratio = result["ratio"][delays[0]]["transistors"]
-                    progress(f"{result['kernel']} W={width} {stimulus}: MAC/threshold "
-                             f"{ratio:.2f}x ({delays[0]} delay, transistor weighting), "
-                             f"{result['seconds']:.1f} s")
+    with as_progress(progress, "energy") as bar:
+        bar.start(len(points))
+        for kernel, width, stimulus in points:
+            started = time.monotonic()
+            result = run_energy(kernel, width, stimulus, vectors=vectors, seed=seed,
+                                delays=delays, isolation=isolation, cache_dir=cache_dir)
+            result["seconds"] = round(time.monotonic() - started, 2)
+            results.append(result)
+            ratio = result["ratio"][delays[0]]["transistors"]
+            bar.step(f"{result['kernel']} W={width} {stimulus}: MAC/threshold "
+                     f"{ratio:.2f}x ({delays[0]} delay, transistor weighting), "
+                     f"{result['seconds']:.1f} s")
     if not results:
         raise EnergyError("the sweep is empty (digits runs only at width 8)")
     return results

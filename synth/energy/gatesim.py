@@ -4,7 +4,7 @@
 appends only writers after its ``stat`` lines (:data:`NETLIST_TAIL`): ``rename -enumerate``,
 ``write_verilog -noattr -noexpr`` and ``write_json``. The netlist is the one whose gates and
 transistors the area tables count; :func:`synthesize_netlist` checks that by comparing the run's
-``stat`` with :func:`~tn_hw.synth.flow.synthesize` of the same design.
+``stat`` with :func:`~tn_hw.synth.area.flow.synthesize` of the same design.
 
 :class:`Netlist` evaluates the gates on 64 vectors per machine word (numpy ``uint64``):
 
@@ -25,7 +25,6 @@ sample, so the evaluator can be cross-checked gate by gate on the same vectors.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -35,16 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .flow import (
-    TARGETS,
-    SynthError,
-    _cache_key,
-    default_cache_dir,
-    find_yosys,
-    run_tool,
-    synthesize,
-    yosys_version,
-)
+from ..area.flow import TARGETS, synthesize
+from ..tools import ResultCache, SynthError, content_key, find_yosys, run_tool, yosys_version
 
 __all__ = [
     "DELAY_MODELS",
@@ -62,7 +53,8 @@ __all__ = [
 DELAY_MODELS = ("zero", "unit")
 
 #: Lines appended to ``generic.ys`` (after its ``stat`` lines, so the figures are untouched):
-#: short names for the private wires and cells, then the netlist in two forms.
+#: short names for the private wires and cells, then the netlist in two forms. The text is part
+#: of the netlist cache key, so it keeps the module's old name (tn_hw.synth.gatesim).
 NETLIST_TAIL = """
 # -- netlist for gate-level simulation (tn_hw.synth.gatesim); the stat above is unchanged --
 rename -enumerate
@@ -518,13 +510,13 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
 
     The script is ``generic.ys`` exactly as the area tables run it, followed by
     :data:`NETLIST_TAIL`. The ``stat`` of this run is compared with
-    :func:`~tn_hw.synth.flow.synthesize` of the same design (the area tables' cached figures),
+    :func:`~tn_hw.synth.area.flow.synthesize` of the same design (the area tables' cached figures),
     and the :data:`GATE_TRANSISTORS` table must add up to Yosys's transistor total.
 
     Returns
     -------
     (Netlist, dict)
-        The netlist and the :func:`~tn_hw.synth.flow.synthesize` result (gates, transistors,
+        The netlist and the :func:`~tn_hw.synth.area.flow.synthesize` result (gates, transistors,
         cells by type).
 
     Raises
@@ -537,12 +529,11 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
                       timeout=timeout)
     executable = find_yosys(yosys)
     script = flow.script_text(top=top) + NETLIST_TAIL
-    key = _cache_key(verilog, script, yosys_version(executable))
-    folder = Path(cache_dir or default_cache_dir()) / "netlist" / key[:2] / key
+    key = content_key(verilog, script, yosys_version(executable))
+    store = ResultCache(cache_dir, enabled=cache).sub("netlist")
     names = ("netlist.json", "netlist.v", "stat.json")
-    if cache and all((folder / name).exists() for name in names):
-        texts = {name: (folder / name).read_text() for name in names}
-    else:
+    texts = store.load_files(key, names)
+    if texts is None:
         with tempfile.TemporaryDirectory(prefix="tn-hw-netlist-") as scratch:
             work = Path(scratch)
             (work / "design.v").write_text(verilog)
@@ -554,15 +545,7 @@ def synthesize_netlist(verilog: str, top: str, *, signed=None, cache_dir=None, c
             if missing:
                 raise SynthError(f"{what} wrote no {', '.join(missing)}")
             texts = {name: (work / name).read_text() for name in names}
-            if cache:
-                folder.parent.mkdir(parents=True, exist_ok=True)
-                staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-                for name in names:
-                    shutil.copy(work / name, staging / name)
-                if folder.exists():
-                    shutil.rmtree(staging)
-                else:
-                    os.replace(staging, folder)
+            store.store_files(key, work, names)
     stat = json.loads(texts["stat.json"])
     design = stat.get("design") or stat["modules"][top]
     cells = dict(sorted(design.get("num_cells_by_type", {}).items()))

@@ -1,8 +1,8 @@
 """Command-line options of the streaming conv layer, for ``tn-hw generate`` and ``tn-hw regress``.
 
 ``tn-hw generate --image HxW ...`` emits a :class:`~tn_hw.hdl.conv.ConvLayer` instead of a kernel
-or layer; ``tn-hw regress DIR`` runs the conv testbench when DIR holds one. tn_hw/cli.py calls
-these functions in one line each.
+or layer; ``tn-hw regress DIR`` runs the conv testbench when DIR holds one. The generate and
+regress commands (:mod:`.generate`, :mod:`.regress`) call these functions in one line each.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from .errors import TnHwError
+from ..errors import TnHwError
+from .args import spec_from_args
+from .report import print_result
 
-__all__ = ["add_conv_options", "add_conv_regress_options", "cmd_generate_conv",
+__all__ = ["CONV_EPILOG", "add_conv_options", "add_conv_regress_options", "cmd_generate_conv",
            "cmd_regress_conv", "conv_regress_requested", "conv_requested", "is_conv_folder"]
 
 CONV_EPILOG = """\
@@ -29,7 +31,7 @@ ceil(OUTPUTS / R) kernels over R cycles. docs/semantics.md, "Streaming convoluti
 
 
 def _image(text):
-    from .conv import parse_image
+    from ..conv import parse_image
 
     try:
         return parse_image(text)
@@ -82,10 +84,9 @@ def conv_regress_requested(args) -> bool:
 
 
 def _conv_spec(args):
-    from .cli import _spec_from_args
-    from .conv import ConvSpec
+    from ..conv import ConvSpec
 
-    return ConvSpec(kernel=_spec_from_args(args), image=args.image,
+    return ConvSpec(kernel=spec_from_args(args), image=args.image,
                     stride=1 if args.stride is None else args.stride,
                     padding=0 if args.padding is None else args.padding,
                     reuse=1 if args.reuse is None else args.reuse)
@@ -101,8 +102,8 @@ def _summary(spec) -> str:
 
 
 def cmd_generate_conv(args) -> int:
-    from .conv import generate_conv
-    from .generate import write_design
+    from ..conv import generate_conv
+    from ..generate import write_design
 
     spec = _conv_spec(args)
     design = generate_conv(spec)
@@ -115,14 +116,14 @@ def cmd_generate_conv(args) -> int:
 
 def is_conv_folder(folder) -> bool:
     """Whether ``folder`` holds a conv layer written by ``tn-hw generate --image``."""
-    from .generate import load_manifest
+    from ..generate import load_manifest
 
     return load_manifest(folder).get("kind") == "conv"
 
 
 def _conv_from_folder(folder):
-    from .conv import ConvSpec
-    from .generate import Design, load_manifest
+    from ..conv import ConvSpec
+    from ..generate import Design, load_manifest
 
     manifest = load_manifest(folder)
     try:
@@ -138,10 +139,9 @@ def _conv_from_folder(folder):
 
 def cmd_regress_conv(args) -> int:
     """``tn-hw regress`` of a conv layer (a folder, or the options generated on the fly)."""
-    from .cli import _print_result
-    from .conv import generate_conv
-    from .testbench.conv_runner import run_conv_regression
-    from .testbench.runner import check_simulator
+    from ..conv import generate_conv
+    from ..testbench.conv_runner import run_conv_regression
+    from ..testbench.runner import check_simulator
 
     check_simulator("icarus")
     if args.matrix:
@@ -159,7 +159,7 @@ def cmd_regress_conv(args) -> int:
         root = Path(args.build_dir) if args.build_dir else Path(scratch)
         result = run_conv_regression(design, root / design.top, tier=args.tier,
                                      frames=args.frames, seed=args.seed)
-        _print_result(result)
+        print_result(result)
         print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
               f" frames checked bit for bit, {result.mismatches} mismatches")
     if args.json:

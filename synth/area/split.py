@@ -20,7 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .flow import DEFAULT_TIMEOUT, SynthError, synthesize
+from ...progress import as_progress
+from ..tools import DEFAULT_TIMEOUT, SynthError
+from .flow import synthesize
 
 __all__ = ["Part", "network_area", "network_parts", "render_network_area", "render_ratios",
            "synthesize_parts"]
@@ -58,7 +60,7 @@ def network_parts(net, mode: str = "baked") -> list[Part]:
     """
     from amaranth.back import verilog
 
-    from ..hdl.network import NetworkNeuron, neuron_parts
+    from ...hdl.network import NetworkNeuron, neuron_parts
 
     parts = []
     for stage, output, inside, count in neuron_parts(net, mode):
@@ -87,7 +89,7 @@ def synthesize_parts(
     ----------
     parts : iterable of Part
     target : str
-        A synthesis target of :func:`tn_hw.synth.flow.synthesize`.
+        A synthesis target of :func:`tn_hw.synth.area.flow.synthesize`.
     jobs : int
         Yosys runs at once.
     timeout : float
@@ -95,7 +97,7 @@ def synthesize_parts(
     progress : callable, optional
         Called as ``progress(part, result)`` when a part is done.
     **options
-        Passed to :func:`~tn_hw.synth.flow.synthesize` (``cache_dir``, ``yosys``, ...).
+        Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``yosys``, ...).
 
     Returns
     -------
@@ -106,7 +108,7 @@ def synthesize_parts(
 
     Raises
     ------
-    tn_hw.synth.flow.SynthError
+    tn_hw.synth.tools.SynthError
         From the first part that fails.
     """
     parts = list(parts)
@@ -143,7 +145,7 @@ SPLITS = ("neuron", "none")
 
 
 def _one_layer(net, index):
-    from ..reference.network import load_network, network_to_dict
+    from ...reference.network import load_network, network_to_dict
 
     raw = network_to_dict(net)
     if not 0 <= index < len(raw["layers"]) or "w" not in raw["layers"][index]:
@@ -157,7 +159,7 @@ def _one_layer(net, index):
 
 
 def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=1, layer=None,
-                 timeout: float = DEFAULT_TIMEOUT, **options) -> dict:
+                 timeout: float = DEFAULT_TIMEOUT, progress=None, **options) -> dict:
     """Area of one exported network: a row of plain data.
 
     Parameters
@@ -173,6 +175,9 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
         As for :func:`synthesize_parts`.
     layer : int, optional
         Only this layer (with its requantization), as a one-layer network.
+    progress : tn_hw.progress.Progress, file or callable, optional
+        Advanced once per synthesized part (once for ``split="none"``); see
+        :func:`tn_hw.progress.as_progress`.
 
     Returns
     -------
@@ -182,8 +187,8 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
         for ``split="neuron"`` also ``instances``, ``distinct``, ``layers`` (per layer:
         ``instances``, ``distinct``, ``metrics``) and ``parts``.
     """
-    from ..export import export_network
-    from ..reference.network import Network, load_network
+    from ...export import export_network
+    from ...reference.network import Network, load_network
 
     if split not in SPLITS:
         raise SynthError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -196,13 +201,23 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
            "top": design.top, "cells": design.manifest["cells"],
            "neurons": sorted({s["neuron"] for s in design.manifest["stages"] if "neuron" in s})}
     started = time.perf_counter()
+    progress = as_progress(progress, "synth-net")
     if split == "none":
+        progress.start(1)
         result = synthesize(design.verilog, design.top, target, timeout=timeout, **options)
+        progress.step(f"{design.top} {'cached' if result['cached'] else 'synthesized'}")
         row.update(metrics=result["metrics"], yosys_seconds=result["seconds"],
                    cached=result["cached"], yosys=result["yosys"])
     else:
-        result = synthesize_parts(network_parts(net, mode), target, jobs=jobs,
-                                  timeout=timeout, **options)
+        parts = network_parts(net, mode)
+        progress.start(len(parts))
+
+        def done(part, one):
+            state = "cached" if one["cached"] else f"{one['seconds']:.1f} s"
+            progress.step(f"{part.name} {state}")
+
+        result = synthesize_parts(parts, target, jobs=jobs, timeout=timeout, progress=done,
+                                  **options)
         layers = {}
         for part in result["parts"]:
             entry = layers.setdefault(part["name"].split()[0],

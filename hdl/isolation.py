@@ -6,13 +6,13 @@ adds a separate comparator ``x > w`` and forces both subtractor operands to 0 un
 a zeroed term then leaves the subtractor still. The comparator switches with ``x`` too, so
 whether this saves energy is a measurement, not a given (``tn-hw energy --isolation``).
 The result is the same integer as the stock cell's (checked on every vector against the
-golden model by :func:`tn_hw.synth.energy.kernel_energy`).
+golden model by :func:`tn_hw.synth.energy.proxy.kernel_energy`).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 
-from ..hdl.cell import ThresholdCell
-from ..hdl.kernel import Kernel
+from .cell import ThresholdCell
+from .kernel import Kernel
 
 __all__ = ["IsolatedCell", "IsolatedKernel"]
 

@@ -25,7 +25,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .flow import SynthError, find_yosys, run_tool
+from ..synth.tools import SynthError, find_yosys, run_tool
 
 __all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog"]
 
@@ -33,7 +33,7 @@ GOLD = "tn_equiv_gold"
 
 #: The Yosys script, with {gate}, {latency} and {maxsteps} filled in.
 EQUIV_SCRIPT = """\
-# Pipelined design == combinational design delayed by {latency} cycles (tn_hw.synth.equiv).
+# Pipelined design == combinational design delayed by {latency} cycles (tn_hw.testbench.equiv).
 read_verilog comb.v
 read_verilog gate.v
 read_verilog gold.v

@@ -1,0 +1,193 @@
+"""Fmax, utilization, latency and throughput of threshold vs MAC kernels (``tn-hw timing``).
+
+:func:`run_timing` places and routes every (target, kernel, width, stages, neuron) point with
+:func:`~tn_hw.synth.timing.pnr.place_and_route` over several placement seeds, keeps the median
+Fmax and its spread, and pairs threshold with MAC rows into ratios; :func:`render_table` and
+:func:`write_csv` turn the data into text. The command is :mod:`tn_hw.commands.timing`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+from ...progress import as_progress
+from ...spec import KernelSpec
+from ..tools import short_version
+from .pnr import (
+    DEFAULT_FREQ,
+    DEFAULT_TIMEOUT,
+    PnrError,
+    place_and_route,
+    summarize_seeds,
+)
+
+__all__ = ["run_timing", "render_table", "sweep_specs", "write_csv"]
+
+def sweep_specs(neurons, kernels, widths, stages):
+    """Every design of the sweep, validated before any tool runs."""
+    specs = []
+    for kernel in kernels:
+        for width in widths:
+            for stage in stages:
+                for neuron in neurons:
+                    if stage == "max":
+                        stage = KernelSpec(neuron=neuron, kernel=kernel, width=width).max_stages
+                    spec = KernelSpec(neuron=neuron, kernel=kernel, width=width, stages=stage)
+                    if spec not in specs:
+                        specs.append(spec)
+    return specs
+
+
+def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT_FREQ,
+               cache_dir=None, cache=True, timeout=DEFAULT_TIMEOUT, skip_unfit=False,
+               progress=None) -> dict:
+    """Place and route every design on every target; return rows, ratios and the raw results.
+
+    Parameters
+    ----------
+    neurons, kernels, widths, stages : lists
+        The sweep; ``stages`` may hold ``"max"``.
+    targets : list of PnrTarget
+    seeds : list of int
+        nextpnr placement seeds; the median Fmax over them is reported.
+    skip_unfit : bool
+        Record a design too big for a device as a row with ``fits: false`` instead of raising.
+    progress : tn_hw.progress.Progress, file or callable, optional
+        Advanced once per finished (design, target); see :func:`tn_hw.progress.as_progress`.
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per design and target), ``ratios`` (threshold vs MAC pairs), ``results``
+        (the full :func:`~tn_hw.synth.timing.pnr.place_and_route` dicts), ``meta``.
+
+    Raises
+    ------
+    PnrError, SpecError
+    """
+    from ...generate import generate
+
+    specs = sweep_specs(neurons, kernels, widths, stages)
+    started = time.monotonic()
+    rows, results = [], []
+    progress = as_progress(progress, "timing")
+    progress.start(len(targets) * len(specs))
+    with progress:
+        for target in targets:
+            for spec in specs:
+                base = {"target": target.name, "device": target.device, "neuron": spec.neuron,
+                        "kernel": spec.kernel_text, "width": spec.width, "stages": spec.stages}
+                one = time.monotonic()
+                try:
+                    result = place_and_route(generate(spec), target, seeds=seeds, freq=freq,
+                                             cache_dir=cache_dir, cache=cache, timeout=timeout)
+                except PnrError as error:
+                    if skip_unfit and "does not fit" in str(error):
+                        rows.append(base | {"fits": False, "note": str(error)})
+                        progress.step(f"{target.name} {spec.top_name}: does not fit")
+                        continue
+                    raise
+                summary = summarize_seeds(result)
+                rows.append(base | {
+                    "fits": True,
+                    "top": result["top"],
+                    "fmax_mhz": summary["fmax_mhz"],
+                    "fmax_min": summary["fmax_min"],
+                    "fmax_max": summary["fmax_max"],
+                    "fmax_seeds": [round(s["fmax_mhz"], 2) for s in result["seeds"]],
+                    "lut4": result["synth"]["lut4"],
+                    "carry": result["synth"]["carry"],
+                    "ffs": result["synth"]["ffs"],
+                    "dsp": result["synth"]["dsp"],
+                    "logic_cells": summary["logic_cells"],
+                    "latency_cycles": result["latency_cycles"],
+                    "latency_ns": summary["latency_ns"],
+                    "throughput": summary["throughput"],
+                    "cached": all(s["cached"] for s in result["seeds"]),
+                })
+                results.append(result)
+                cached = " (cached)" if rows[-1]["cached"] else ""
+                seconds = time.monotonic() - one
+                progress.step(f"{target.name} {spec.top_name}: {summary['fmax_mhz']} MHz, "
+                              f"{summary['logic_cells']} LC, {seconds:.1f} s{cached}")
+    tools = {}
+    for result in results:
+        tools.setdefault(result["target"], result["tools"])
+    return {
+        "meta": {"seeds": list(seeds), "freq_mhz": freq, "tools": tools,
+                 "devices": {t.name: t.device for t in targets},
+                 "wall_seconds": round(time.monotonic() - started, 1)},
+        "rows": rows,
+        "ratios": _ratios(rows),
+        "results": results,
+    }
+
+
+def _ratios(rows) -> list:
+    by_key = {(r["target"], r["kernel"], r["width"], r["stages"], r["neuron"]): r
+              for r in rows if r["fits"]}
+    ratios = []
+    for (target, kernel, width, stages, neuron), thr in by_key.items():
+        mac = by_key.get((target, kernel, width, stages, "mac"))
+        if neuron != "threshold" or mac is None:
+            continue
+        ratios.append({
+            "target": target, "kernel": kernel, "width": width, "stages": stages,
+            "fmax_threshold_over_mac": round(thr["fmax_mhz"] / mac["fmax_mhz"], 3),
+            "lc_mac_over_threshold": round(mac["logic_cells"] / thr["logic_cells"], 3),
+            "lut4_mac_over_threshold": round(mac["lut4"] / thr["lut4"], 3),
+            "latency_ns_mac_over_threshold": round(mac["latency_ns"] / thr["latency_ns"], 3),
+        })
+    return ratios
+
+
+def render_table(sweep: dict) -> str:
+    """The rows and the ratios as fixed-width text."""
+    out = io.StringIO()
+    head = (f"{'target':<11}{'neuron':<10}{'kernel':>6}{'W':>4}{'st':>3}"
+            f"{'Fmax MHz':>10}{'(min-max)':>16}{'LUT4':>7}{'carry':>6}{'FF':>6}{'DSP':>5}"
+            f"{'LC':>7}{'cyc':>5}{'lat ns':>8}{'Mout/s':>8}")
+    print(head, file=out)
+    for r in sweep["rows"]:
+        lead = (f"{r['target']:<11}{r['neuron']:<10}{r['kernel']:>6}{r['width']:>4}"
+                f"{r['stages']:>3}")
+        if not r["fits"]:
+            print(f"{lead}  does not fit the {r['device']}", file=out)
+            continue
+        spread = f"({r['fmax_min']:.1f}-{r['fmax_max']:.1f})"
+        print(f"{lead}{r['fmax_mhz']:>10.1f}{spread:>16}{r['lut4']:>7}{r['carry']:>6}"
+              f"{r['ffs']:>6}{r['dsp']:>5}{r['logic_cells']:>7}{r['latency_cycles']:>5}"
+              f"{r['latency_ns']:>8.1f}{r['throughput'] / 1e6:>8.1f}", file=out)
+    if sweep["ratios"]:
+        print("\nthreshold vs MAC (same target, kernel, width, stages)", file=out)
+        print(f"{'target':<11}{'kernel':>6}{'W':>4}{'st':>3}{'Fmax thr/MAC':>14}"
+              f"{'LC MAC/thr':>12}{'LUT4 MAC/thr':>14}{'lat ns MAC/thr':>16}", file=out)
+        for q in sweep["ratios"]:
+            print(f"{q['target']:<11}{q['kernel']:>6}{q['width']:>4}{q['stages']:>3}"
+                  f"{q['fmax_threshold_over_mac']:>14.2f}{q['lc_mac_over_threshold']:>12.2f}"
+                  f"{q['lut4_mac_over_threshold']:>14.2f}"
+                  f"{q['latency_ns_mac_over_threshold']:>16.2f}", file=out)
+    meta = sweep["meta"]
+    seeds = ",".join(map(str, meta["seeds"]))
+    print(f"\nnextpnr seeds {seeds} (median reported), target clock {meta['freq_mhz']:g} MHz",
+          file=out)
+    for target, tools in meta["tools"].items():
+        print(f"{target}: {short_version(tools['yosys'])}; {tools['nextpnr']}", file=out)
+    return out.getvalue()
+
+
+_CSV_FIELDS = ("target", "device", "neuron", "kernel", "width", "stages", "fits", "fmax_mhz",
+               "fmax_min", "fmax_max", "lut4", "carry", "ffs", "dsp", "logic_cells",
+               "latency_cycles", "latency_ns", "throughput")
+
+
+def write_csv(sweep: dict) -> str:
+    """One CSV line per row (``fits`` false rows have empty figures)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sweep["rows"])
+    return out.getvalue()

@@ -1,0 +1,32 @@
+"""The ``tn-hw`` commands, one module per command or group, each with ``register(subparsers)``.
+
+A command module adds its subparser(s) with :func:`~.args.formatter`, the shared option groups of
+:mod:`.args` and an epilog of examples, and sets ``func`` to a handler ``cmd_<name>(args) -> int``
+that raises :class:`~tn_hw.errors.TnHwError` (one line, exit 2) for bad input. :mod:`tn_hw.cli`
+registers :data:`COMMANDS` in this order (the order of ``tn-hw --help``):
+
+* :mod:`.generate`: ``generate`` (kernels, layers; conv layers through :mod:`.conv`);
+* :mod:`.regress`: ``regress`` (one design, a folder, ``--matrix``) and ``demo``;
+* :mod:`.synth`: ``synth``, ``compare``, ``synth-net``, ``ops`` (area);
+* :mod:`.network`: ``train``, ``export``, ``verify``;
+* :mod:`.energy`: ``energy``;
+* :mod:`.timing`: ``timing``.
+
+To add a command: a module here with ``register`` and its handler, then one line in
+:data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+from . import energy, generate, network, regress, synth, timing
+
+__all__ = ["COMMANDS", "register_all"]
+
+#: Command modules in ``tn-hw --help`` order.
+COMMANDS = (generate, regress, synth, network, energy, timing)
+
+
+def register_all(subparsers) -> None:
+    """Add every command to an argparse subparsers object."""
+    for module in COMMANDS:
+        module.register(subparsers)
