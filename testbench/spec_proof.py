@@ -269,7 +269,9 @@ def prove_against_spec(design, *, yosys=None, keep_dir=None, timeout=600) -> dic
             raise SynthError(f"{what} wrote no result.txt")
         text = result.read_text()
     refuted = "FAIL!" in text
-    proved = not refuted and ("SUCCESS!" in text)
+    success = ("Induction step proven: SUCCESS!" if latency
+               else "SAT proof finished - no model found: SUCCESS!")
+    proved = not refuted and success in text
     summary = [line.strip() for line in text.splitlines()
                if re.search(r"SUCCESS|FAIL|failed|proven", line)]
     trace = []
