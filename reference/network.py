@@ -388,7 +388,8 @@ def load_network(source) -> Network:
         raise NetworkError(f"cannot read {str(path)!r}: {error}") from None
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:
+        # JSONDecodeError, an integer of over 4300 digits, or nesting deeper than the stack.
         raise NetworkError(f"{str(path)!r} is not a {FORMAT} file (not JSON: {error})") from None
     try:
         return _parse(raw)

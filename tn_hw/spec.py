@@ -104,7 +104,10 @@ def parse_kernel(text: str) -> tuple[int, int]:
     match = _KERNEL_RE.match(str(text))
     if not match:
         raise SpecError(f"kernel must look like 3x3 (rows x columns), not {text!r}")
-    if match.group(3) is not None:
+    # A side of more than 4300 digits is a ValueError for int(); no side that long is legal.
+    if any(len(group) > 9 for group in match.groups() if group):
+        rows = cols = 0
+    elif match.group(3) is not None:
         rows = cols = int(match.group(3))
     else:
         rows, cols = int(match.group(1)), int(match.group(2))

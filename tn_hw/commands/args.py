@@ -177,10 +177,11 @@ def read_mask(path):
     if path is None:
         return None, None
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise TnHwError(f"cannot read mask file {path!r}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:
+        # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits, deep nesting.
         raise TnHwError(f"mask file {path!r} is not JSON: {error}") from None
     if isinstance(data, dict):
         if set(data) - {"max", "min"} or "max" not in data:
