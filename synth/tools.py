@@ -128,6 +128,9 @@ def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
         One line: the step timed out, the tool cannot start, or it exited non-zero (with the
         last errors of its log).
     """
+    from ..executor import check_cache_only
+
+    check_cache_only(what)  # a cluster client probing its cache runs no tool
     started = time.monotonic()
     try:
         run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,

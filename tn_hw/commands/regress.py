@@ -12,8 +12,10 @@ from ..progress import Progress
 from ..spec import KernelSpec
 from .args import (
     add_design_options,
+    add_executor_options,
     add_quiet_option,
     add_stream_option,
+    executor_from_args,
     formatter,
     spec_from_args,
 )
@@ -71,6 +73,8 @@ def register(subparsers) -> None:
                      help="keep build files, logs and waveforms here (default: temporary)")
     reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     add_quiet_option(reg)
+    add_executor_options(reg, jobs_help="--matrix: designs simulated at once, in processes "
+                         "(default 1)")
     add_conv_regress_options(reg)
     reg.set_defaults(func=cmd_regress)
 
@@ -117,9 +121,29 @@ def _run_one(design, args, build_dir):
                           seed=args.seed)
 
 
+def _run_matrix(args, root) -> list:
+    """The whole matrix through the executor of ``-j`` / ``--scheduler``; each result line is
+    printed in matrix order as soon as the designs before it have finished."""
+    from ..testbench.matrix import regression_matrix, run_matrix
+
+    configs = regression_matrix()
+    finished, printed = {}, [0]
+    with executor_from_args(args) as executor, \
+            Progress("regress", len(configs), quiet=args.quiet) as progress:
+        def done(index, result):
+            finished[index] = result
+            progress.step(f"{configs[index].id}: {result.mismatches} mismatches")
+            while printed[0] in finished:
+                print_result(finished[printed[0]], configs[printed[0]].id)
+                printed[0] += 1
+
+        return run_matrix(configs, executor=executor, on_result=done,
+                          build_root=root, tier=args.tier, random_vectors=args.vectors,
+                          seed=args.seed)
+
+
 def cmd_regress(args) -> int:
     """Handler of ``tn-hw regress``."""
-    from ..testbench.matrix import regression_matrix
     from ..testbench.runner import check_simulator
 
     if conv_regress_requested(args):
@@ -130,23 +154,16 @@ def cmd_regress(args) -> int:
     with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
         root = Path(args.build_dir) if args.build_dir else Path(scratch)
         if args.matrix:
-            jobs = [(c.id, c.generate) for c in regression_matrix()]
-        elif args.design:
-            jobs = [(None, lambda: design_from_folder(args.design))]
+            results = _run_matrix(args, root)
         else:
-            from ..generate import generate
+            if args.design:
+                design = design_from_folder(args.design)
+            else:
+                from ..generate import generate
 
-            jobs = [(None, lambda: generate(spec_from_args(args), stream=args.stream))]
-        results = []
-        # One design prints its own line; the matrix also shows a bar (or lines) on stderr.
-        quiet = args.quiet or not args.matrix
-        with Progress("regress", len(jobs), quiet=quiet) as progress:
-            for label, make in jobs:
-                design = make()
-                result = _run_one(design, args, root / (label or design.top))
-                print_result(result, label)
-                results.append(result)
-                progress.step(f"{label or design.top}: {result.mismatches} mismatches")
+                design = generate(spec_from_args(args), stream=args.stream)
+            results = [_run_one(design, args, root / design.top)]
+            print_result(results[0])
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "
