@@ -413,6 +413,13 @@ def run_points(
             except TnHwError as error:
                 failed(index, error)
                 continue
+            except Exception as error:
+                if type(error).__name__ != "KilledWorker":
+                    raise
+                # Dask gave up after the task's workers died again and again (it may be what
+                # kills them, e.g. by running out of memory): a failed point, not a crash.
+                failed(index, TnHwError(f"every worker that ran it died ({error})"))
+                continue
             if files and options["cache"]:
                 store_entries(options["cache_dir"], files)
             finish(index, value)
