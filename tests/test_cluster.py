@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +30,8 @@ from tn_hw.executor import DaskExecutor, LocalExecutor, SweepError, run_points  
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"  # never another address
+#: Keeps cocotb from rewriting torch's asserts at every simulator start (seconds each).
+QUICK_COCOTB = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py"}
 
 
 def _dask(*args) -> list[str]:
@@ -58,7 +61,8 @@ class Cluster:
     def _start(self, argv, name, env=None) -> subprocess.Popen:
         log = open(self.root / f"{name}-{len(self.procs)}.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
+                                env={**os.environ, **QUICK_COCOTB, **(env or {})},
+                                start_new_session=True)
         log.close()
         self.procs.append(proc)
         return proc
@@ -150,24 +154,36 @@ def test_compare_on_the_cluster_writes_the_bytes_of_a_local_run(cluster, tmp_pat
     assert _tree(out) == local
 
 
-def test_regression_matrix_on_the_cluster_matches_local(cluster, tmp_path):
-    from tn_hw.testbench.matrix import regression_matrix, run_matrix
+def test_regress_matrix_on_the_cluster_prints_what_a_local_run_prints(cluster, tmp_path, capsys,
+                                                                       monkeypatch):
+    """``regress --matrix`` with ``-j 2`` (processes here) and with ``--scheduler``: the same
+    result lines in matrix order and the same JSON, but for the run times."""
+    from tn_hw.testbench import matrix
 
-    wanted = {"threshold-cell-w4", "mac-3x3-w4"}
-    configs = [c for c in regression_matrix() if c.id in wanted]
-    assert len(configs) == 2
-    options = {"random_vectors": 40, "seed": 3}
+    wanted = ("threshold-cell-w4", "mac-3x3-w4")
+    configs = [c for c in matrix.regression_matrix() if c.id in wanted]
+    monkeypatch.setattr(matrix, "regression_matrix", lambda: configs)
+    for name, value in QUICK_COCOTB.items():
+        monkeypatch.setenv(name, value)
 
-    def plain(results):
-        return [{k: v for k, v in r.as_dict().items() if not k.endswith("_seconds")}
-                for r in results]
+    def regress(*extra):
+        report = tmp_path / f"r{len(extra)}.json"
+        code = main(["regress", "--matrix", "--vectors", "40", "--seed", "3", "--quiet",
+                     "--json", str(report), *extra])
+        lines = [re.sub(r"; [0-9.]+ s\)$", ")", line)
+                 for line in capsys.readouterr().out.splitlines()]
+        rows = [{k: v for k, v in row.items() if not k.endswith("_seconds")}
+                for row in json.loads(report.read_text())]
+        return code, lines, rows
 
-    local = run_matrix(configs, build_root=tmp_path / "local", **options)
-    with DaskExecutor(cluster.address) as executor:
-        remote = run_matrix(configs, executor=executor, build_root=tmp_path / "unused",
-                            **options)
-    assert plain(remote) == plain(local)
-    assert all(r.passed and r.vectors > 40 for r in remote)
+    capsys.readouterr()
+    local = regress("-j", "2")
+    remote = regress("--scheduler", cluster.address, "--build-dir", str(tmp_path / "unused"))
+    assert local == remote
+    code, lines, rows = local
+    assert code == 0 and [line.split()[1] for line in lines[:2]] == list(wanted)
+    assert lines[2] == "2/2 designs passed, " + lines[2].split(", ", 1)[1]
+    assert all(row["passed"] and row["vectors"] > 40 for row in rows)
     assert not (tmp_path / "unused").exists()  # the workers built in folders of their own
 
 
