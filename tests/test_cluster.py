@@ -232,9 +232,9 @@ def test_a_worker_with_another_yosys_is_refused(cluster, tmp_path, capsys):
 
 def test_an_unreachable_scheduler_is_one_line_within_the_timeout(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(ex, "CONNECT_TIMEOUT", 3.0)
+    monkeypatch.setenv(ex.SCHEDULER_ENV, f"tcp://{HOST}:{_free_port()}")  # as --scheduler
     started = time.monotonic()
-    code = _compare(tmp_path / "out", tmp_path / "cache", "--scheduler",
-                    f"tcp://{HOST}:{_free_port()}")
+    code = _compare(tmp_path / "out", tmp_path / "cache")
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 2 and elapsed < 15
