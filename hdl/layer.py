@@ -43,7 +43,7 @@ class Layer(wiring.Component):
             "x": In(signed(width)).array(n),
             "w": In(signed(width)).array(outputs, n),
         }
-        if spec.neuron == "threshold":
+        if spec.family.has_polarity:
             members["p"] = In(1).array(outputs, n)
         members["bias"] = In(signed(spec.bias_width)).array(outputs)
         members["y"] = Out(signed(spec.output_width)).array(outputs)

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from .. import neurons
 from ..spec import KernelSpec, parse_kernel
 from .flow import TARGETS, SynthError, find_yosys, short_version, synthesize, yosys_version
 
@@ -159,7 +160,7 @@ def _build(args):
 
 def _cost(item) -> int:
     (neuron, kernel, width, _, _), _ = item
-    return kernel[0] * kernel[1] * width * (width if neuron == "mac" else 2)
+    return kernel[0] * kernel[1] * width * neurons.get(neuron).cost_weight(width)
 
 
 def run_sweep(
