@@ -73,7 +73,7 @@ def families_env(monkeypatch):
 def _spec(**kwargs):
     from tn_hw.spec import KernelSpec
 
-    return KernelSpec(neuron="andsum", **({"kernel": (3, 3), "width": 6} | kwargs))
+    return KernelSpec(**({"neuron": "andsum", "kernel": (3, 3), "width": 6} | kwargs))
 
 
 def test_builtin_families_and_lookup():
@@ -135,7 +135,7 @@ def test_the_simulator_finds_the_family_through_the_environment(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "9"
+    assert done.stdout.strip() == "11"
     env.pop(neurons.FAMILIES_VARIABLE)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=False)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Built-in neuron families (:mod:`tn_hw.neurons`; a registered plugin family is valid too).
-NEURONS = neurons.names()
+NEURONS = neurons.BUILTIN_NAMES
 
 MIN_WIDTH = 2
 MAX_WIDTH = 32

@@ -216,3 +216,7 @@ def is_family(name) -> bool:
 __all__.append("is_family")
 
 from . import threshold, mac, sam, adder  # noqa: E402,F401,I001 -- built-ins, in this order
+
+#: The families tn-hw ships, in order (whatever plugins register later).
+BUILTIN_NAMES = names()
+__all__.append("BUILTIN_NAMES")
