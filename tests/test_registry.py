@@ -193,3 +193,14 @@ def test_synthesizes_with_the_generic_flow(tmp_path):
     design = generate(_spec())
     result = flow.synthesize(design.verilog, design.top, "generic", cache_dir=tmp_path)
     assert result["metrics"]["transistors"] > 0 and result["metrics"]["gates"] > 0
+
+
+def test_a_missing_plugin_is_one_clear_error(monkeypatch):
+    from tn_hw.errors import TnHwError
+
+    monkeypatch.setenv(neurons.FAMILIES_VARIABLE, "/no/such/family.py")
+    with pytest.raises(TnHwError, match="TN_HW_FAMILIES: no such file '/no/such/family.py'"):
+        neurons.get("unknown-family")
+    monkeypatch.setenv(neurons.FAMILIES_VARIABLE, "no_such_module_xyz")
+    with pytest.raises(TnHwError, match="cannot import 'no_such_module_xyz'"):
+        neurons.get("unknown-family")

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import TnHwError
+
 __all__ = ["FAMILIES_VARIABLE", "NeuronFamily", "register", "get", "names", "sum_of_cells"]
 
 #: Environment variable naming modules or files that register more families (see above).
@@ -179,11 +181,15 @@ def _load_plugins() -> None:
             path = Path(entry)
             spec = importlib.util.spec_from_file_location(f"tn_hw_family_{path.stem}", path)
             if spec is None or not path.is_file():
-                raise ImportError(f"{FAMILIES_VARIABLE}: no such file {entry!r}")
+                raise TnHwError(f"{FAMILIES_VARIABLE}: no such file {entry!r}")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         else:
-            importlib.import_module(entry)
+            try:
+                importlib.import_module(entry)
+            except ImportError as error:
+                raise TnHwError(f"{FAMILIES_VARIABLE}: cannot import {entry!r}: {error}") \
+                    from None
 
 
 def get(name: str) -> NeuronFamily:
@@ -193,6 +199,8 @@ def get(name: str) -> NeuronFamily:
     ------
     KeyError
         If no family of that name is registered (after loading ``TN_HW_FAMILIES``).
+    TnHwError
+        If an entry of ``TN_HW_FAMILIES`` cannot be found or imported.
     """
     if name not in _FAMILIES and isinstance(name, str):
         _load_plugins()
