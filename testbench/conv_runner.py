@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import TnHwError
-from ..generate import Design
+from ..manifest import Design
 from .runner import RegressionResult, _failed_tests, check_simulator, default_seed, simulate
 from .vectors import check_golden_range
 
@@ -27,7 +27,7 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     Parameters
     ----------
     design : Design
-        Of kind ``"conv"``, from :func:`tn_hw.conv.generate_conv` (or a folder's manifest).
+        Of kind ``"conv"``, from :func:`tn_hw.generate.generate_conv` (or a folder's manifest).
     build_dir : path
         A folder of this run's own (safe under ``pytest -n``).
     tier : str

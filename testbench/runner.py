@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TnHwError
-from ..generate import Design
+from ..manifest import Design
 from .harness import WRAPPER_TOP, LaneLayout
 from .vectors import check_golden_range
 

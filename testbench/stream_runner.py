@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import TnHwError
-from ..generate import Design
+from ..manifest import Design
 from .harness import WRAPPER_TOP, LaneLayout
 from .runner import TIERS, RegressionResult, _failed_tests, check_simulator, default_seed, simulate
 from .vectors import check_golden_range

@@ -84,7 +84,7 @@ class ConvTB:
         k = self.spec.kernel
         lo, hi = k.input_range
         w = _draw(self.rng, lo, hi, (k.outputs, k.n_inputs))
-        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.neuron == "threshold" \
+        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.family.has_polarity \
             else None
         bias = _draw(self.rng, *k.bias_range, (k.outputs,))
         for o in range(k.outputs):

@@ -9,7 +9,8 @@ from conv_mutants import CONV_MUTANTS
 from tn_hw.reference.network import conv2d
 from tn_hw.testbench.conv_runner import CONV_TESTS, run_conv_regression
 
-from tn_hw.conv import ConvSpec, generate_conv, parse_image
+from tn_hw.conv import ConvSpec, parse_image
+from tn_hw.generate import generate_conv
 from tn_hw.spec import KernelSpec, SpecError
 
 

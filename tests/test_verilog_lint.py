@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from tn_hw.reference.network import load_network
 
-from tn_hw.conv import ConvSpec, generate_conv
+from tn_hw.conv import ConvSpec
 from tn_hw.export import export_network
-from tn_hw.generate import generate
+from tn_hw.generate import generate, generate_conv
 from tn_hw.spec import KernelSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TnHwError
+from .manifest import MANIFEST_NAME, load_manifest, tool_versions, write_files
 
 __all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "verify_network",
            "write_network_design"]
 
 NETWORK_NAME = "network.json"
-MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: light module)
 MANIFEST_KIND = "network"
 
 #: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
@@ -108,7 +108,6 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
     """
     from amaranth.back import verilog
 
-    from .generate import tool_versions
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
@@ -145,15 +144,13 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
 def write_network_design(design: NetworkDesign, out) -> list[Path]:
     """Write ``<top>.v``, ``manifest.json`` and ``network.json`` into ``out``, staged in a
     temporary folder and moved in only when all are complete (as
-    :func:`tn_hw.generate.write_design`).
+    :func:`tn_hw.manifest.write_design`).
 
     Raises
     ------
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
-    from .generate import write_files
-
     files = {
         design.verilog_name: design.verilog,
         NETWORK_NAME: design.network_text,
@@ -163,7 +160,6 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
 
 
 def _load_exported(folder):
-    from .generate import load_manifest
     from .reference.network import load_network
 
     folder = Path(folder)

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from ... import neurons
 from ...progress import as_progress
 from ...spec import KernelSpec, parse_kernel
 from ..tools import SynthError, find_yosys, short_version, yosys_version
@@ -161,7 +162,7 @@ def _build(args):
 
 def _cost(item) -> int:
     (neuron, kernel, width, _, _), _ = item
-    return kernel[0] * kernel[1] * width * (width if neuron == "mac" else 2)
+    return kernel[0] * kernel[1] * width * neurons.get(neuron).cost_weight(width)
 
 
 def run_sweep(

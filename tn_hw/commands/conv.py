@@ -102,8 +102,7 @@ def _summary(spec) -> str:
 
 
 def cmd_generate_conv(args) -> int:
-    from ..conv import generate_conv
-    from ..generate import write_design
+    from ..generate import generate_conv, write_design
 
     spec = _conv_spec(args)
     design = generate_conv(spec)
@@ -139,7 +138,7 @@ def _conv_from_folder(folder):
 
 def cmd_regress_conv(args) -> int:
     """``tn-hw regress`` of a conv layer (a folder, or the options generated on the fly)."""
-    from ..conv import generate_conv
+    from ..generate import generate_conv
     from ..testbench.conv_runner import run_conv_regression
     from ..testbench.runner import check_simulator
 
