@@ -1,7 +1,7 @@
 """cocotb tests of a streaming convolution layer against the PyTorch integer conv, bit for bit.
 
 This module runs inside the simulator. :func:`tn_hw.testbench.conv_runner.run_conv_regression`
-builds the emitted layer and passes the configuration in ``TN_HW_CONV_CONFIG`` (a JSON file):
+builds the emitted layer and passes the configuration in ``TN_HW_TB_CONFIG`` (a JSON file):
 the manifest, seed, frames per test, which tests to run and where to write the summary.
 
 One coroutine drives and samples the streams at every falling edge of the clock: it sets the
@@ -11,10 +11,6 @@ output pixel is compared with :func:`tn_hw.reference.network.conv2d` as integers
 reports frame, output position, output channel, expected, got and the seed.
 """
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import torch
@@ -23,17 +19,13 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from ..conv import ConvSpec
 from ..reference.network import conv2d
+from .sim import read_tb_config, record_summary
 
 MAX_REPORTED = 5
 PERIOD_NS = 10
 
 
-def _config():
-    path = os.environ.get("TN_HW_CONV_CONFIG")
-    return json.loads(Path(path).read_text()) if path else None
-
-
-CONFIG = _config()
+CONFIG = read_tb_config()
 
 
 def _draw(rng, lo, hi, size):
@@ -244,12 +236,8 @@ class ConvTB:
     def finish(self, name, outcome, extra=()):
         """Record the summary and fail with every problem found."""
         problems = outcome["protocol"][:MAX_REPORTED] + outcome["missing"] + list(extra)
-        summary = Path(self.config["summary"])
-        data = json.loads(summary.read_text()) if summary.exists() else {}
-        data[name] = {"vectors": outcome["checked"], "frames": outcome["frames"],
-                      "mismatches": outcome["mismatches"] + len(problems),
-                      "cycles": self.cycle}
-        summary.write_text(json.dumps(data, indent=2))
+        record_summary(self.config, name, vectors=outcome["checked"], frames=outcome["frames"],
+                       mismatches=outcome["mismatches"] + len(problems), cycles=self.cycle)
         if outcome["mismatches"] or problems:
             lines = [f"{name}: {outcome['mismatches']} mismatching outputs in "
                      f"{outcome['checked']} output pixels (seed {self.seed}; reproduce with "

@@ -19,16 +19,13 @@ handshakes while ``rst`` is high do not count, so the driver keeps ``x__valid`` 
 ``y__ready`` low then.
 """
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 from ..spec import KernelSpec
+from .sim import read_tb_config, record_summary
 from .stream_runner import config_layout
 from .vectors import concat, describe_vector, directed_vectors, golden_outputs, random_vectors
 
@@ -36,12 +33,7 @@ MAX_REPORTED = 5
 PERIOD_NS = 10
 
 
-def _config():
-    path = os.environ.get("TN_HW_TB_CONFIG")
-    return json.loads(Path(path).read_text()) if path else None
-
-
-CONFIG = _config()
+CONFIG = read_tb_config()
 
 
 class StreamTB:
@@ -203,10 +195,7 @@ class StreamTB:
         self.dut._log.info("%s: %d beats, 0 mismatches", name, accepted)
 
     def _record(self, name, beats, mismatches):
-        summary = Path(self.config["summary"])
-        data = json.loads(summary.read_text()) if summary.exists() else {}
-        data[name] = {"vectors": beats, "mismatches": mismatches}
-        summary.write_text(json.dumps(data, indent=2))
+        record_summary(self.config, name, vectors=beats, mismatches=mismatches)
 
     def vectors(self, stream, count):
         return random_vectors(self.spec, self.kind, np.random.default_rng([self.seed, stream]),
