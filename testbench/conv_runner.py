@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import TnHwError
 from ..generate import Design
+from .consistency import check_design
 from .sim import (
     RegressionResult,
     check_simulator,
@@ -66,6 +67,7 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
         raise TnHwError(f"unknown conv tests {unknown}; choose from {', '.join(CONV_TESTS)}")
     check_simulator(simulator)
     check_golden_range(design.spec.kernel, "layer")
+    check_design(design.manifest, design.verilog)
     seed = default_seed() if seed is None else seed
     frames = CONV_TIERS[tier] if frames is None else frames
     if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:

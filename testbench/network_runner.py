@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TnHwError
+from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout, default_lanes
 from .sim import check_simulator, default_waves, simulate
 
@@ -128,6 +129,7 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
         A missing simulator, missing parameter values, or a simulation without results.
     """
     check_simulator(simulator)
+    check_design(manifest, verilog)
     x = np.ascontiguousarray(x, dtype=np.int64).reshape(len(x), -1)
     expected = np.ascontiguousarray(expected, dtype=np.int64).reshape(len(x), -1)
     build_dir = Path(build_dir).resolve()

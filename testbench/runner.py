@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..generate import Design
+from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout, default_lanes
 from .sim import (
     SIMULATORS,
@@ -59,6 +60,7 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
     check_tier(tier)
     check_simulator(simulator)
     check_golden_range(design.spec, design.kind)
+    check_design(design.manifest, design.verilog)
     if design.manifest.get("interface", "plain") == "stream":
         return run_stream_regression(design, build_dir, tier=tier, random_vectors=random_vectors,
                                      seed=seed, simulator=simulator, waves=waves)

@@ -297,7 +297,9 @@ def _failures(results_xml: Path):
         failed.append(case.get("name"))
         if reason is None:
             message = (problem.get("message") or problem.text or "").strip()
-            reason = f"{case.get('name')}: {message.splitlines()[0] if message else 'failed'}"
+            line = message.splitlines()[0] if message else "failed"
+            reason = line if line.startswith(f"{case.get('name')}:") else \
+                f"{case.get('name')}: {line}"
     return failed, reason
 
 

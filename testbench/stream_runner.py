@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..generate import Design
+from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout
 from .sim import (
     TIERS,
@@ -83,6 +84,7 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
     check_tier(tier)
     check_simulator(simulator)
     check_golden_range(design.spec, design.kind)
+    check_design(design.manifest, design.verilog)
     seed = default_seed() if seed is None else seed
     tests = list(STREAM_TESTS if tests is None else tests)
     build_dir = Path(build_dir).resolve()

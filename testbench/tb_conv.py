@@ -19,6 +19,7 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from ..conv import ConvSpec
 from ..reference.network import conv2d
+from .harness import check_port_widths
 from .sim import read_tb_config, record_summary
 
 MAX_REPORTED = 5
@@ -49,6 +50,7 @@ class ConvTB:
         k = self.spec.kernel
         self.out_width = k.output_width
         self.ports = {p["name"]: p for p in config["manifest"]["ports"]}
+        check_port_widths(dut, [(p["name"], p["width"]) for p in config["manifest"]["ports"]])
         # Handles cached: every lookup is a crossing into the simulator.
         self.clk, self.rst = dut.clk, dut.rst
         self.i_valid, self.i_payload, self.i_ready = dut.i__valid, dut.i__payload, dut.i__ready

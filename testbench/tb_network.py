@@ -10,6 +10,7 @@ neither torch nor the model file.
 import cocotb
 import numpy as np
 
+from .harness import check_port_widths
 from .network_runner import find_mismatches, network_layouts
 from .sim import read_tb_config
 
@@ -25,6 +26,7 @@ class NetworkTB:
         self.dut = dut
         self.config = config
         self.layout, self.param_layout = network_layouts(config["manifest"], config["lanes"])
+        check_port_widths(dut.dut, [(p["name"], p["width"]) for p in config["manifest"]["ports"]])
         self.outputs = len(self.layout.outputs)
 
     async def program(self, data):

@@ -10,7 +10,7 @@ import cocotb
 import numpy as np
 
 from ..spec import KernelSpec
-from .harness import LaneLayout
+from .harness import LaneLayout, check_port_widths
 from .sim import read_tb_config, record_summary
 from .vectors import (
     describe_vector,
@@ -39,6 +39,8 @@ class NeuronTB:
         self.kind = config["manifest"]["kind"]
         self.spec = _spec(config)
         self.layout = LaneLayout(config["manifest"], lanes=config["lanes"])
+        check_port_widths(dut.dut, [(p.name, p.width)
+                                    for p in self.layout.inputs + self.layout.outputs])
         # Handles cached: every lookup is a crossing into the simulator.
         self.in_block = dut.in_block
         self.out_block = dut.out_block

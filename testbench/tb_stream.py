@@ -25,6 +25,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 from ..spec import KernelSpec
+from .harness import check_port_widths
 from .sim import read_tb_config, record_summary
 from .stream_runner import config_layout
 from .vectors import concat, describe_vector, directed_vectors, golden_outputs, random_vectors
@@ -48,6 +49,7 @@ class StreamTB:
         self.latency = manifest["latency"]
         self.seed = config["seed"]
         self.cfg_layout = config_layout(manifest)
+        check_port_widths(dut.dut, [(p["name"], p["width"]) for p in manifest["ports"]])
         self.outputs = self.spec.outputs
         self.out_width = self.spec.output_width
         # Handles cached: every lookup is a crossing into the simulator.

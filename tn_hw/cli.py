@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--build-dir", metavar="DIR",
                      help="keep build files, logs and waveforms here (default: temporary)")
     reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    reg.add_argument("--waves", action="store_true",
+                     help="dump an FST waveform of every design simulated and keep it (its path "
+                          "is printed)")
     add_conv_regress_options(reg)
     reg.set_defaults(func=cmd_regress)
 
@@ -283,21 +287,48 @@ def _design_from_folder(folder):
         raise TnHwError(f"cannot read the design's Verilog: {error}") from None
 
 
-def _print_result(result, label=None):
+def print_result(result, label=None):
+    """One line per design: PASS/FAIL, counts, and for a FAIL why, then where the log is."""
     status = "PASS" if result.passed else "FAIL"
     tests = ", ".join(f"{name} {t['vectors']}" for name, t in result.tests.items())
     print(f"{status}  {label or result.top:<34} {result.vectors:>7} vectors  "
           f"{result.mismatches} mismatches  ({tests}; seed {result.seed}; "
-          f"{result.build_seconds + result.run_seconds:.1f} s)")
+          f"{result.build_seconds + result.run_seconds:.1f} s)"
+          + ("" if result.passed else f": {result.reason}"))
     if not result.passed:
         print(f"      details: {result.log}")
+    if result.waves:
+        print(f"      waves: {result.waves}")
 
 
 def _run_one(design, args, build_dir):
     from .testbench.runner import run_regression
 
     return run_regression(design, build_dir, tier=args.tier, random_vectors=args.vectors,
-                          seed=args.seed)
+                          seed=args.seed, waves=args.waves or None)
+
+
+def build_root(build_dir):
+    """``(root folder, whether it is a scratch folder of this run)`` for a regression."""
+    if build_dir:
+        return Path(build_dir), False
+    return Path(tempfile.mkdtemp(prefix="tn-hw-regress-")), True
+
+
+def finish_build_root(root, scratch, results, *, waves=False):
+    """Remove a scratch build folder after a run that passed; after a failure keep the folders
+    of the failed designs (their logs are printed), and with waves keep everything."""
+    if not scratch:
+        return
+    if waves:
+        return
+    kept = [r for r in results if not r.passed]
+    if not kept:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for result in results:
+        if result.passed and result.build_dir is not None:
+            shutil.rmtree(result.build_dir, ignore_errors=True)
 
 
 def cmd_regress(args) -> int:
@@ -310,22 +341,27 @@ def cmd_regress(args) -> int:
     check_simulator("icarus")
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
-    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
-        root = Path(args.build_dir) if args.build_dir else Path(scratch)
-        if args.matrix:
-            jobs = [(c.id, c.generate) for c in regression_matrix()]
-        elif args.design:
-            jobs = [(None, lambda: _design_from_folder(args.design))]
-        else:
-            from .generate import generate
+    if args.matrix:
+        jobs = [(c.id, c.generate) for c in regression_matrix()]
+    elif args.design:
+        jobs = [(None, lambda: _design_from_folder(args.design))]
+    else:
+        from .generate import generate
 
-            jobs = [(None, lambda: generate(_spec_from_args(args), stream=args.stream))]
-        results = []
+        jobs = [(None, lambda: generate(_spec_from_args(args), stream=args.stream))]
+    root, scratch = build_root(args.build_dir)
+    results = []
+    try:
         for label, make in jobs:
             design = make()
             result = _run_one(design, args, root / (label or design.top))
-            _print_result(result, label)
+            print_result(result, label)
             results.append(result)
+    except BaseException:
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finish_build_root(root, scratch, results, waves=args.waves)
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "

@@ -9,6 +9,7 @@ kernel instances, cycles per frame, latency) from one object.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -247,5 +248,6 @@ def generate_conv(spec: ConvSpec, component=None):
         },
         "ports": ports,
         "tools": tool_versions(),
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return Design(kind="conv", spec=spec, top=top, verilog=text, manifest=manifest)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import shutil
 from pathlib import Path
 
 from .errors import TnHwError
@@ -138,7 +138,7 @@ def _conv_from_folder(folder):
 
 def cmd_regress_conv(args) -> int:
     """``tn-hw regress`` of a conv layer (a folder, or the options generated on the fly)."""
-    from .cli import _print_result
+    from .cli import build_root, finish_build_root, print_result
     from .conv import generate_conv
     from .testbench.conv_runner import run_conv_regression
     from .testbench.runner import check_simulator
@@ -155,13 +155,19 @@ def cmd_regress_conv(args) -> int:
         design = _conv_from_folder(args.design)
     else:
         design = generate_conv(_conv_spec(args))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
-        root = Path(args.build_dir) if args.build_dir else Path(scratch)
+    root, scratch = build_root(args.build_dir)
+    try:
         result = run_conv_regression(design, root / design.top, tier=args.tier,
-                                     frames=args.frames, seed=args.seed)
-        _print_result(result)
-        print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
-              f" frames checked bit for bit, {result.mismatches} mismatches")
+                                     frames=args.frames, seed=args.seed,
+                                     waves=getattr(args, "waves", False) or None)
+    except BaseException:
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    print_result(result)
+    print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
+          f" frames checked bit for bit, {result.mismatches} mismatches")
+    finish_build_root(root, scratch, [result], waves=getattr(args, "waves", False))
     if args.json:
         Path(args.json).write_text(json.dumps([result.as_dict()], indent=2) + "\n")
     return 0 if result.passed else 1

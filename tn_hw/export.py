@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import json
 import math
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,7 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
         "tools": tool_versions(),
     }
     text = verilog.convert(dut, name=top, emit_src=False)
+    manifest["verilog_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return NetworkDesign(top=top, verilog=text, manifest=manifest, network_text=network_text)
 
 
@@ -205,7 +207,7 @@ def _inputs(net, data, samples, seed):
 
 
 def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int = 1,
-                   build_dir=None) -> dict:
+                   build_dir=None, waves: bool = False) -> dict:
     """Run a data set through an exported network's RTL and compare every logit.
 
     Parameters
@@ -220,7 +222,10 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     seed : int
         Seed of the random inputs.
     build_dir : path, optional
-        Keep the simulation files here (default: a temporary folder).
+        Keep the simulation files here (default: a temporary folder, removed after a run that
+        passed without waves, kept otherwise: ``report["build_dir"]``).
+    waves : bool
+        Dump an FST waveform (``report["waves"]``).
 
     Returns
     -------
@@ -242,10 +247,14 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         from .hdl.network import parameter_values, plan_network
 
         parameters = parameter_values(plan_network(net))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-verify-") as scratch:
+    root = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="tn-hw-verify-"))
+    try:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
-                             Path(build_dir) if build_dir else Path(scratch),
-                             parameters=parameters)
+                             root, parameters=parameters, waves=waves)
+    except BaseException:
+        if not build_dir:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     report = {
         "top": manifest["top"], "mode": manifest["mode"], "data": data, "samples": len(x),
         "outputs": int(golden.shape[1]), "mismatch_count": len(result.mismatches),
@@ -254,6 +263,8 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         "golden_accuracy": None, "rtl_accuracy": None, "correct": None,
         "build_seconds": round(result.build_seconds, 3),
         "run_seconds": round(result.run_seconds, 3),
+        "reason": result.reason, "log": str(result.log),
+        "waves": None if result.waves is None else str(result.waves),
     }
     if labels is not None and len(x):
         import torch
@@ -265,6 +276,11 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         report["golden_accuracy"] = report["correct"]["golden"] / len(x)
         report["rtl_accuracy"] = report["correct"]["rtl"] / len(x)
     report["passed"] = (result.passed and report["rtl_accuracy"] == report["golden_accuracy"])
+    if not report["passed"] and report["reason"] is None:
+        report["reason"] = (f"{report['mismatch_count']} mismatching logits"
+                            if report["mismatch_count"] else "RTL and golden accuracy differ")
+    if not build_dir and report["passed"] and not waves:
+        shutil.rmtree(root, ignore_errors=True)
     return report
 
 
@@ -333,6 +349,8 @@ def register(subparsers) -> None:
     ver.add_argument("--seed", type=int, default=1, help="seed of --data random; default 1")
     ver.add_argument("--build-dir", metavar="DIR", help="keep the simulation files here")
     ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ver.add_argument("--waves", action="store_true",
+                     help="dump an FST waveform of the run and keep it (its path is printed)")
     ver.set_defaults(func=cmd_verify)
 
 
@@ -359,7 +377,7 @@ def cmd_verify(args) -> int:
     if args.data == "random" and samples is None:
         samples = 1000
     report = verify_network(args.design, data=args.data, samples=samples, seed=args.seed,
-                            build_dir=args.build_dir)
+                            build_dir=args.build_dir, waves=args.waves)
     for m in report["mismatches"][:MAX_PRINTED]:
         print(f"MISMATCH sample {m['sample']} logit {m['output']}: expected {m['expected']}, "
               f"got {m['got']}")
@@ -368,7 +386,11 @@ def cmd_verify(args) -> int:
     status = "PASS" if report["passed"] else "FAIL"
     print(f"{status}  {report['top']} ({report['mode']}): {report['samples']} samples of "
           f"{report['data']} x {report['outputs']} logits, {report['mismatch_count']} "
-          f"mismatches")
+          f"mismatches" + ("" if report["passed"] else f": {report['reason']}"))
+    if not report["passed"]:
+        print(f"      details: {report['log']}")
+    if report["waves"]:
+        print(f"      waves: {report['waves']}")
     if report["golden_accuracy"] is not None:
         c, n = report["correct"], report["samples"]
         same = "equal" if c["rtl"] == c["golden"] else "DIFFERENT"

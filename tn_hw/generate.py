@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -176,6 +177,8 @@ def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
         "ports": _ports(component, spec.neuron, kind, spec),
         "tools": tool_versions(),
+        # Checked by tn-hw regress (tn_hw.testbench.consistency): the Verilog is unedited.
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
 
