@@ -254,7 +254,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
         runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
                      timescale=("1ns", "1ps"), always=True, waves=waves,
                      build_args=list(info.build_args), log_file=build_log)
-    except (subprocess.CalledProcessError, SystemExit):
+    except (subprocess.CalledProcessError, RuntimeError, SystemExit):
         built = time.perf_counter()
         return SimulationRun(log=build_log, build_seconds=built - started, run_seconds=0.0,
                              reason=f"{simulator} could not build the design: "
