@@ -57,7 +57,9 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     ------
     TnHwError
         Missing simulator, a design that is not a conv layer, an unknown tier or test, or a
-        simulation that ended without results.
+        manifest that disagrees with its Verilog (:func:`~tn_hw.testbench.consistency.
+        check_design`). A simulation that ended without results is a failed result with a
+        ``reason``.
     """
     if design.kind != "conv":
         raise TnHwError(f"{design.top} is a {design.kind}, not a conv layer")

@@ -45,17 +45,21 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
     lanes : int, optional
         Copies of the design per packed bus; default fills about 64 kbit.
     waves : bool, optional
-        Dump waveforms into ``build_dir``; default from ``TN_HW_WAVES``.
+        Dump an FST into ``build_dir`` (``result.waves``); default from ``TN_HW_WAVES``.
 
     Returns
     -------
     RegressionResult
+        A simulation that ended without results is a failed result whose ``reason`` quotes the
+        simulator's first error line.
 
     Raises
     ------
     TnHwError
-        Missing simulator, unknown tier, a design too wide for the golden model, or a
-        simulation that ended without results.
+        Missing simulator, unknown tier, a design too wide for the golden model.
+    DesignMismatch
+        A manifest that disagrees with its Verilog or its parameters
+        (:func:`~tn_hw.testbench.consistency.check_design`).
     """
     check_tier(tier)
     check_simulator(simulator)

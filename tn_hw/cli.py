@@ -87,8 +87,12 @@ with the PyTorch golden model as an integer. A pipelined design (--stages) gets 
 per clock, each output read exactly its latency later; a stream design (--stream) gets beats
 back to back, under random valid gaps and ready back-pressure, and with resets in the middle of
 the stream, every output beat compared and the handshake rules checked. The seed defaults to
-$TN_HW_SEED or 1 and is printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the
-build folder.
+$TN_HW_SEED or 1 and is printed with any mismatch; --waves (or TN_HW_WAVES=1) dumps an FST
+waveform, keeps it and prints its path.
+Before simulating, DIR is checked: the manifest's parameters re-derived, its port table against
+the ports the Verilog declares and against the parameters, the top module name and the hash of
+the Verilog; a disagreement is refused with one line naming the field (exit 2). A FAIL says why
+and keeps its build folder (the "details" log).
 A conv layer gets its own tests: full-rate back-to-back frames (frame period checked),
 random input gaps with output back-pressure, and a reset in the middle of a frame; every
 output pixel is compared with the golden integer conv (--frames per test).
@@ -315,12 +319,10 @@ def build_root(build_dir):
     return Path(tempfile.mkdtemp(prefix="tn-hw-regress-")), True
 
 
-def finish_build_root(root, scratch, results, *, waves=False):
+def finish_build_root(root, scratch, results):
     """Remove a scratch build folder after a run that passed; after a failure keep the folders
     of the failed designs (their logs are printed), and with waves keep everything."""
-    if not scratch:
-        return
-    if waves:
+    if not scratch or any(r.waves for r in results):
         return
     kept = [r for r in results if not r.passed]
     if not kept:
@@ -361,7 +363,7 @@ def cmd_regress(args) -> int:
         if scratch:
             shutil.rmtree(root, ignore_errors=True)
         raise
-    finish_build_root(root, scratch, results, waves=args.waves)
+    finish_build_root(root, scratch, results)
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "

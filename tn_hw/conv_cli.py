@@ -167,7 +167,7 @@ def cmd_regress_conv(args) -> int:
     print_result(result)
     print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
           f" frames checked bit for bit, {result.mismatches} mismatches")
-    finish_build_root(root, scratch, [result], waves=getattr(args, "waves", False))
+    finish_build_root(root, scratch, [result])
     if args.json:
         Path(args.json).write_text(json.dumps([result.as_dict()], indent=2) + "\n")
     return 0 if result.passed else 1

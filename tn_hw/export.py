@@ -279,7 +279,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     if not report["passed"] and report["reason"] is None:
         report["reason"] = (f"{report['mismatch_count']} mismatching logits"
                             if report["mismatch_count"] else "RTL and golden accuracy differ")
-    if not build_dir and report["passed"] and not waves:
+    if not build_dir and report["passed"] and result.waves is None:
         shutil.rmtree(root, ignore_errors=True)
     return report
 
