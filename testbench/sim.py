@@ -223,7 +223,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     config : dict
         Handed to the test module (:func:`read_tb_config`); ``summary`` is added.
     waves : bool
-        Dump an FST of the whole hierarchy (Icarus: ``build_dir/<hdl_toplevel>.fst``).
+        Dump the whole hierarchy (Icarus: an FST, ``build_dir/<hdl_toplevel>.fst``).
 
     A failed cocotb test is not an exception here: the result tells which test failed and why,
     and the caller decides what a failure means (the mutation tests expect one). A simulator
@@ -244,7 +244,8 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     results_xml.unlink(missing_ok=True)
     build_log, log = build_dir / "build.log", build_dir / "sim.log"
     log.unlink(missing_ok=True)
-    waves_file = build_dir / f"{hdl_toplevel}.fst" if waves else None
+    for old in _waves_files(build_dir):
+        old.unlink()  # a waveform of an earlier run in this folder is not this run's
     env = {TB_CONFIG_ENV: str(config_file),
            "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_ASSERTION_FILES}
 
@@ -268,7 +269,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
         pass  # under pytest the cocotb runner exits on a failed test
     finished = time.perf_counter()
     run = SimulationRun(log=log, build_seconds=built - started, run_seconds=finished - built,
-                        waves=waves_file if waves_file and waves_file.exists() else None)
+                        waves=_waves_file(build_dir) if waves else None)
     if summary.exists():
         run.summary = json.loads(summary.read_text())
     try:
@@ -281,6 +282,17 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     if not run.summary and run.reason is None:
         run.reason = f"simulator ran no test: {_first_error(log)}"
     return run
+
+
+def _waves_files(build_dir: Path) -> list:
+    return [p for p in build_dir.iterdir() if p.suffix in (".fst", ".vcd", ".ghw")]
+
+
+def _waves_file(build_dir: Path) -> Path | None:
+    """The waveform the simulator wrote (Icarus: ``<top>.fst``; others name theirs
+    differently), the newest if several."""
+    found = _waves_files(build_dir)
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
 def _failures(results_xml: Path):
