@@ -5,6 +5,7 @@ and its log exists; ``--waves`` keeps an FST and prints its path."""
 import json
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from net_mutants import tiny_net
@@ -46,6 +47,15 @@ def assert_refused(status, out, err, *words):
     for word in words:
         assert word in err, err
     assert "PASS" not in out and "vectors" not in out
+
+
+@pytest.fixture(autouse=True)
+def scratch_in_tmp_path(tmp_path, monkeypatch):
+    """Build folders that a failed run keeps land in the test's own folder, not /tmp."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
 
 
 @pytest.fixture
@@ -131,6 +141,12 @@ def test_edited_verilog_without_a_hash_fails_with_its_cause(kernel_dir, tmp_path
     assert "mismatches in" in fail and "TN_HW_SEED" in fail
     details = next(line for line in out.splitlines() if "details:" in line).split()[-1]
     assert "reproduce with TN_HW_SEED" in open(details).read()
+
+
+def test_a_passing_run_leaves_no_build_folder(kernel_dir, scratch_in_tmp_path, capsys, icarus):
+    status, out, _ = run(capsys, "regress", kernel_dir, "--vectors", "50")
+    assert status == 0, out
+    assert list(scratch_in_tmp_path.iterdir()) == []
 
 
 def test_simulator_error_is_the_reason(kernel_dir, capsys, icarus):
