@@ -338,6 +338,10 @@ def _compare_parameters(manifest, spec) -> None:
                              f"{manifest['top']!r}")
 
 
+#: Signedness of the port families (a network's l<i>_w etc. by their last part).
+_SIGNED = {"x": True, "w": True, "wp": True, "wm": True, "bias": True, "y": True, "p": False}
+
+
 def _compare_families(manifest, expected) -> None:
     counts = {}
     for entry in manifest["ports"]:
@@ -352,6 +356,10 @@ def _compare_families(manifest, expected) -> None:
         if width is not None and entry["width"] != width:
             raise DesignMismatch(f"ports.{entry['name']}.width: expected {width} (from the "
                                  f"parameters), found {entry['width']}")
+        signed = _SIGNED.get(key.rsplit("_", 1)[-1] if key.startswith("l") else key)
+        if signed is not None and direction and entry.get("signed") != signed:
+            raise DesignMismatch(f"ports.{entry['name']}.signed: expected {signed} (two's "
+                                 f"complement values), found {entry.get('signed')!r}")
         counts[key] = counts.get(key, 0) + 1
     for key, (_direction, count, _width) in expected.items():
         if count is not None and counts.get(key, 0) != count:

@@ -85,6 +85,10 @@ def _table_width(m):
     port(m, "w__2")["width"] = 6
 
 
+def _unsigned_input(m):
+    port(m, "x__1")["signed"] = False
+
+
 def _copied_w6_manifest(m):
     """Every field of a 6-bit design's manifest, beside the 8-bit Verilog (a stale copy)."""
     other = generate(KernelSpec(kernel=(3, 3), width=6)).manifest
@@ -100,6 +104,7 @@ EDITS = {
     "wrong_direction": (_wrong_direction, ["ports.x__0.direction", "expected input",
                                            "found output"]),
     "width_in_table_only": (_table_width, ["ports.w__2.width", "expected 8", "found 6"]),
+    "unsigned_input": (_unsigned_input, ["ports.x__1.signed", "expected True", "found False"]),
     "stale_copy": (_copied_w6_manifest, ["ports.bias.width", "expected 13 (Verilog)",
                                          "found 11"]),
 }
