@@ -228,7 +228,12 @@ def test_network_folder_edits_are_refused(mode, tmp_path, capsys):
     capsys.readouterr()
     edit_manifest(out, lambda m: m.update(input_width=m["input_width"] - 1))
     status, printed, err = run(capsys, "verify", out, "--data", "random", "--samples", "5")
-    assert_refused(status, printed, err, "ports.x__0.width")
+    assert_refused(status, printed, err, "input_width: expected", "network.json")
+    assert main(["export", str(model), "-o", str(out), "--thresholds", mode]) == 0
+    capsys.readouterr()
+    edit_manifest(out, lambda m: port(m, "x__0").update(width=m["input_width"] - 1))
+    status, printed, err = run(capsys, "verify", out, "--data", "random", "--samples", "5")
+    assert_refused(status, printed, err, "ports.x__0.width", "(Verilog)")
     assert main(["export", str(model), "-o", str(out), "--thresholds", mode]) == 0
     capsys.readouterr()
     edit_manifest(out, lambda m: m.update(ports=m["ports"][:-1]))

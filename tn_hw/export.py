@@ -188,6 +188,18 @@ def _load_exported(folder):
     return manifest, load_network(json.loads(network_text)), verilog
 
 
+def _check_against_network(manifest, net, verilog) -> None:
+    """Refuse a manifest that disagrees with network.json or with its Verilog (issue 19)."""
+    from .testbench.consistency import DesignMismatch, check_design
+
+    for field, value in (("name", net.name), ("input_shape", list(net.input_shape)),
+                         ("input_width", net.input_width)):
+        if manifest.get(field) != value:
+            raise DesignMismatch(f"{field}: expected {value!r} ({manifest.get('network')}), "
+                                 f"found {manifest.get(field)!r}")
+    check_design(manifest, verilog)
+
+
 def _inputs(net, data, samples, seed):
     """Integer inputs ``(N, *input_shape)`` and labels (or ``None``) for ``--data``."""
     import numpy as np
@@ -240,6 +252,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     from .testbench.network_runner import run_network
 
     manifest, net, verilog = _load_exported(folder)
+    _check_against_network(manifest, net, verilog)
     x, labels = _inputs(net, data, samples, seed)
     golden = forward(net, x).reshape(len(x), -1)
     parameters = None
