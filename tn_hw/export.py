@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,7 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
         "tools": tool_versions(),
     }
     text = verilog.convert(dut, name=top, emit_src=False)
+    manifest["verilog_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return NetworkDesign(top=top, verilog=text, manifest=manifest, network_text=network_text)
 
 
@@ -180,6 +182,18 @@ def _load_exported(folder):
     return manifest, load_network(json.loads(network_text)), verilog
 
 
+def _check_against_network(manifest, net, verilog) -> None:
+    """Refuse a manifest that disagrees with network.json or with its Verilog (issue 19)."""
+    from .testbench.consistency import DesignMismatch, check_design
+
+    for field, value in (("name", net.name), ("input_shape", list(net.input_shape)),
+                         ("input_width", net.input_width)):
+        if manifest.get(field) != value:
+            raise DesignMismatch(f"{field}: expected {value!r} ({manifest.get('network')}), "
+                                 f"found {manifest.get(field)!r}")
+    check_design(manifest, verilog)
+
+
 def _inputs(net, data, samples, seed):
     """Integer inputs ``(N, *input_shape)`` and labels (or ``None``) for ``--data``."""
     import numpy as np
@@ -199,7 +213,7 @@ def _inputs(net, data, samples, seed):
 
 
 def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int = 1,
-                   build_dir=None) -> dict:
+                   build_dir=None, waves: bool = False) -> dict:
     """Run a data set through an exported network's RTL and compare every logit.
 
     Parameters
@@ -214,7 +228,10 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     seed : int
         Seed of the random inputs.
     build_dir : path, optional
-        Keep the simulation files here (default: a temporary folder).
+        Keep the simulation files here (default: a temporary folder, removed after a run that
+        passed without waves, kept otherwise: ``report["build_dir"]``).
+    waves : bool
+        Dump an FST waveform (``report["waves"]``).
 
     Returns
     -------
@@ -229,6 +246,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     from .testbench.network_runner import run_network
 
     manifest, net, verilog = _load_exported(folder)
+    _check_against_network(manifest, net, verilog)
     x, labels = _inputs(net, data, samples, seed)
     golden = forward(net, x).reshape(len(x), -1)
     parameters = None
@@ -236,10 +254,14 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         from .hdl.network import parameter_values, plan_network
 
         parameters = parameter_values(plan_network(net))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-verify-") as scratch:
+    root = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="tn-hw-verify-"))
+    try:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
-                             Path(build_dir) if build_dir else Path(scratch),
-                             parameters=parameters)
+                             root, parameters=parameters, waves=waves)
+    except BaseException:
+        if not build_dir:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     report = {
         "top": manifest["top"], "mode": manifest["mode"], "data": data, "samples": len(x),
         "outputs": int(golden.shape[1]), "mismatch_count": len(result.mismatches),
@@ -248,6 +270,8 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         "golden_accuracy": None, "rtl_accuracy": None, "correct": None,
         "build_seconds": round(result.build_seconds, 3),
         "run_seconds": round(result.run_seconds, 3),
+        "reason": result.reason, "log": str(result.log),
+        "waves": None if result.waves is None else str(result.waves),
     }
     if labels is not None and len(x):
         import torch
@@ -259,4 +283,9 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         report["golden_accuracy"] = report["correct"]["golden"] / len(x)
         report["rtl_accuracy"] = report["correct"]["rtl"] / len(x)
     report["passed"] = (result.passed and report["rtl_accuracy"] == report["golden_accuracy"])
+    if not report["passed"] and report["reason"] is None:
+        report["reason"] = (f"{report['mismatch_count']} mismatching logits"
+                            if report["mismatch_count"] else "RTL and golden accuracy differ")
+    if not build_dir and report["passed"] and result.waves is None:
+        shutil.rmtree(root, ignore_errors=True)
     return report

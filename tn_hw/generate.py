@@ -7,6 +7,8 @@ re-exported here for existing callers.
 
 from __future__ import annotations
 
+import hashlib
+
 from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
@@ -92,6 +94,8 @@ def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
         "ports": _ports(component, spec, kind),
         "tools": tool_versions(),
+        # Checked by tn-hw regress (tn_hw.testbench.consistency): the Verilog is unedited.
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
 
@@ -171,5 +175,6 @@ def generate_conv(spec: ConvSpec, component=None):
         },
         "ports": ports,
         "tools": tool_versions(),
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return Design(kind="conv", spec=spec, top=top, verilog=text, manifest=manifest)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import shutil
 from pathlib import Path
 
 from ..errors import TnHwError
 from .args import spec_from_args
-from .report import print_result
+from .report import build_root, finish_build_root, print_result
 
 __all__ = ["CONV_EPILOG", "add_conv_options", "add_conv_regress_options", "cmd_generate_conv",
            "cmd_regress_conv", "conv_regress_requested", "conv_requested", "is_conv_folder"]
@@ -154,13 +154,19 @@ def cmd_regress_conv(args) -> int:
         design = _conv_from_folder(args.design)
     else:
         design = generate_conv(_conv_spec(args))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
-        root = Path(args.build_dir) if args.build_dir else Path(scratch)
+    root, scratch = build_root(args.build_dir)
+    try:
         result = run_conv_regression(design, root / design.top, tier=args.tier,
-                                     frames=args.frames, seed=args.seed)
-        print_result(result)
-        print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
-              f" frames checked bit for bit, {result.mismatches} mismatches")
+                                     frames=args.frames, seed=args.seed,
+                                     waves=getattr(args, "waves", False) or None)
+    except BaseException:
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    print_result(result)
+    print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
+          f" frames checked bit for bit, {result.mismatches} mismatches")
+    finish_build_root(root, scratch, [result])
     if args.json:
         Path(args.json).write_text(json.dumps([result.as_dict()], indent=2) + "\n")
     return 0 if result.passed else 1
