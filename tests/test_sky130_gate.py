@@ -30,8 +30,13 @@ def test_mapped_kernel_figures_are_consistent(mapped, neuron):
     assert result["area_um2"] == pytest.approx(sum(result["area_by_type"].values()), rel=1e-6)
     assert result["delay_ns"] > 0
     path = result["critical_path"]
-    arrivals = [step[-1] for step in path]
-    assert arrivals == sorted(arrivals) and arrivals[-1] == pytest.approx(result["delay_ns"])
+    arrivals = [step[5] for step in path]
+    assert arrivals == sorted(arrivals)
+    # each arrival is the previous one plus the arc's table delay
+    for before, step in zip([0.0, *arrivals], path, strict=False):
+        assert step[5] == pytest.approx(before + step[8], abs=2e-4)
+    # a combinational kernel: the path ends at an output port, at the critical delay
+    assert result["endpoint"] == "y" and arrivals[-1] == pytest.approx(result["delay_ns"])
 
 
 def test_mac_is_larger_than_threshold(mapped):

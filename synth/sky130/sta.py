@@ -108,7 +108,8 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
     -------
     dict
         ``delay_ns``, ``endpoint`` and ``path``: the cells from the start point to the end point,
-        each ``[instance, cell type, input pin, output pin, edge, arrival ns]``.
+        each ``[instance, cell type, input pin, output pin, output edge, arrival ns, input slew
+        ns, output load pF, arc delay ns]`` (enough to redo a step by hand from the tables).
     """
     lib = read_timing(str(liberty))
     index1, index2, cells = lib["index_1"], lib["index_2"], lib["cells"]
@@ -151,7 +152,7 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
                     s = lookup(arc[f"{edge}_transition"], index1, index2, INPUT_SLEW,
                                load.get(bit, 0))
                     arrival[bit, edge] = (t, s, (name, inst["type"], arc["from"], arc["to"],
-                                                 edge, None))
+                                                 edge, None, INPUT_SLEW, load.get(bit, 0), t))
     pending = {n for n in module["cells"] if n not in seq}
     while pending:
         progressed = False
@@ -176,7 +177,8 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
                             if (bit, out_edge) not in arrival or t > arrival[bit, out_edge][0]:
                                 arrival[bit, out_edge] = (t, s, (name, inst["type"], arc["from"],
                                                                  arc["to"], out_edge,
-                                                                 (src, in_edge)))
+                                                                 (src, in_edge), s_in, c,
+                                                                 t - t_in))
             pending.discard(name)
             progressed = True
         if not progressed:
@@ -199,7 +201,8 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
     path = []
     while key is not None and key in arrival and arrival[key][2] is not None:
         t, _, step = arrival[key]
-        name, kind, pin_in, pin_out, edge, previous = step
-        path.append([name, kind, pin_in, pin_out, edge, round(t, 4)])
+        name, kind, pin_in, pin_out, edge, previous, slew_in, cap, delay_arc = step
+        path.append([name, kind, pin_in, pin_out, edge, round(t, 4), round(slew_in, 4),
+                     round(cap, 6), round(delay_arc, 4)])
         key = previous
     return {"delay_ns": round(delay, 4), "endpoint": endpoint, "path": path[::-1]}
