@@ -17,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from tn_hw.synth.area.flow import synthesize
-
 from tn_hw.conv import ConvSpec, parse_image
 from tn_hw.generate import generate_conv
 from tn_hw.spec import KernelSpec, parse_kernel
+from tn_hw.synth.area.flow import synthesize
 
 
 def main(argv=None):

@@ -25,7 +25,7 @@ NETWORK_NAME = "network.json"
 MANIFEST_KIND = "network"
 
 #: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
-#: nor torch; tests/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
+#: nor torch; tests/testbench/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
 #: tn_hw.reference.data.DATASETS.
 CLI_MODES = ("baked", "ports")
 CLI_DATA = ("digits-train", "digits-test", "ball3-train", "ball3-test", "random")

@@ -16,6 +16,7 @@ from .wheel import Sky130Error
 
 __all__ = [
     "LIBERTY_NAME",
+    "group_body",
     "default_liberty",
     "evaluate",
     "truth_table",
@@ -149,11 +150,11 @@ def read_liberty(path) -> dict:
                           "`python -m tn_hw.synth.sky130.characterize`")
     cells = {}
     for match in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text):
-        body = _group_body(text, match.end())
+        body = group_body(text, match.end())
         area = re.search(r"\barea\s*:\s*([\d.eE+-]+)", body)
         pins = {}
         for pin in re.finditer(r"\bpin\s*\(\s*\"?(\w+)\"?\s*\)\s*\{", body):
-            pin_body = _group_body(body, pin.end())
+            pin_body = group_body(body, pin.end())
             direction = re.search(r"\bdirection\s*:\s*(\w+)", pin_body)
             function = re.search(r"\bfunction\s*:\s*\"([^\"]*)\"", pin_body)
             pins[pin.group(1)] = {"direction": direction.group(1) if direction else None,
@@ -165,7 +166,8 @@ def read_liberty(path) -> dict:
     return cells
 
 
-def _group_body(text: str, start: int) -> str:
+def group_body(text: str, start: int) -> str:
+    """The text of a liberty group `{ ... }` whose opening brace ends just before `start`."""
     depth = 1
     for index in range(start, len(text)):
         if text[index] == "{":

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from functools import cache
 from pathlib import Path
 
-from .liberty import _group_body
+from .liberty import group_body
 from .wheel import Sky130Error
 
 __all__ = ["INPUT_SLEW", "OUTPUT_LOAD", "read_timing", "critical_path"]
@@ -47,20 +47,20 @@ def read_timing(path: str) -> dict:
     template = re.search(r"lu_table_template\s*\(\s*delay_template\s*\)\s*\{", text)
     if template is None:
         raise Sky130Error(f"{path} has no delay_template: not a tn-hw sky130 liberty")
-    body = _group_body(text, template.end())
+    body = group_body(text, template.end())
     index1 = _floats(re.search(r"index_1\s*\(([^)]*)\)", body).group(1))
     index2 = _floats(re.search(r"index_2\s*\(([^)]*)\)", body).group(1))
     cells = {}
     for match in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text):
-        cell_body = _group_body(text, match.end())
+        cell_body = group_body(text, match.end())
         caps, arcs, setup, setup_pin = {}, [], None, None
         for pin in re.finditer(r"\bpin\s*\(\s*\"?(\w+)\"?\s*\)\s*\{", cell_body):
-            pin_body = _group_body(cell_body, pin.end())
+            pin_body = group_body(cell_body, pin.end())
             cap = re.search(r"\bcapacitance\s*:\s*([\d.eE+-]+)", pin_body)
             if cap:
                 caps[pin.group(1)] = float(cap.group(1))
             for timing in re.finditer(r"\btiming\s*\(\s*\)\s*\{", pin_body):
-                tb = _group_body(pin_body, timing.end())
+                tb = group_body(pin_body, timing.end())
                 kind = re.search(r"timing_type\s*:\s*(\w+)", tb)
                 kind = kind.group(1) if kind else "combinational"
                 if kind == "setup_rising":

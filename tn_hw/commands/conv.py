@@ -145,7 +145,7 @@ def cmd_regress_conv(args) -> int:
     check_simulator("icarus")
     if args.matrix:
         raise TnHwError("--matrix runs the kernel matrix; the conv layer has its own tests "
-                        "(tests/test_conv.py)")
+                        "(tests/testbench/test_conv.py)")
     if args.vectors is not None:
         raise TnHwError("--vectors does not apply to a conv layer; use --frames")
     if args.frames is not None and args.frames < 1:
