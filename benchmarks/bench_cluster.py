@@ -62,9 +62,8 @@ def _stop(procs) -> None:
 
 def measure(workdir: Path) -> dict:
     """Wall times of the small sweep with -j 2 and on a local 2-worker cluster (cold caches)."""
-    from tn_hw.synth.area.compare import build_design, run_sweep
-
     from tn_hw.executor import DaskExecutor, LocalExecutor
+    from tn_hw.synth.area.compare import build_design, run_sweep
 
     tasks = len(SWEEP["neurons"]) * len(SWEEP["kernels"]) * len(SWEEP["widths"])
     started = time.monotonic()

@@ -9,10 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tn_hw.spec import KernelSpec
 from tn_hw.testbench.matrix import regression_matrix
 from tn_hw.testbench.runner import run_regression
-
-from tn_hw.spec import KernelSpec
 
 
 def main():

@@ -26,6 +26,7 @@ def _rss_mib() -> float:
 
 def run_variant(variant: str, batch: int, c_in: int, c_out: int, size: int, repeats: int):
     import torch
+
     from tn_hw.reference.tnet import TConv2d, naive_tconv2d
 
     torch.set_num_threads(1)

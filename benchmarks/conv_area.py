@@ -3,7 +3,7 @@
 Usage: python benchmarks/conv_area.py [--image 8x8] [--kernel 3x3] [--channels 1] [--outputs 4]
        [--width 8] [--padding 1] [--reuse 1,2,4] [--json FILE]
 
-Each layer is emitted by ``tn_hw.conv.generate_conv`` and synthesized with
+Each layer is emitted by ``tn_hw.generate.generate_conv`` and synthesized with
 ``tn_hw.synth.area.flow.synthesize`` (the same script as ``tn-hw synth``: ``synth -flatten -booth``,
 ABC to the CMOS gate set, ``stat -tech cmos``). Flip-flops are counted separately
 (``$_DFF_P_`` cells: line buffers, window, output and folding registers), so the part that
@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from tn_hw.synth.area.flow import synthesize
-
-from tn_hw.conv import ConvSpec, generate_conv, parse_image
+from tn_hw.conv import ConvSpec, parse_image
+from tn_hw.generate import generate_conv
 from tn_hw.spec import KernelSpec, parse_kernel
+from tn_hw.synth.area.flow import synthesize
 
 
 def main(argv=None):

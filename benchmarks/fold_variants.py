@@ -19,11 +19,11 @@ Results are in docs/results/area.md.
 import argparse
 
 from amaranth.hdl import Cat, Module, Signal
-from tn_hw.hdl.kernel import Kernel, balanced_sum
-from tn_hw.synth.area.flow import synthesize
 
 from tn_hw.generate import emit_design
+from tn_hw.hdl.kernel import Kernel, balanced_sum
 from tn_hw.spec import KernelSpec
+from tn_hw.synth.area.flow import synthesize
 
 
 class VariantKernel(Kernel):

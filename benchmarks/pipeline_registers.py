@@ -14,9 +14,8 @@ import argparse
 import json
 import re
 
-from tn_hw.hdl.pipeline import cut_points
-
 from tn_hw.generate import generate
+from tn_hw.hdl.pipeline import cut_points
 from tn_hw.spec import KernelSpec, parse_kernel
 
 _REG = re.compile(r"^\s*reg (?:\[(\d+):0\] )?(\S+)", re.MULTILINE)

@@ -44,6 +44,7 @@ from collections import Counter
 from pathlib import Path
 
 import torch
+
 from tn_hw.reference.integer import layer as int_layer
 from tn_hw.reference.sam import SamLayer, sam_layer
 
@@ -214,10 +215,9 @@ def mac_parts(wq, bias, *, constant, width=8):
     ``k_o``, counted. A neuron with no kept weight is the constant ``bias``: no hardware, no
     part.
     """
-    from tn_hw.synth.area.split import Part
-
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
+    from tn_hw.synth.area.split import Part
 
     kept = mac_kept_inputs(wq)
     if not constant:
@@ -261,10 +261,10 @@ def mac_constant_split_parts(wq, bias, *, width=8):
     from amaranth.hdl import Const, Module, signed
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
-    from tn_hw.hdl.kernel import balanced_sum
-    from tn_hw.synth.area.split import Part
 
+    from tn_hw.hdl.kernel import balanced_sum
     from tn_hw.spec import KernelSpec
+    from tn_hw.synth.area.split import Part
 
     class ConstantProduct(wiring.Component):
         def __init__(self, c):
@@ -316,10 +316,9 @@ def sam_parts(wp, wm, masks, *, constant, width=8):
     circuit depends only on how many inputs each side keeps (every kept connection has its own
     adder), so one part per distinct ``(kept max, kept min)``, counted.
     """
-    from tn_hw.synth.area.split import Part
-
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
+    from tn_hw.synth.area.split import Part
 
     keep_max, keep_min = (torch.as_tensor(m).bool() for m in masks)
     if not constant:
@@ -378,10 +377,9 @@ def export_and_synthesize(sam_model, sam_masks, mac_model, mac_keep, test, scale
                           whole_sam=False, flat_timeout=0):
     """8-bit accuracies of both pruned layers and their areas, neuron by neuron (constant and
     programmable weights); with ``whole_sam`` the SAM layer also as one run each."""
-    from tn_hw.synth.area.flow import synthesize
-
     from tn_hw.generate import generate
     from tn_hw.spec import KernelSpec
+    from tn_hw.synth.area.flow import synthesize
 
     report = {}
     # x and the SAM weights share one scale; it also covers the largest kept weight, so that no

@@ -63,7 +63,7 @@ class ConvLayer(wiring.Component):
             "o": Out(stream.Signature(data.ArrayLayout(signed(k.output_width), outputs))),
             "w": In(signed(width)).array(outputs, n),
         }
-        if k.neuron == "threshold":
+        if k.family.has_polarity:
             members["p"] = In(1).array(outputs, n)
         members["bias"] = In(signed(k.bias_width)).array(outputs)
         super().__init__(members)

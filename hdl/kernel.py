@@ -5,8 +5,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..spec import KernelSpec, SpecError
-from .cell import ThresholdCell
-from .mac import MacCell
 from .pipeline import Stager, reduce_level
 
 __all__ = ["Kernel", "balanced_sum"]
@@ -94,13 +92,12 @@ class Kernel(wiring.Component):
 
     @property
     def has_polarity(self):
-        return self._spec.neuron == "threshold"
+        return self._spec.family.has_polarity
 
     def make_cell(self, index):
-        """Build the cell for input ``index``; subclasses override it to swap the cell."""
-        if self._spec.neuron == "threshold":
-            return ThresholdCell(width=self._spec.width)
-        return MacCell(width=self._spec.width)
+        """Build the cell for input ``index`` (the family's cell, :mod:`tn_hw.neurons`);
+        subclasses override it to swap the cell."""
+        return self._spec.family.make_cell(self._spec.width)
 
     def elaborate(self, platform):
         m = Module()

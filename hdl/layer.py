@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from ..spec import KernelSpec
 from .kernel import Kernel
 
-__all__ = ["Layer"]
+__all__ = ["Layer", "build_component"]
 
 
 class Layer(wiring.Component):
@@ -43,7 +43,7 @@ class Layer(wiring.Component):
             "x": In(signed(width)).array(n),
             "w": In(signed(width)).array(outputs, n),
         }
-        if spec.neuron == "threshold":
+        if spec.family.has_polarity:
             members["p"] = In(1).array(outputs, n)
         members["bias"] = In(signed(spec.bias_width)).array(outputs)
         members["y"] = Out(signed(spec.output_width)).array(outputs)
@@ -67,3 +67,13 @@ class Layer(wiring.Component):
                 if kernel.has_polarity:
                     m.d.comb += kernel.p[i].eq(self.p[o][i])
         return m
+
+
+def build_component(spec: KernelSpec):
+    """The plain (port-per-value) kernel (``outputs == 1``) or layer of ``spec``: the family's
+    own builder (:attr:`tn_hw.neurons.NeuronFamily.make_kernel` / ``make_layer``), or the
+    generic :class:`~tn_hw.hdl.kernel.Kernel` / :class:`Layer` when the family has none."""
+    family = spec.family
+    if spec.outputs == 1:
+        return family.make_kernel(spec) if family.make_kernel else Kernel(spec)
+    return family.make_layer(spec) if family.make_layer else Layer(spec)

@@ -1,6 +1,7 @@
 """A whole network in hardware: layers of kernels chained with requantization stages.
 
-Built from a loaded ``tn-hw-net`` (the integer network format of ``reference/network.py``):
+Built from a ``tn-hw-net`` (read by :mod:`tn_hw.netdesc`, so building hardware never imports
+torch; a network loaded by :mod:`tn_hw.reference.network` works as well):
 
 * ``linear`` is one :class:`~tn_hw.hdl.layer.Layer` of ``in_features`` inputs and
   ``out_features`` kernels;
@@ -33,6 +34,7 @@ from amaranth.hdl import Const, Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..netdesc import read_network
 from ..spec import KernelSpec, SpecError
 from .layer import Layer
 from .requant import Requant, requant_width
@@ -103,8 +105,13 @@ class Stage:
                              out_width=self.out_width)
 
 
-def _rows(tensor):
-    return tuple(tuple(int(v) for v in row) for row in tensor.tolist())
+def _values(values):
+    """Plain ints from a tuple (:mod:`tn_hw.netdesc`) or a tensor (:mod:`tn_hw.reference`)."""
+    return values.tolist() if hasattr(values, "tolist") else values
+
+
+def _rows(matrix):
+    return tuple(tuple(int(v) for v in row) for row in _values(matrix))
 
 
 def plan_network(net) -> list[Stage]:
@@ -112,31 +119,30 @@ def plan_network(net) -> list[Stage]:
 
     Parameters
     ----------
-    net : tn_hw.reference.network.Network or dict
-        A network from :func:`tn_hw.reference.network.load_network`; a dict is validated by
-        that loader first, so the hardware never sees an unchecked file.
+    net : tn_hw.netdesc.NetworkDesc, tn_hw.reference.network.Network or dict
+        A network from :func:`tn_hw.netdesc.read_network` (or
+        :func:`tn_hw.reference.network.load_network`); a dict is validated by
+        :func:`~tn_hw.netdesc.read_network` first, so the hardware never sees an unchecked file.
 
     Raises
     ------
-    tn_hw.reference.network.NetworkError
+    tn_hw.netdesc.NetworkError
         If a dict is not a valid tn-hw-net.
     """
-    from ..reference.network import Conv2d, Flatten, load_network
-
     if isinstance(net, dict):
-        net = load_network(net)
+        net = read_network(net)
     stages = []
     for index, layer in enumerate(net.layers):
         in_shape, out_shape = tuple(net.shapes[index]), tuple(net.shapes[index + 1])
-        if isinstance(layer, Flatten):
+        if layer.type == "flatten":
             stages.append(Stage(index, "flatten", in_shape, out_shape))
             continue
-        conv = isinstance(layer, Conv2d)
+        conv = layer.type == "conv2d"
         stage = Stage(index, layer.type, in_shape, out_shape, layer.spec,
                       layer.stride if conv else 1, layer.padding if conv else 0,
                       layer.shift, layer.out_width, _rows(layer.w),
                       None if layer.p is None else _rows(layer.p),
-                      tuple(int(v) for v in layer.bias.tolist()),
+                      tuple(int(v) for v in _values(layer.bias)),
                       getattr(layer, "activation", None) == "relu")
         stage.activation_width  # noqa: B018 -- validates shift and out_width for the hardware
         stages.append(stage)
@@ -173,9 +179,10 @@ class Network(wiring.Component):
 
     Parameters
     ----------
-    net : tn_hw.reference.network.Network or dict
-        A network from :func:`tn_hw.reference.network.load_network` (a dict is loaded, and so
-        validated, by it).
+    net : tn_hw.netdesc.NetworkDesc, tn_hw.reference.network.Network or dict
+        A network from :func:`tn_hw.netdesc.read_network` or
+        :func:`tn_hw.reference.network.load_network` (a dict is read, and so validated, by
+        :func:`~tn_hw.netdesc.read_network`).
     mode : str
         ``"baked"`` (parameters are constants) or ``"ports"`` (programmable inputs).
 
@@ -197,7 +204,7 @@ class Network(wiring.Component):
     ------
     SpecError
         If ``mode`` is unknown.
-    tn_hw.reference.network.NetworkError
+    tn_hw.netdesc.NetworkError
         If a dict is not a valid tn-hw-net.
     """
 
@@ -206,9 +213,7 @@ class Network(wiring.Component):
             raise SpecError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self._mode = mode
         if isinstance(net, dict):
-            from ..reference.network import load_network
-
-            net = load_network(net)
+            net = read_network(net)
         self._net = net
         self._stages = plan_network(net)
         members = {"x": In(signed(net.input_width)).array(math.prod(self.input_shape))}

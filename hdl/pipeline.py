@@ -40,10 +40,8 @@ __all__ = ["op_delays", "cut_points", "Stager", "reduce_level"]
 
 def op_delays(spec: KernelSpec) -> list[int]:
     """Estimated delay of each datapath operation, in adder levels (see the module docstring)."""
-    cell = {"threshold": 1, "adder": 2, "sam": 1,
-            "mac": (spec.width - 1).bit_length() + 1}[spec.neuron]
-    final = 2 if spec.neuron == "threshold" else 1
-    return [cell] + [1] * spec.tree_depth + [final]
+    family = spec.family  # the delays per family live in tn_hw.neurons
+    return [family.cell_delay(spec.width)] + [1] * spec.tree_depth + [family.final_delay]
 
 
 def cut_points(spec: KernelSpec) -> tuple[int, ...]:

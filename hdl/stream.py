@@ -45,21 +45,15 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..spec import KernelSpec
+from .layer import build_component
 
 __all__ = ["StreamDesign", "design_class"]
 
 
 def design_class(spec: KernelSpec):
-    """The plain (port-per-value) component class of a spec: a kernel or a layer."""
-    from .adder import AdderKernel, AdderLayer
-    from .kernel import Kernel
-    from .layer import Layer
-    from .sam import SamKernel, SamLayer
-
-    kernel_class, layer_class = {"sam": (SamKernel, SamLayer),
-                                 "adder": (AdderKernel, AdderLayer)}.get(spec.neuron,
-                                                                         (Kernel, Layer))
-    return kernel_class if spec.outputs == 1 else layer_class
+    """The plain (port-per-value) component builder of a spec: the family's kernel or layer
+    (:mod:`tn_hw.neurons`); called with the spec, it returns the component."""
+    return build_component
 
 
 class StreamDesign(wiring.Component):

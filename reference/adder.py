@@ -11,14 +11,14 @@ additive part, so the adder kernel keeps the threshold kernel's ports (``x``, ``
 """
 
 
-from .integer import _int64
+from .integer import check_int64
 
 __all__ = ["adder_cell", "adder_kernel", "adder_layer", "adder_magnitude"]
 
 
 def adder_magnitude(x, w):
     """``|x - w|`` (``W`` bits unsigned in hardware)."""
-    _int64(x, w)
+    check_int64(x, w)
     return (x - w).abs()
 
 
@@ -29,7 +29,7 @@ def adder_cell(x, w):
 
 def adder_kernel(x, w, bias):
     """``y = bias - sum_i |x_i - w_i|``; ``x``, ``w`` are ``(..., N)``, ``bias`` ``(...)``."""
-    _int64(bias)
+    check_int64(bias)
     return bias + adder_cell(x, w).sum(dim=-1)
 
 

@@ -8,6 +8,7 @@ the formulas, with no shared tricks from the hardware.
 import torch
 
 __all__ = [
+    "check_int64",
     "cell",
     "kernel",
     "layer",
@@ -19,7 +20,8 @@ __all__ = [
 ]
 
 
-def _int64(*tensors):
+def check_int64(*tensors):
+    """Raise ``TypeError`` unless every argument is a ``torch.int64`` tensor."""
     for t in tensors:
         if not isinstance(t, torch.Tensor) or t.dtype != torch.int64:
             raise TypeError(f"expected a torch.int64 tensor, not {type(t).__name__} "
@@ -28,7 +30,7 @@ def _int64(*tensors):
 
 def threshold_magnitude(x, w):
     """``r = x - w`` if ``x > w`` else 0 (formula 2; a tie gives 0)."""
-    _int64(x, w)
+    check_int64(x, w)
     return torch.where(x > w, x - w, torch.zeros_like(x - w))
 
 
@@ -38,7 +40,7 @@ def threshold_cell(x, w, p):
     Formulas (4) and (5): polarity 0 is the positive (excitatory) neuron, 1 the negative
     (inhibitory) one.
     """
-    _int64(p)
+    check_int64(p)
     r = threshold_magnitude(x, w)
     return torch.where(p != 0, -r, r)
 
@@ -49,14 +51,14 @@ def threshold_ones_complement(x, w, p):
     It equals ``threshold_cell(x, w, p) - p``; a kernel that sums these adds the number of
     inhibitory cells once to get the exact sum.
     """
-    _int64(p)
+    check_int64(p)
     r = threshold_magnitude(x, w)
     return torch.where(p != 0, -r - 1, r)
 
 
 def mac_cell(x, w):
     """Product ``x * w`` of one multiply-accumulate cell."""
-    _int64(x, w)
+    check_int64(x, w)
     return x * w
 
 
@@ -90,7 +92,7 @@ def kernel(neuron, x, w, p, bias):
     torch.Tensor
         ``(...)`` int64.
     """
-    _int64(bias)
+    check_int64(bias)
     return bias + cell(neuron, x, w, p).sum(dim=-1)
 
 
@@ -127,7 +129,7 @@ def requantize(y, shift, out_width):
     torch.Tensor
         int64, the shape of ``y``.
     """
-    _int64(y)
+    check_int64(y)
     if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 62:
         raise ValueError(f"shift must be an integer from 0 to 62, not {shift!r}")
     if shift > 0:

@@ -1,8 +1,9 @@
-"""Integer networks: load and validate a tn-hw-net file, and run it bit-exactly.
+"""Integer networks: load a tn-hw-net file into tensors, and run it bit-exactly.
 
 The file format is the contract between training (``tn-hw train``) and hardware
-(``tn-hw export``/``verify``); ``docs/network-format.md`` describes it. Loading parses JSON only
-(never pickle), so a model file cannot run code. Every violation of the contract raises
+(``tn-hw export``/``verify``); ``docs/network-format.md`` describes it. Parsing and validation
+live in the torch-free :mod:`tn_hw.netdesc` (which the hardware reads too); this module wraps
+the validated parameters in int64 tensors. Every violation of the contract raises
 :class:`NetworkError` with a one-line message naming the layer and field.
 
 The forward pass uses the kernels of :mod:`.integer` on int64 tensors:
@@ -24,13 +25,23 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..errors import TnHwError
-from ..spec import MAX_WIDTH, MIN_WIDTH, KernelSpec, SpecError
+from ..netdesc import (
+    ACTIVATIONS,
+    FORMAT,
+    MAX_SHIFT,
+    VERSION,
+    NetworkDesc,
+    NetworkError,
+    network_neurons,
+    read_network,
+)
+from ..spec import KernelSpec
 from . import integer
 
 __all__ = [
     "ACTIVATIONS",
     "FORMAT",
+    "MAX_SHIFT",
     "VERSION",
     "Conv2d",
     "Flatten",
@@ -46,19 +57,8 @@ __all__ = [
     "save_network",
 ]
 
-FORMAT = "tn-hw-net"
-VERSION = 1
-MAX_SHIFT = 62
-#: Optional per-layer activation (absent or null: none). Threshold-Nets need none; the
-#: conventional MAC baselines use "relu".
-ACTIVATIONS = (None, "relu")
-
-#: Neuron families a network layer may use (the golden network forward knows these).
-NETWORK_NEURONS = ("threshold", "mac")
-
-
-class NetworkError(TnHwError, ValueError):
-    """A network file breaks the tn-hw-net contract; the message is meant for the user as is."""
+#: Built-in neuron families a network layer may use (:func:`tn_hw.netdesc.network_neurons`).
+NETWORK_NEURONS = network_neurons()
 
 
 # -- layers -----------------------------------------------------------------------------------
@@ -182,181 +182,34 @@ class Network:
         return tuple(layer for layer in self.layers if not isinstance(layer, Flatten))
 
 
-# -- validation -------------------------------------------------------------------------------
+# -- from the description ---------------------------------------------------------------------
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _tensor(rows, shape):
+    return torch.tensor(rows, dtype=torch.int64).reshape(shape)
 
 
-def _int_field(where, raw, key, lo, hi):
-    if key not in raw:
-        raise NetworkError(f"{where}: missing field {key!r}")
-    value = raw[key]
-    if not _is_int(value) or not lo <= value <= hi:
-        raise NetworkError(f"{where}: {key} must be an integer from {lo} to {hi}, not {value!r}")
-    return value
-
-
-def _matrix(where, raw, key, rows, cols, lo, hi, what):
-    """Parse a ``rows x cols`` list of lists of ints in ``[lo, hi]`` into an int64 tensor."""
-    if key not in raw:
-        raise NetworkError(f"{where}: missing field {key!r}")
-    value = raw[key]
-    if not isinstance(value, list) or len(value) != rows:
-        got = len(value) if isinstance(value, list) else type(value).__name__
-        raise NetworkError(f"{where}: {key} must be a list of {rows} rows, not {got}")
-    for r, row in enumerate(value):
-        if not isinstance(row, list) or len(row) != cols:
-            got = len(row) if isinstance(row, list) else type(row).__name__
-            raise NetworkError(f"{where}: {key}[{r}] must hold {cols} values, not {got}")
-        for c, item in enumerate(row):
-            if not _is_int(item) or not lo <= item <= hi:
-                raise NetworkError(f"{where}: {key}[{r}][{c}] = {item!r} is not {what} "
-                                   f"(an integer from {lo} to {hi})")
-    return torch.tensor(value, dtype=torch.int64).reshape(rows, cols)
-
-
-def _vector(where, raw, key, n, lo, hi, what):
-    if key not in raw:
-        raise NetworkError(f"{where}: missing field {key!r}")
-    value = raw[key]
-    if not isinstance(value, list) or len(value) != n:
-        got = len(value) if isinstance(value, list) else type(value).__name__
-        raise NetworkError(f"{where}: {key} must be a list of {n} values, not {got}")
-    for i, item in enumerate(value):
-        if not _is_int(item) or not lo <= item <= hi:
-            raise NetworkError(f"{where}: {key}[{i}] = {item!r} is not {what} "
-                               f"(an integer from {lo} to {hi})")
-    return torch.tensor(value, dtype=torch.int64).reshape(n)
-
-
-def _kernel_params(where, raw, n_out, n_in, width, spec_args):
-    neuron = raw.get("neuron")
-    if neuron not in NETWORK_NEURONS:
-        raise NetworkError(f"{where}: neuron must be one of {', '.join(NETWORK_NEURONS)}, "
-                           f"not {neuron!r}")
-    try:
-        spec = KernelSpec(neuron=neuron, width=width, outputs=n_out, **spec_args)
-    except SpecError as error:
-        raise NetworkError(f"{where}: {error}") from None
-    lo, hi = spec.input_range
-    what = "a threshold" if neuron == "threshold" else "a weight"
-    w = _matrix(where, raw, "w", n_out, n_in, lo, hi, f"{what} of width {width}")
-    if neuron == "threshold":
-        p = _matrix(where, raw, "p", n_out, n_in, 0, 1, "a polarity")
-    else:
-        if raw.get("p") is not None:
-            raise NetworkError(f"{where}: a mac layer has no polarities; drop 'p'")
-        p = None
-    blo, bhi = spec.bias_range
-    bias = _vector(where, raw, "bias", n_out, blo, bhi, f"a bias of width {spec.bias_width}")
-    shift = _int_field(where, raw, "shift", 0, MAX_SHIFT)
-    if "out_width" not in raw:
-        raise NetworkError(f"{where}: missing field 'out_width' (null for full precision)")
-    out_width = raw["out_width"]
-    if out_width is not None and (not _is_int(out_width)
-                                  or not MIN_WIDTH <= out_width <= MAX_WIDTH):
-        raise NetworkError(f"{where}: out_width must be an integer from {MIN_WIDTH} to "
-                           f"{MAX_WIDTH} or null, not {out_width!r}")
-    activation = raw.get("activation")
-    if activation not in ACTIVATIONS:
-        raise NetworkError(f"{where}: activation must be null or \"relu\", not {activation!r}")
-    return neuron, w, p, bias, shift, out_width, activation
-
-
-def _parse_layer(index, raw, in_shape, in_width):
-    where = f"layer {index}"
-    if not isinstance(raw, dict):
-        raise NetworkError(f"{where}: must be an object, not {type(raw).__name__}")
-    kind = raw.get("type")
-    if kind == "flatten":
-        return Flatten()
-    if kind == "linear":
-        where = f"layer {index} (linear)"
-        n_in = _int_field(where, raw, "in_features", 1, 1 << 20)
-        n_out = _int_field(where, raw, "out_features", 1, 1 << 20)
-        if in_shape != (n_in,):
-            raise NetworkError(f"{where}: in_features is {n_in} but its input has shape "
-                               f"{list(in_shape)}")
-        width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
-        if width != in_width:
-            raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
-            where, raw, n_out, n_in, width, {"kernel": (1, 1), "channels": n_in})
-        return Linear(neuron, n_in, n_out, width, w, p, bias, shift, out_width, activation)
-    if kind == "conv2d":
-        where = f"layer {index} (conv2d)"
-        c_in = _int_field(where, raw, "in_channels", 1, 1 << 20)
-        c_out = _int_field(where, raw, "out_channels", 1, 1 << 20)
-        kernel = raw.get("kernel")
-        if (not isinstance(kernel, list) or len(kernel) != 2
-                or not all(_is_int(k) and k >= 1 for k in kernel)):
-            raise NetworkError(f"{where}: kernel must be [rows, cols] of positive integers, "
-                               f"not {kernel!r}")
-        stride = _int_field(where, raw, "stride", 1, 2)
-        padding = _int_field(where, raw, "padding", 0, 16)
-        if len(in_shape) != 3 or in_shape[0] != c_in:
-            raise NetworkError(f"{where}: in_channels is {c_in} but its input has shape "
-                               f"{list(in_shape)} (needs [{c_in}, H, W])")
-        kh, kw = kernel
-        if in_shape[1] + 2 * padding < kh or in_shape[2] + 2 * padding < kw:
-            raise NetworkError(f"{where}: kernel {kh}x{kw} does not fit the padded input "
-                               f"{list(in_shape)} (padding {padding})")
-        width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
-        if width != in_width:
-            raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
-            where, raw, c_out, c_in * kh * kw, width, {"kernel": (kh, kw), "channels": c_in})
-        return Conv2d(neuron, c_in, c_out, (kh, kw), stride, padding, width, w, p, bias,
-                      shift, out_width, activation)
-    raise NetworkError(f"{where}: unknown layer type {kind!r} (expected linear, conv2d or "
-                       f"flatten)")
-
-
-def _parse(raw: dict) -> Network:
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise NetworkError(f"not a {FORMAT} file (the top level needs \"format\": \"{FORMAT}\")")
-    if raw.get("version") != VERSION:
-        raise NetworkError(f"unsupported {FORMAT} version {raw.get('version')!r} "
-                           f"(this tn-hw reads version {VERSION})")
-    name, task = raw.get("name"), raw.get("task")
-    for key, value in (("name", name), ("task", task)):
-        if not isinstance(value, str) or not value:
-            raise NetworkError(f"{key} must be a non-empty string, not {value!r}")
-    spec_in = raw.get("input")
-    if not isinstance(spec_in, dict):
-        raise NetworkError("missing object 'input' (shape, width, frac_bits)")
-    shape = spec_in.get("shape")
-    if (not isinstance(shape, list) or len(shape) not in (1, 3)
-            or not all(_is_int(s) and s >= 1 for s in shape)):
-        raise NetworkError(f"input: shape must be [N] or [C, H, W] of positive integers, "
-                           f"not {shape!r}")
-    width = _int_field("input", spec_in, "width", MIN_WIDTH, MAX_WIDTH)
-    frac_bits = _int_field("input", spec_in, "frac_bits", -MAX_SHIFT, MAX_SHIFT)
-    layers_raw = raw.get("layers")
-    if not isinstance(layers_raw, list) or not layers_raw:
-        raise NetworkError("layers must be a non-empty list")
-    shapes = [tuple(shape)]
-    in_width = width
+def _wrap(desc: NetworkDesc) -> Network:
+    """The tensor form of a validated :class:`~tn_hw.netdesc.NetworkDesc`."""
     layers = []
-    last_compute = None
-    for index, layer_raw in enumerate(layers_raw):
-        is_flatten = isinstance(layer_raw, dict) and layer_raw.get("type") == "flatten"
-        if in_width is None and not is_flatten:
-            raise NetworkError(f"layer {last_compute}: out_width is null (full precision), "
-                               f"which only the last linear or conv2d layer may have")
-        layer = _parse_layer(index, layer_raw, shapes[-1], in_width)
-        out_shape = layer.out_shape(shapes[-1])
-        if min(out_shape) < 1:
-            raise NetworkError(f"layer {index}: output shape {list(out_shape)} is empty")
-        if not isinstance(layer, Flatten):
-            in_width, last_compute = layer.out_width, index
-        layers.append(layer)
-        shapes.append(out_shape)
-    if last_compute is None:
-        raise NetworkError("the network has no linear or conv2d layer")
-    return Network(name, task, tuple(shape), width, frac_bits, tuple(layers), tuple(shapes))
+    for layer in desc.layers:
+        if layer.type == "flatten":
+            layers.append(Flatten())
+            continue
+        n_out, n_in = len(layer.w), len(layer.w[0])
+        w = _tensor(layer.w, (n_out, n_in))
+        p = None if layer.p is None else _tensor(layer.p, (n_out, n_in))
+        bias = _tensor(layer.bias, (n_out,))
+        if layer.type == "linear":
+            layers.append(Linear(layer.neuron, layer.in_features, layer.out_features,
+                                 layer.width, w, p, bias, layer.shift, layer.out_width,
+                                 layer.activation))
+        else:
+            layers.append(Conv2d(layer.neuron, layer.in_channels, layer.out_channels,
+                                 layer.kernel, layer.stride, layer.padding, layer.width, w, p,
+                                 bias, layer.shift, layer.out_width, layer.activation))
+    return Network(desc.name, desc.task, desc.input_shape, desc.input_width,
+                   desc.input_frac_bits, tuple(layers), desc.shapes)
 
 
 def load_network(source) -> Network:
@@ -375,26 +228,10 @@ def load_network(source) -> Network:
     ------
     NetworkError
         If the file cannot be read, is not JSON, is not a tn-hw-net file, has another version,
-        inconsistent shapes or widths, values outside their widths, or an unknown layer type.
+        inconsistent shapes or widths, values outside their widths, or an unknown layer type
+        (:func:`tn_hw.netdesc.read_network` checks it).
     """
-    if isinstance(source, dict):
-        return _parse(source)
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NetworkError(f"no such network file {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NetworkError(f"cannot read {str(path)!r}: {error}") from None
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        # JSONDecodeError, an integer of over 4300 digits, or nesting deeper than the stack.
-        raise NetworkError(f"{str(path)!r} is not a {FORMAT} file (not JSON: {error})") from None
-    try:
-        return _parse(raw)
-    except NetworkError as error:
-        raise NetworkError(f"{path.name}: {error}") from None
+    return _wrap(read_network(source))
 
 
 def network_to_dict(net: Network) -> dict:

@@ -15,7 +15,7 @@ dimensions; they are the contract the RTL is checked against.
 
 import torch
 
-from .integer import _int64
+from .integer import check_int64
 
 __all__ = [
     "SamExtreme", "SamLayer", "dense_mask", "sam_arg", "sam_kernel", "sam_layer", "sam_sums",
@@ -38,7 +38,7 @@ def _mask(mask, shape):
 
 def sam_sums(x, w):
     """``x + w``: exact in int64 (``W + 1`` bits in hardware)."""
-    _int64(x, w)
+    check_int64(x, w)
     return x + w
 
 
@@ -66,7 +66,7 @@ def sam_layer(x, wp, wm, keep_max=None, keep_min=None):
     ValueError
         If a mask has the wrong shape or prunes every input of a neuron on one side.
     """
-    _int64(x, wp, wm)
+    check_int64(x, wp, wm)
     outputs, n = wp.shape[-2], wp.shape[-1]
     keep_max = _mask(dense_mask(outputs, n) if keep_max is None else keep_max, (outputs, n))
     keep_min = keep_max if keep_min is None else _mask(keep_min, (outputs, n))
@@ -83,7 +83,7 @@ def sam_kernel(x, wp, wm, keep_max=None, keep_min=None):
     ``x``, ``wp``, ``wm`` are ``(..., N)``; the masks ``(N,)``. Returns ``(...)``. See
     :func:`sam_layer`.
     """
-    _int64(x, wp, wm)
+    check_int64(x, wp, wm)
 
     def as_row(mask):
         return None if mask is None else torch.as_tensor(mask).reshape(1, -1)

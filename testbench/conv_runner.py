@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from ..errors import TnHwError
-from ..generate import Design
-from .runner import RegressionResult, _failed_tests, check_simulator, default_seed, simulate
+from ..manifest import Design
+from .consistency import check_design
+from .sim import (
+    RegressionResult,
+    check_simulator,
+    check_tier,
+    default_seed,
+    default_waves,
+    simulate,
+)
 from .vectors import check_golden_range
 
 __all__ = ["CONV_TESTS", "CONV_TIERS", "run_conv_regression"]
@@ -27,7 +33,7 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     Parameters
     ----------
     design : Design
-        Of kind ``"conv"``, from :func:`tn_hw.conv.generate_conv` (or a folder's manifest).
+        Of kind ``"conv"``, from :func:`tn_hw.generate.generate_conv` (or a folder's manifest).
     build_dir : path
         A folder of this run's own (safe under ``pytest -n``).
     tier : str
@@ -51,40 +57,30 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     ------
     TnHwError
         Missing simulator, a design that is not a conv layer, an unknown tier or test, or a
-        simulation that ended without results.
+        manifest that disagrees with its Verilog (:func:`~tn_hw.testbench.consistency.
+        check_design`). A simulation that ended without results is a failed result with a
+        ``reason``.
     """
     if design.kind != "conv":
         raise TnHwError(f"{design.top} is a {design.kind}, not a conv layer")
-    if tier not in CONV_TIERS:
-        raise TnHwError(f"tier must be one of {', '.join(CONV_TIERS)}, not {tier!r}")
+    check_tier(tier, CONV_TIERS)
     unknown = [t for t in tests if t not in CONV_TESTS]
     if unknown:
         raise TnHwError(f"unknown conv tests {unknown}; choose from {', '.join(CONV_TESTS)}")
     check_simulator(simulator)
     check_golden_range(design.spec.kernel, "layer")
+    check_design(design.manifest, design.verilog)
     seed = default_seed() if seed is None else seed
     frames = CONV_TIERS[tier] if frames is None else frames
     if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
         raise TnHwError(f"frames must be an integer of at least 1, not {frames!r}")
-    if waves is None:
-        waves = os.environ.get("TN_HW_WAVES", "") not in ("", "0")
 
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     dut_file = build_dir / design.verilog_name
     dut_file.write_text(design.verilog)
-    summary = build_dir / "summary.json"
-    summary.unlink(missing_ok=True)
-    config_file = build_dir / "tb_conv_config.json"
-    config_file.write_text(json.dumps({"manifest": design.manifest, "seed": seed,
-                                       "frames": frames, "tests": list(tests),
-                                       "summary": str(summary)}))
-    run = simulate([dut_file], "tn_hw.testbench.tb_conv", build_dir, top=design.top,
-                   simulator=simulator, waves=waves, seed=seed, hdl_toplevel=design.top,
-                   extra_env={"TN_HW_CONV_CONFIG": str(config_file)})
-    result = RegressionResult(top=design.top, seed=seed, log=run.log,
-                              build_seconds=run.build_seconds, run_seconds=run.run_seconds)
-    result.tests = json.loads(summary.read_text()) if summary.exists() else {}
-    result.failed = _failed_tests(run.results_xml)
-    result.failed += [t for t in tests if t not in result.tests and t not in result.failed]
-    return result
+    config = {"manifest": design.manifest, "seed": seed, "frames": frames, "tests": list(tests)}
+    run = simulate([dut_file], "tn_hw.testbench.tb_conv", build_dir, config=config,
+                   simulator=simulator, waves=default_waves(waves), seed=seed,
+                   hdl_toplevel=design.top)
+    return run.result(design.top, seed, tests)

@@ -21,9 +21,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Port", "LaneLayout", "WRAPPER_TOP"]
+__all__ = ["Port", "LaneLayout", "WRAPPER_TOP", "MAX_LANES", "TARGET_BLOCK_BITS",
+           "check_port_widths", "default_lanes"]
 
 WRAPPER_TOP = "tn_tb_top"
+
+#: Vectors per batch: bounded by the packed block's width (each vector costs a copy of the
+#: block inside the simulator, so very wide blocks stop paying off).
+TARGET_BLOCK_BITS = 1 << 16
+MAX_LANES = 4096
+
+
+def default_lanes(in_bits: int, vectors: int | None = None) -> int:
+    """Lanes per batch for a vector of ``in_bits`` bits: about 64 kbit per block, at most
+    :data:`MAX_LANES`, and no more than ``vectors`` when given."""
+    lanes = max(1, min(MAX_LANES, TARGET_BLOCK_BITS // max(1, in_bits)))
+    return lanes if vectors is None else max(1, min(lanes, vectors))
+
+
+def check_port_widths(instance, ports) -> None:
+    """Inside the simulator: the DUT ``instance`` has every port of ``ports`` (``(name, width)``
+    pairs, the layout the testbench drives) with that width.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first port that is missing or of another width (a manifest that disagrees
+        with the Verilog would otherwise test only part of a port's range).
+    """
+    for name, width in ports:
+        try:
+            handle = getattr(instance, name)
+        except AttributeError:
+            raise AssertionError(f"port {name}: the layout drives it, the DUT has no such "
+                                 "port") from None
+        if len(handle) != width:
+            raise AssertionError(f"port {name}: the layout drives {width} bits, the DUT's port "
+                                 f"has {len(handle)}")
 
 
 @dataclass(frozen=True)

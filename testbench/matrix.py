@@ -1,6 +1,6 @@
 """The regression matrix: which designs the regression covers.
 
-One list, read by the pytest suite (``tests/test_regression.py``) and by
+One list, read by the pytest suite (``tests/testbench/test_regression.py``) and by
 ``tn-hw regress --matrix``, so that both always check the same configurations.
 """
 

@@ -9,15 +9,15 @@ parameters sit in a third register that Python writes once, before the first bat
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TnHwError
-from .harness import WRAPPER_TOP, LaneLayout
+from .consistency import check_design
+from .harness import WRAPPER_TOP, LaneLayout, default_lanes
+from .sim import check_simulator, default_waves, simulate
 
 __all__ = [
     "NetworkResult",
@@ -54,6 +54,8 @@ class NetworkResult:
     build_seconds: float = 0.0
     run_seconds: float = 0.0
     log: Path | None = None
+    reason: str | None = None
+    waves: Path | None = None
 
     @property
     def passed(self) -> bool:
@@ -126,19 +128,14 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     TnHwError
         A missing simulator, missing parameter values, or a simulation without results.
     """
-    # Imported here: tb_network imports this module inside the simulator, which then needs
-    # neither torch (runner -> vectors) nor Amaranth.
-    from .runner import MAX_LANES, TARGET_BLOCK_BITS, check_simulator, simulate
-
     check_simulator(simulator)
-    if waves is None:
-        waves = os.environ.get("TN_HW_WAVES", "") not in ("", "0")
+    check_design(manifest, verilog)
     x = np.ascontiguousarray(x, dtype=np.int64).reshape(len(x), -1)
     expected = np.ascontiguousarray(expected, dtype=np.int64).reshape(len(x), -1)
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     probe, param_layout = network_layouts(manifest, 1)
-    lanes = max(1, min(MAX_LANES, TARGET_BLOCK_BITS // max(1, probe.in_bits), max(1, len(x))))
+    lanes = default_lanes(probe.in_bits, len(x))
     layout, param_layout = network_layouts(manifest, lanes)
     arrays = {"x": x, "expected": expected}
     if param_layout is not None:
@@ -157,17 +154,17 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     np.savez(data_file, **arrays)
     got_file = build_dir / "got.npy"
     got_file.unlink(missing_ok=True)
-    config_file = build_dir / "tb_network.json"
-    config_file.write_text(json.dumps({"manifest": manifest, "lanes": lanes,
-                                       "data": str(data_file), "got": str(got_file)}))
+    config = {"manifest": manifest, "lanes": lanes, "data": str(data_file),
+              "got": str(got_file)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_network", build_dir,
-                   top=manifest["top"], simulator=simulator, waves=waves,
-                   extra_env={"TN_HW_NET_CONFIG": str(config_file)})
-    log = run.log
+                   config=config, simulator=simulator, waves=default_waves(waves),
+                   hdl_toplevel=WRAPPER_TOP)
     if not got_file.exists():
-        raise TnHwError(f"simulation of {manifest['top']} wrote no outputs; see {log}")
+        raise TnHwError(f"simulation of {manifest['top']} wrote no outputs: "
+                        f"{run.reason or 'no reason found'}; see {run.log}")
     got = np.load(got_file)
     return NetworkResult(top=manifest["top"], samples=len(x), got=got,
                          mismatches=find_mismatches(expected, got),
-                         cocotb_passed=run.total > 0 and run.failed == 0, lanes=lanes,
-                         build_seconds=run.build_seconds, run_seconds=run.run_seconds, log=log)
+                         cocotb_passed=run.total > 0 and not run.failed, lanes=lanes,
+                         build_seconds=run.build_seconds, run_seconds=run.run_seconds,
+                         log=run.log, reason=run.reason, waves=run.waves)

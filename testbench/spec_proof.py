@@ -23,7 +23,7 @@ documented ranges, pins the width down to the smallest that suffices.
 
 Yosys prints ``SUCCESS!`` for a proof and ``FAIL!`` with a counterexample (input values) when
 the two differ; :func:`prove_against_spec` returns both and the counterexample's lines.
-Run by ``tests/test_spec_proof.py``; by hand::
+Run by ``tests/testbench/test_spec_proof.py``; by hand::
 
     python -m tn_hw.testbench.spec_proof --neuron threshold --kernel 2x2 --width 4
 """

@@ -9,14 +9,20 @@ port into one register ``cfg``, so that a beat with its own thresholds costs one
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
-from ..errors import TnHwError
-from ..generate import Design
+from ..manifest import Design
+from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout
-from .runner import TIERS, RegressionResult, _failed_tests, check_simulator, default_seed, simulate
+from .sim import (
+    TIERS,
+    RegressionResult,
+    check_simulator,
+    check_tier,
+    default_seed,
+    default_waves,
+    simulate,
+)
 from .vectors import check_golden_range
 
 __all__ = ["STREAM_TESTS", "config_layout", "run_stream_regression", "stream_wrapper"]
@@ -68,40 +74,28 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
                           seed=None, tests=None, simulator="icarus",
                           waves=None) -> RegressionResult:
     """Run the clocked stream regression of one design; every output beat is compared with the
-    golden model as an integer (arguments as :func:`tn_hw.testbench.runner.run_regression`).
+    golden model as an integer (arguments as :func:`tn_hw.testbench.runner.run_regression`;
+    ``tests`` a subset of :data:`STREAM_TESTS`).
 
     The random-vector count is spread over the tests: a tenth of it back to back, the rest
     under random handshakes, and as much again with resets in the middle of the stream; the
     directed corners go through the random-handshake test as well.
     """
-    if tier not in TIERS:
-        raise TnHwError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    check_tier(tier)
     check_simulator(simulator)
     check_golden_range(design.spec, design.kind)
+    check_design(design.manifest, design.verilog)
     seed = default_seed() if seed is None else seed
     tests = list(STREAM_TESTS if tests is None else tests)
-    if waves is None:
-        waves = os.environ.get("TN_HW_WAVES", "") not in ("", "0")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     dut_file = build_dir / design.verilog_name
     dut_file.write_text(design.verilog)
     wrapper_file = build_dir / f"{WRAPPER_TOP}.v"
     wrapper_file.write_text(stream_wrapper(design.manifest))
-    summary = build_dir / "summary.json"
-    summary.unlink(missing_ok=True)
-    config_file = build_dir / "tb_config.json"
-    config_file.write_text(json.dumps({
-        "manifest": design.manifest, "seed": seed, "tests": tests,
-        "random_vectors": TIERS[tier] if random_vectors is None else random_vectors,
-        "summary": str(summary),
-    }))
+    config = {"manifest": design.manifest, "seed": seed, "tests": tests,
+              "random_vectors": TIERS[tier] if random_vectors is None else random_vectors}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,
-                   top=design.top, simulator=simulator, waves=waves, seed=seed,
-                   extra_env={"TN_HW_TB_CONFIG": str(config_file)})
-    result = RegressionResult(top=design.top, seed=seed, lanes=1, log=run.log,
-                              build_seconds=run.build_seconds, run_seconds=run.run_seconds)
-    result.tests = json.loads(summary.read_text()) if summary.exists() else {}
-    result.failed = _failed_tests(run.results_xml)
-    result.failed += [t for t in tests if t not in result.tests and t not in result.failed]
-    return result
+                   config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
+                   hdl_toplevel=WRAPPER_TOP)
+    return run.result(design.top, seed, tests, lanes=1)

@@ -1,7 +1,7 @@
 """cocotb tests of a streaming convolution layer against the PyTorch integer conv, bit for bit.
 
 This module runs inside the simulator. :func:`tn_hw.testbench.conv_runner.run_conv_regression`
-builds the emitted layer and passes the configuration in ``TN_HW_CONV_CONFIG`` (a JSON file):
+builds the emitted layer and passes the configuration in ``TN_HW_TB_CONFIG`` (a JSON file):
 the manifest, seed, frames per test, which tests to run and where to write the summary.
 
 One coroutine drives and samples the streams at every falling edge of the clock: it sets the
@@ -11,10 +11,6 @@ output pixel is compared with :func:`tn_hw.reference.network.conv2d` as integers
 reports frame, output position, output channel, expected, got and the seed.
 """
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 import torch
@@ -23,17 +19,15 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from ..conv import ConvSpec
 from ..reference.network import conv2d
+from .harness import check_port_widths
+from .sim import read_tb_config, record_summary
+from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource
 
 MAX_REPORTED = 5
 PERIOD_NS = 10
 
 
-def _config():
-    path = os.environ.get("TN_HW_CONV_CONFIG")
-    return json.loads(Path(path).read_text()) if path else None
-
-
-CONFIG = _config()
+CONFIG = read_tb_config()
 
 
 def _draw(rng, lo, hi, size):
@@ -45,7 +39,8 @@ def _draw(rng, lo, hi, size):
 
 
 class ConvTB:
-    """Clock, reset, programming, and a stream driver/checker for one layer."""
+    """Clock, reset, programming, and a stream driver/checker for one layer (source, sink,
+    hold monitor and scoreboard of :mod:`.valid_ready`)."""
 
     def __init__(self, dut, config, stream):
         self.dut = dut
@@ -57,6 +52,7 @@ class ConvTB:
         k = self.spec.kernel
         self.out_width = k.output_width
         self.ports = {p["name"]: p for p in config["manifest"]["ports"]}
+        check_port_widths(dut, [(p["name"], p["width"]) for p in config["manifest"]["ports"]])
         # Handles cached: every lookup is a crossing into the simulator.
         self.clk, self.rst = dut.clk, dut.rst
         self.i_valid, self.i_payload, self.i_ready = dut.i__valid, dut.i__payload, dut.i__ready
@@ -84,7 +80,7 @@ class ConvTB:
         k = self.spec.kernel
         lo, hi = k.input_range
         w = _draw(self.rng, lo, hi, (k.outputs, k.n_inputs))
-        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.neuron == "threshold" \
+        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.family.has_polarity \
             else None
         bias = _draw(self.rng, *k.bias_range, (k.outputs,))
         for o in range(k.outputs):
@@ -158,15 +154,18 @@ class ConvTB:
         spec = self.spec
         ho, wo = spec.out_image
         per_frame = ho * wo
-        beats = [self._pack_pixels(f) for f in frames]
         n_frames = len(frames)
-        frame, beat = 0, 0           # next input beat to offer
+        pixels = spec.image[0] * spec.image[1]   # input beats per frame
+        source = StreamSource(self.i_valid, self.i_payload, self.rng)
+        for f in frames:
+            source.send(self._pack_pixels(f))
+        sink = StreamSink(self.o_ready, self.rng)
+        sink.p_ready, source.p_valid = p_ready, p_valid
+        monitor = HoldMonitor("output valid", "output ready", "output payload")
+        board = Scoreboard(MAX_REPORTED)
         out_frame, out_pixel = 0, 0  # next output pixel expected
         first_beat_cycle = {}
-        mismatches, reported = 0, []
         checked = 0
-        offering = False
-        held = None                  # the output offered last cycle and not taken
         protocol = []
         # Full rate never waits more than a frame and a bit; back-pressure stretches that.
         budget = (n_frames + 2) * spec.cycles_per_frame * 10 + 1000
@@ -180,56 +179,44 @@ class ConvTB:
             if budget == 0:
                 break
             budget -= 1
-            if reset_at is not None and (frame, beat) == tuple(reset_at) and not offering:
+            frame, beat = divmod(source.accepted, pixels)  # next input beat to offer
+            if reset_at is not None and (frame, beat) == tuple(reset_at) and \
+                    not source.offering:
                 await self.reset()
+                source.idle()
+                sink.idle()
+                monitor.reset()
                 if reprogram is not None:
                     expected = np.concatenate([expected[:frame + 1], reprogram()])
                 # What the layer produced of the frame so far was checked; drop the rest.
-                frame, beat = frame + 1, 0
-                out_frame, out_pixel = frame, 0
-                held, reset_at = None, None
-            if not offering and frame < n_frames and self.rng.random() < p_valid:
-                offering = True
-                self.i_payload.value = beats[frame][beat]
-            self.i_valid.value = int(offering)
-            ready = int(self.rng.random() < p_ready)
-            self.o_ready.value = ready
+                source.skip(pixels - beat)
+                out_frame, out_pixel = frame + 1, 0
+                reset_at = None
+            source.drive()
+            ready = sink.drive()
             await ReadOnly()
             o_valid = int(self.o_valid.value)
-            if held is not None:
-                value = self.o_payload.value
-                if not o_valid or (int(value) if value.is_resolvable else str(value)) != held:
-                    protocol.append(f"cycle {self.cycle}: output valid dropped or payload "
-                                    f"changed before ready")
+            raw = None
             if o_valid:
                 value = self.o_payload.value
                 raw = int(value) if value.is_resolvable else str(value)
-                held = None if ready else raw
-                if ready:
-                    got = self._unpack_outputs(raw)
-                    if out_frame >= n_frames:
-                        protocol.append(f"cycle {self.cycle}: output pixel after the last frame")
-                    else:
-                        r, c = divmod(out_pixel, wo)
-                        want = [int(v) for v in expected[out_frame, :, r, c]]
-                        checked += 1
-                        for o, (a, b) in enumerate(zip(want, got, strict=True)):
-                            if a != b:
-                                mismatches += 1
-                                if len(reported) < MAX_REPORTED:
-                                    reported.append(f"frame {out_frame}, output pixel (row {r}, "
-                                                    f"col {c}), output {o}: expected {a}, "
-                                                    f"got {b}")
-                        out_pixel += 1
-                        if out_pixel == per_frame:
-                            out_frame, out_pixel = out_frame + 1, 0
-            if offering and int(self.i_ready.value):
-                offering = False
-                if beat == 0:
-                    first_beat_cycle[frame] = self.cycle
-                beat += 1
-                if beat == len(beats[frame]):
-                    frame, beat = frame + 1, 0
+            if monitor.sample(self.cycle, o_valid, raw, ready):
+                got = self._unpack_outputs(raw)
+                if out_frame >= n_frames:
+                    protocol.append(f"cycle {self.cycle}: output pixel after the last frame")
+                else:
+                    r, c = divmod(out_pixel, wo)
+                    want = [int(v) for v in expected[out_frame, :, r, c]]
+                    checked += 1
+                    for o, (a, b) in enumerate(zip(want, got, strict=True)):
+                        board.compare(f"frame {out_frame}, output pixel (row {r}, col {c}), "
+                                      f"output {o}", a, b)
+                    out_pixel += 1
+                    if out_pixel == per_frame:
+                        out_frame, out_pixel = out_frame + 1, 0
+            accepted = source.sample(int(self.i_ready.value) if source.offering else 0)
+            if accepted is not None and accepted % pixels == 0:
+                first_beat_cycle[accepted // pixels] = self.cycle
             await FallingEdge(self.clk)
             self.cycle += 1
         self.i_valid.value = 0
@@ -237,19 +224,15 @@ class ConvTB:
         if out_frame < n_frames:
             missing.append(f"frame {out_frame}: got {out_pixel} of {per_frame} output pixels "
                            f"before the cycle budget ran out")
-        return {"frames": n_frames, "checked": checked, "mismatches": mismatches,
-                "reported": reported, "protocol": protocol, "missing": missing,
-                "first_beat_cycle": first_beat_cycle}
+        return {"frames": n_frames, "checked": checked, "mismatches": board.mismatches,
+                "reported": board.reports, "protocol": monitor.violations + protocol,
+                "missing": missing, "first_beat_cycle": first_beat_cycle}
 
     def finish(self, name, outcome, extra=()):
         """Record the summary and fail with every problem found."""
         problems = outcome["protocol"][:MAX_REPORTED] + outcome["missing"] + list(extra)
-        summary = Path(self.config["summary"])
-        data = json.loads(summary.read_text()) if summary.exists() else {}
-        data[name] = {"vectors": outcome["checked"], "frames": outcome["frames"],
-                      "mismatches": outcome["mismatches"] + len(problems),
-                      "cycles": self.cycle}
-        summary.write_text(json.dumps(data, indent=2))
+        record_summary(self.config, name, vectors=outcome["checked"], frames=outcome["frames"],
+                       mismatches=outcome["mismatches"] + len(problems), cycles=self.cycle)
         if outcome["mismatches"] or problems:
             lines = [f"{name}: {outcome['mismatches']} mismatching outputs in "
                      f"{outcome['checked']} output pixels (seed {self.seed}; reproduce with "
@@ -279,7 +262,7 @@ async def full_rate(dut):
     starts = [outcome["first_beat_cycle"][f] for f in sorted(outcome["first_beat_cycle"])]
     periods = sorted({b - a for a, b in zip(starts, starts[1:], strict=False)})
     extra = []
-    if periods != [tb.spec.cycles_per_frame]:
+    if len(starts) > 1 and periods != [tb.spec.cycles_per_frame]:
         extra.append(f"frames started {periods} cycles apart, not cycles_per_frame = "
                      f"{tb.spec.cycles_per_frame}")
     tb.finish("full_rate", outcome, extra)

@@ -1,20 +1,20 @@
 """cocotb test: an exported network against its golden logits, every logit as an integer.
 
 Runs inside the simulator; :func:`tn_hw.testbench.network_runner.run_network` builds the design
-with the network wrapper and passes the configuration in ``TN_HW_NET_CONFIG`` (a JSON file: the
+with the network wrapper and passes the configuration in ``TN_HW_TB_CONFIG`` (a JSON file: the
 manifest, lanes, the ``.npz`` of inputs, golden logits and parameter values, and where to write
 the logits the RTL produced). The golden logits come from the host, so this process needs
 neither torch nor the model file.
 """
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 
+from .harness import check_port_widths
 from .network_runner import find_mismatches, network_layouts
+from .sim import read_tb_config
+
+CONFIG = read_tb_config()
 
 MAX_REPORTED = 10
 
@@ -26,6 +26,7 @@ class NetworkTB:
         self.dut = dut
         self.config = config
         self.layout, self.param_layout = network_layouts(config["manifest"], config["lanes"])
+        check_port_widths(dut.dut, [(p["name"], p["width"]) for p in config["manifest"]["ports"]])
         self.outputs = len(self.layout.outputs)
 
     async def program(self, data):
@@ -50,10 +51,10 @@ class NetworkTB:
         return got
 
 
-@cocotb.test(skip=os.environ.get("TN_HW_NET_CONFIG") is None)
+@cocotb.test(skip=CONFIG is None)
 async def network_logits(dut):
     """Every sample through the RTL; every logit equal to the golden model's."""
-    config = json.loads(Path(os.environ["TN_HW_NET_CONFIG"]).read_text())
+    config = CONFIG
     data = np.load(config["data"])
     tb = NetworkTB(dut, config)
     await tb.program(data)

@@ -1,20 +1,17 @@
 """cocotb tests: the emitted Verilog against the PyTorch golden model, bit for bit.
 
 This module runs inside the simulator. :mod:`tn_hw.testbench.runner` builds the design with the
-lane wrapper (:mod:`tn_hw.testbench.harness`) and passes the configuration in the environment
-variable ``TN_HW_TB_CONFIG`` (a JSON file): the manifest, lanes, seed, vector counts, and where
-to write the summary.
+lane wrapper (:mod:`tn_hw.testbench.harness`) and passes the configuration as a JSON file named
+by ``TN_HW_TB_CONFIG`` (:func:`~tn_hw.testbench.sim.read_tb_config`): the manifest, lanes, seed,
+vector counts, and where to write the summary.
 """
-
-import json
-import os
-from pathlib import Path
 
 import cocotb
 import numpy as np
 
 from ..spec import KernelSpec
-from .harness import LaneLayout
+from .harness import LaneLayout, check_port_widths
+from .sim import read_tb_config, record_summary
 from .vectors import (
     describe_vector,
     directed_vectors,
@@ -26,14 +23,7 @@ from .vectors import (
 MAX_REPORTED = 5
 
 
-def _config():
-    path = os.environ.get("TN_HW_TB_CONFIG")
-    if not path:
-        return None
-    return json.loads(Path(path).read_text())
-
-
-CONFIG = _config()
+CONFIG = read_tb_config()
 
 
 def _spec(config):
@@ -49,6 +39,8 @@ class NeuronTB:
         self.kind = config["manifest"]["kind"]
         self.spec = _spec(config)
         self.layout = LaneLayout(config["manifest"], lanes=config["lanes"])
+        check_port_widths(dut.dut, [(p.name, p.width)
+                                    for p in self.layout.inputs + self.layout.outputs])
         # Handles cached: every lookup is a crossing into the simulator.
         self.in_block = dut.in_block
         self.out_block = dut.out_block
@@ -88,10 +80,7 @@ class NeuronTB:
         self.dut._log.info("%s: %d vectors, 0 mismatches", name, batch)
 
     def _record(self, name, batch, mismatches):
-        summary = Path(self.config["summary"])
-        data = json.loads(summary.read_text()) if summary.exists() else {}
-        data[name] = {"vectors": batch, "mismatches": mismatches}
-        summary.write_text(json.dumps(data, indent=2))
+        record_summary(self.config, name, vectors=batch, mismatches=mismatches)
 
 
 def _enabled(test):

@@ -19,33 +19,28 @@ handshakes while ``rst`` is high do not count, so the driver keeps ``x__valid`` 
 ``y__ready`` low then.
 """
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
 from ..spec import KernelSpec
+from .harness import check_port_widths
+from .sim import read_tb_config, record_summary
 from .stream_runner import config_layout
+from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource, bit
 from .vectors import concat, describe_vector, directed_vectors, golden_outputs, random_vectors
 
 MAX_REPORTED = 5
 PERIOD_NS = 10
 
 
-def _config():
-    path = os.environ.get("TN_HW_TB_CONFIG")
-    return json.loads(Path(path).read_text()) if path else None
-
-
-CONFIG = _config()
+CONFIG = read_tb_config()
 
 
 class StreamTB:
-    """Clock, reset, a beat source with gaps and a sink with back-pressure, and the checks."""
+    """Clock, reset, a beat source with gaps and a sink with back-pressure
+    (:mod:`.valid_ready`), and the checks."""
 
     def __init__(self, dut, config):
         self.dut = dut
@@ -56,6 +51,7 @@ class StreamTB:
         self.latency = manifest["latency"]
         self.seed = config["seed"]
         self.cfg_layout = config_layout(manifest)
+        check_port_widths(dut.dut, [(p["name"], p["width"]) for p in manifest["ports"]])
         self.outputs = self.spec.outputs
         self.out_width = self.spec.output_width
         # Handles cached: every lookup is a crossing into the simulator.
@@ -102,70 +98,53 @@ class StreamTB:
         stages). Returns ``(segments, got, out_cycles, violations, cycles)``.
         """
         batch = len(vectors["x"])
-        xs = [self._pack_x(vectors["x"][b]) for b in range(batch)]
         cfgs = [self.cfg_layout.pack(vectors, b, 1) for b in range(batch)]
+
+        def set_cfg(beat):
+            self.cfg.value = cfgs[beat]
+
+        source = StreamSource(self.x_valid, self.x_payload, self.rng, on_offer=set_cfg)
+        source.send(self._pack_x(vectors["x"][b]) for b in range(batch))
+        sink = StreamSink(self.y_ready, self.rng)
+        monitor = HoldMonitor("y__valid", "y__ready", "y__payload")
         segments, got, out_cycles = [[]], [[]], [[]]
         violations = []
         resets = sorted(resets)
-        next_beat, offering, valid_now, ready_now = 0, False, 0, 0
-        held = None
-        p_valid = p_ready = 1.0
         cycle, limit = 0, 64 * batch + 1000
         while True:
             if cycle % phase == 0:
-                p_valid = float(self.rng.choice(valid_levels))
-                p_ready = float(self.rng.choice(ready_levels))
-            if not offering and next_beat < batch and self.rng.random() < p_valid:
-                self.x_payload.value = xs[next_beat]
-                self.cfg.value = cfgs[next_beat]
-                offering = True
-            if int(offering) != valid_now:
-                valid_now = int(offering)
-                self.x_valid.value = valid_now
-            ready = int(self.rng.random() < p_ready)
-            if ready != ready_now:
-                ready_now = ready
-                self.y_ready.value = ready
+                source.p_valid = float(self.rng.choice(valid_levels))
+                sink.p_ready = float(self.rng.choice(ready_levels))
+            source.drive()
+            ready = sink.drive()
             await RisingEdge(self.clk)
             # Sampled at the edge: the values the design saw.
-            x_ready, y_valid = _bit(self.x_ready.value), _bit(self.y_valid.value)
+            x_ready, y_valid = bit(self.x_ready.value), bit(self.y_valid.value)
             if x_ready is None or y_valid is None:
                 violations.append(f"cycle {cycle}: x__ready or y__valid is not 0 or 1 "
                                   f"({self.x_ready.value}, {self.y_valid.value})")
                 break
-            if offering and x_ready:
-                segments[-1].append(next_beat)
-                next_beat += 1
-                offering = False
-            if y_valid:
-                payload = int(self.y_payload.value)
-                if held is not None and payload != held:
-                    violations.append(f"cycle {cycle}: y__payload changed from {held} to "
-                                      f"{payload} while waiting for y__ready")
-                if ready:
-                    got[-1].append(self._unpack_y(payload))
-                    out_cycles[-1].append(cycle)
-                    held = None
-                else:
-                    held = payload
-            elif held is not None:
-                violations.append(f"cycle {cycle}: y__valid dropped before y__ready took the "
-                                  "beat")
-                held = None
+            beat = source.sample(x_ready)
+            if beat is not None:
+                segments[-1].append(beat)
+            payload = int(self.y_payload.value) if y_valid else None
+            if monitor.sample(cycle, y_valid, payload, ready):
+                got[-1].append(self._unpack_y(payload))
+                out_cycles[-1].append(cycle)
             cycle += 1
             in_flight = len(segments[-1]) - len(got[-1])
             if resets and len(segments[-1]) >= resets[0] and (in_flight or not self.latency):
                 resets.pop(0)
                 await self.reset()
-                valid_now = ready_now = 0
-                offering, held = False, None
+                source.idle()
+                sink.idle()
+                monitor.reset()
                 segments.append([])
                 got.append([])
                 out_cycles.append([])
                 cycle += 2
                 continue
-            if next_beat == batch and not offering and not resets and \
-                    len(got[-1]) >= len(segments[-1]):
+            if source.done and not resets and len(got[-1]) >= len(segments[-1]):
                 break
             if cycle > limit:
                 violations.append(f"no progress: {len(got[-1])} of {len(segments[-1])} beats "
@@ -173,12 +152,13 @@ class StreamTB:
                 break
         self.x_valid.value = 0
         self.y_ready.value = 0
-        return segments, got, out_cycles, violations, cycle
+        return segments, got, out_cycles, monitor.violations + violations, cycle
 
     def check(self, name, vectors, segments, got, violations, extra=()):
         """Compare every output beat with the golden model; record the summary; fail loudly."""
         expected = golden_outputs(self.spec, self.kind, vectors)["y"].reshape(
             len(vectors["x"]), -1)
+        board = Scoreboard(MAX_REPORTED)
         problems, mismatches = list(violations) + list(extra), 0
         for s, (beats, outs) in enumerate(zip(segments, got, strict=True)):
             last = s == len(segments) - 1
@@ -186,13 +166,11 @@ class StreamTB:
                 mismatches += abs(len(beats) - len(outs))
                 problems.append(f"segment {s}: {len(beats)} beats accepted, {len(outs)} came out")
             for k, (beat, out) in enumerate(zip(beats, outs, strict=False)):
-                want = expected[beat].tolist()
-                if out != want:
-                    mismatches += 1
-                    if len(problems) < MAX_REPORTED:
-                        problems.append(f"segment {s}, output beat {k} (input beat {beat}: "
-                                        f"{describe_vector(vectors, beat)}): expected {want}, "
-                                        f"got {out}")
+                board.compare(lambda s=s, k=k, beat=beat: (
+                    f"segment {s}, output beat {k} (input beat {beat}: "
+                    f"{describe_vector(vectors, beat)})"), expected[beat].tolist(), out)
+        mismatches += board.mismatches
+        problems += board.reports
         accepted = sum(len(b) for b in segments)
         self._record(name, accepted, mismatches + len(violations) + len(extra))
         if problems or mismatches:
@@ -203,22 +181,11 @@ class StreamTB:
         self.dut._log.info("%s: %d beats, 0 mismatches", name, accepted)
 
     def _record(self, name, beats, mismatches):
-        summary = Path(self.config["summary"])
-        data = json.loads(summary.read_text()) if summary.exists() else {}
-        data[name] = {"vectors": beats, "mismatches": mismatches}
-        summary.write_text(json.dumps(data, indent=2))
+        record_summary(self.config, name, vectors=beats, mismatches=mismatches)
 
     def vectors(self, stream, count):
         return random_vectors(self.spec, self.kind, np.random.default_rng([self.seed, stream]),
                               count)
-
-
-def _bit(value):
-    """0 or 1, or ``None`` for X or Z."""
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 def _enabled(test):

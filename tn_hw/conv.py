@@ -1,10 +1,11 @@
-"""Streaming convolution layers: parameters, derived figures, Verilog generation.
+"""Streaming convolution layers: parameters and derived figures.
 
 A :class:`ConvSpec` names one streaming convolution layer (the hardware is
-:class:`tn_hw.hdl.conv.ConvLayer`; the prose is the "Streaming convolution" section of
-docs/semantics.md). Like :class:`~tn_hw.spec.KernelSpec` it is pure Python, so the hardware, the
-golden model, the testbench and the manifest read the same derived figures (output image,
-kernel instances, cycles per frame, latency) from one object.
+:class:`tn_hw.hdl.conv.ConvLayer`, emitted by :func:`tn_hw.generate.generate_conv`; the prose
+is the "Streaming convolution" section of docs/semantics.md). Like
+:class:`~tn_hw.spec.KernelSpec` it is pure Python, so the hardware, the golden model, the
+testbench and the manifest read the same derived figures (output image, kernel instances,
+cycles per frame, latency) from one object.
 """
 
 from __future__ import annotations
@@ -13,18 +14,25 @@ import math
 import re
 from dataclasses import dataclass
 
+from . import neurons
 from .spec import KernelSpec, SpecError
 
 __all__ = [
     "CONV_NEURONS",
+    "conv_neurons",
     "MAX_IMAGE_SIDE",
     "ConvSpec",
-    "generate_conv",
     "parse_image",
 ]
 
-#: Neuron families a convolution layer can be built from (the golden conv knows these).
-CONV_NEURONS = ("threshold", "mac")
+def conv_neurons() -> tuple[str, ...]:
+    """Neuron families a convolution layer can be built from (their registry entries say
+    ``conv``: the golden conv knows them)."""
+    return tuple(name for name in neurons.names() if neurons.get(name).conv)
+
+
+#: The built-in families a convolution layer can be built from (:func:`conv_neurons`).
+CONV_NEURONS = conv_neurons()
 MAX_IMAGE_SIDE = 1024
 STRIDES = (1, 2)
 
@@ -96,8 +104,8 @@ class ConvSpec:
         spec = self.kernel
         if not isinstance(spec, KernelSpec):
             raise SpecError(f"kernel must be a KernelSpec, not {spec!r}")
-        if spec.neuron not in CONV_NEURONS:
-            raise SpecError(f"a convolution layer is built from the {' or '.join(CONV_NEURONS)} "
+        if spec.neuron not in conv_neurons():
+            raise SpecError(f"a convolution layer is built from the {' or '.join(conv_neurons())} "
                             f"neuron, not {spec.neuron!r}")
         if spec.stages:
             # The layer registers its window and output itself around combinational kernels.
@@ -203,52 +211,3 @@ class ConvSpec:
             "pixels_per_cycle": round(self.pixels_per_cycle, 6),
             "latency": self.latency,
         }
-
-
-def generate_conv(spec: ConvSpec, component=None):
-    """Emit a streaming convolution layer as a :class:`~tn_hw.generate.Design` of kind
-    ``"conv"``; ``component`` replaces the :class:`~tn_hw.hdl.conv.ConvLayer` (mutation tests).
-
-    The manifest lists every port (stream payloads flattened: ``i__payload`` is channel ``c`` at
-    bits ``[c*W +: W]``, ``o__payload`` output ``o`` at ``[o*OW +: OW]``) and the derived
-    figures; ``tn-hw regress DIR`` reads it back.
-    """
-    from amaranth.back import verilog
-    from amaranth.hdl import Shape
-    from amaranth.lib import wiring
-
-    from .generate import MANIFEST_FORMAT, Design, tool_versions
-    from .hdl.conv import ConvLayer
-
-    if not isinstance(spec, ConvSpec):
-        raise TypeError(f"spec must be a ConvSpec, not {spec!r}")
-    component = ConvLayer(spec) if component is None else component
-    top = spec.top_name
-    text = verilog.convert(component, name=top, emit_src=False)
-    ports = []
-    for path, member, value in component.signature.flatten(component):
-        shape = Shape.cast(value.shape())  # a stream payload is an ArrayLayout
-        ports.append({"name": "__".join(str(part) for part in path), "port": path[0],
-                      "index": list(path[1:]),
-                      "direction": "input" if member.flow == wiring.In else "output",
-                      "width": shape.width, "signed": shape.signed})
-    k = spec.kernel
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "kind": "conv",
-        "top": top,
-        "verilog": f"{top}.v",
-        "parameters": spec.describe(),
-        "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
-        "streams": {
-            "i": f"input pixels in raster order, one pixel (all {k.channels} channels) per beat; "
-                 f"channel c at payload bits [c*{k.width} +: {k.width}], signed",
-            "o": f"output pixels in raster order, {k.outputs} raw kernel outputs per beat; "
-                 f"output o at payload bits [o*{k.output_width} +: {k.output_width}], signed",
-            "frame": "frames follow back to back; the layer counts pixels (no first/last); "
-                     "a reset drops the frame in flight and the next beat starts a new frame",
-        },
-        "ports": ports,
-        "tools": tool_versions(),
-    }
-    return Design(kind="conv", spec=spec, top=top, verilog=text, manifest=manifest)

@@ -26,7 +26,6 @@ once. Ctrl-C cancels every task not yet finished.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import shutil
 import subprocess
@@ -38,16 +37,14 @@ from importlib import metadata
 from pathlib import Path
 
 from .errors import TnHwError
+from .synth.tools import CacheMiss, cache_only
 
 __all__ = [
     "CONNECT_TIMEOUT",
     "SCHEDULER_ENV",
-    "CacheMiss",
     "DaskExecutor",
     "LocalExecutor",
     "SweepError",
-    "cache_only",
-    "check_cache_only",
     "make_executor",
     "run_points",
     "store_entries",
@@ -65,34 +62,6 @@ _INSTALL = "pip install 'tn-hw[cluster]' (or: pip install dask distributed)"
 
 class SweepError(TnHwError):
     """Points of a sweep failed; the message names each one with its parameters."""
-
-
-class CacheMiss(Exception):
-    """Raised by :func:`check_cache_only` inside :func:`cache_only`: the point needs a tool."""
-
-
-_CACHE_ONLY = contextvars.ContextVar("tn_hw_cache_only", default=False)
-
-
-class cache_only:  # noqa: N801 - a context manager read like a statement
-    """Within this block, any tool run raises :class:`CacheMiss` instead of running.
-
-    The client of a cluster sweep runs a point's function under it first: a point the cache
-    answers completely costs no task; any other point goes to a worker.
-    """
-
-    def __enter__(self):
-        self._token = _CACHE_ONLY.set(True)
-        return self
-
-    def __exit__(self, *exc):
-        _CACHE_ONLY.reset(self._token)
-
-
-def check_cache_only(what: str) -> None:
-    """Called by :func:`tn_hw.synth.tools.run_tool` before a tool runs."""
-    if _CACHE_ONLY.get():
-        raise CacheMiss(what)
 
 
 # -- versions ------------------------------------------------------------------------------------

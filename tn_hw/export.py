@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TnHwError
+from .manifest import MANIFEST_NAME, load_manifest, tool_versions, write_files
 
 __all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "verify_network",
            "write_network_design"]
 
 NETWORK_NAME = "network.json"
-MANIFEST_NAME = "manifest.json"  # as tn_hw.generate.MANIFEST_NAME (not imported: light module)
 MANIFEST_KIND = "network"
 
 #: Choices of the command line, spelled out so that ``tn-hw --help`` imports neither Amaranth
-#: nor torch; tests/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
+#: nor torch; tests/testbench/test_network_hw.py checks them against tn_hw.hdl.network.MODES and
 #: tn_hw.reference.data.DATASETS.
 CLI_MODES = ("baked", "ports")
 CLI_DATA = ("digits-train", "digits-test", "ball3-train", "ball3-test", "random")
@@ -108,7 +109,6 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
     """
     from amaranth.back import verilog
 
-    from .generate import tool_versions
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
@@ -139,21 +139,20 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
         "tools": tool_versions(),
     }
     text = verilog.convert(dut, name=top, emit_src=False)
+    manifest["verilog_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return NetworkDesign(top=top, verilog=text, manifest=manifest, network_text=network_text)
 
 
 def write_network_design(design: NetworkDesign, out) -> list[Path]:
     """Write ``<top>.v``, ``manifest.json`` and ``network.json`` into ``out``, staged in a
     temporary folder and moved in only when all are complete (as
-    :func:`tn_hw.generate.write_design`).
+    :func:`tn_hw.manifest.write_design`).
 
     Raises
     ------
     TnHwError
         If ``out`` is a file, or cannot be created or written.
     """
-    from .generate import write_files
-
     files = {
         design.verilog_name: design.verilog,
         NETWORK_NAME: design.network_text,
@@ -163,7 +162,6 @@ def write_network_design(design: NetworkDesign, out) -> list[Path]:
 
 
 def _load_exported(folder):
-    from .generate import load_manifest
     from .reference.network import load_network
 
     folder = Path(folder)
@@ -182,6 +180,18 @@ def _load_exported(folder):
         raise TnHwError(f"{folder}/{manifest['network']} does not match the manifest's "
                         "checksum; export again")
     return manifest, load_network(json.loads(network_text)), verilog
+
+
+def _check_against_network(manifest, net, verilog) -> None:
+    """Refuse a manifest that disagrees with network.json or with its Verilog (issue 19)."""
+    from .testbench.consistency import DesignMismatch, check_design
+
+    for field, value in (("name", net.name), ("input_shape", list(net.input_shape)),
+                         ("input_width", net.input_width)):
+        if manifest.get(field) != value:
+            raise DesignMismatch(f"{field}: expected {value!r} ({manifest.get('network')}), "
+                                 f"found {manifest.get(field)!r}")
+    check_design(manifest, verilog)
 
 
 def _inputs(net, data, samples, seed):
@@ -203,7 +213,7 @@ def _inputs(net, data, samples, seed):
 
 
 def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int = 1,
-                   build_dir=None) -> dict:
+                   build_dir=None, waves: bool = False) -> dict:
     """Run a data set through an exported network's RTL and compare every logit.
 
     Parameters
@@ -218,7 +228,10 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     seed : int
         Seed of the random inputs.
     build_dir : path, optional
-        Keep the simulation files here (default: a temporary folder).
+        Keep the simulation files here (default: a temporary folder, removed after a run that
+        passed without waves, kept otherwise: ``report["build_dir"]``).
+    waves : bool
+        Dump an FST waveform (``report["waves"]``).
 
     Returns
     -------
@@ -233,6 +246,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     from .testbench.network_runner import run_network
 
     manifest, net, verilog = _load_exported(folder)
+    _check_against_network(manifest, net, verilog)
     x, labels = _inputs(net, data, samples, seed)
     golden = forward(net, x).reshape(len(x), -1)
     parameters = None
@@ -240,10 +254,14 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         from .hdl.network import parameter_values, plan_network
 
         parameters = parameter_values(plan_network(net))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-verify-") as scratch:
+    root = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="tn-hw-verify-"))
+    try:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
-                             Path(build_dir) if build_dir else Path(scratch),
-                             parameters=parameters)
+                             root, parameters=parameters, waves=waves)
+    except BaseException:
+        if not build_dir:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     report = {
         "top": manifest["top"], "mode": manifest["mode"], "data": data, "samples": len(x),
         "outputs": int(golden.shape[1]), "mismatch_count": len(result.mismatches),
@@ -252,6 +270,8 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         "golden_accuracy": None, "rtl_accuracy": None, "correct": None,
         "build_seconds": round(result.build_seconds, 3),
         "run_seconds": round(result.run_seconds, 3),
+        "reason": result.reason, "log": str(result.log),
+        "waves": None if result.waves is None else str(result.waves),
     }
     if labels is not None and len(x):
         import torch
@@ -263,4 +283,9 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         report["golden_accuracy"] = report["correct"]["golden"] / len(x)
         report["rtl_accuracy"] = report["correct"]["rtl"] / len(x)
     report["passed"] = (result.passed and report["rtl_accuracy"] == report["golden_accuracy"])
+    if not report["passed"] and report["reason"] is None:
+        report["reason"] = (f"{report['mismatch_count']} mismatching logits"
+                            if report["mismatch_count"] else "RTL and golden accuracy differ")
+    if not build_dir and report["passed"] and result.waves is None:
+        shutil.rmtree(root, ignore_errors=True)
     return report

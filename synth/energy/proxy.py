@@ -46,7 +46,7 @@ from ...spec import KernelSpec
 from .gatesim import DELAY_MODELS, GATE_INPUTS, GATE_TRANSISTORS, Netlist, synthesize_netlist
 
 __all__ = [
-    "NEURONS",
+    "COMPARED_NEURONS",
     "PAPER_POWER_BAND",
     "STIMULI",
     "WEIGHTINGS",
@@ -68,7 +68,9 @@ PAPER_POWER_BAND = (7.51, 8.19)
 #: The paper's system-level FPGA power saving (Fig. 11b, PYNQ-Z2, Vivado).
 PAPER_FPGA_POWER = 2.52
 
-NEURONS = ("threshold", "mac")
+#: The pair every energy run compares (threshold against the MAC baseline); not
+#: :data:`tn_hw.spec.NEURONS`, which lists every family.
+COMPARED_NEURONS = ("threshold", "mac")
 STIMULI = ("random", "digits")
 
 #: Switched-capacitance weight of one output toggle, per weighting: name -> where it comes from.
@@ -201,7 +203,7 @@ def _random_streams(spec: KernelSpec, neuron: str, vectors: int, seed: int) -> l
     kernel_spec = KernelSpec(neuron=neuron, kernel=spec.kernel, width=spec.width)
     b_lo = -(1 << (kernel_spec.bias_width - 1))
     bias = int(torch.randint(b_lo, -b_lo, (1,), generator=generator))
-    return [Stream("random", x, w, p if neuron == "threshold" else None, bias)]
+    return [Stream("random", x, w, p if kernel_spec.family.has_polarity else None, bias)]
 
 
 def _digits_images():
@@ -235,7 +237,7 @@ def _digits_streams(spec: KernelSpec, neuron: str, vectors: int | None) -> list[
         blocks = F.pad(images, (pad, pad, pad, pad)).unfold(2, 3, stride).unfold(3, 3, stride)
         x = blocks.reshape(len(images), -1, 9).reshape(-1, 9)  # image by image, raster order
         for k in range(layer.w.shape[0]):
-            p = layer.p[k] if neuron == "threshold" else None
+            p = layer.p[k] if layer.p is not None else None
             streams.append(Stream(f"{path.stem} conv1 channel {k}", x, layer.w[k], p,
                                   int(layer.bias[k])))
     else:
@@ -244,7 +246,7 @@ def _digits_streams(spec: KernelSpec, neuron: str, vectors: int | None) -> list[
         for j in range(layer.w.shape[0]):
             window = layer.w[j].reshape(8, 8)[o:o + rows, o:o + rows].reshape(-1)
             p = None
-            if neuron == "threshold":
+            if layer.p is not None:
                 p = layer.p[j].reshape(8, 8)[o:o + rows, o:o + rows].reshape(-1)
             streams.append(Stream(f"{path.stem} layer1 neuron {j} window {rows}x{rows}@{o}", x,
                                   window, p, int(layer.bias[j])))
@@ -423,14 +425,15 @@ def run_energy(kernel=(3, 3), width: int = 8, stimulus: str = "random", *,
     if vectors is not None and vectors < 2:
         raise EnergyError(f"vectors must be at least 2 (toggles need a transition), not {vectors}")
     spec = KernelSpec(neuron="threshold", kernel=tuple(kernel), width=width)
-    streams = {n: make_streams(spec, n, stimulus, vectors=vectors, seed=seed) for n in NEURONS}
+    streams = {n: make_streams(spec, n, stimulus, vectors=vectors, seed=seed)
+               for n in COMPARED_NEURONS}
     result = {
         "kernel": spec.kernel_text, "width": width, "stimulus": stimulus, "seed": seed,
         "delays": list(delays), "weightings": WEIGHTINGS,
-        "streams": {n: [s.name for s in streams[n]] for n in NEURONS},
+        "streams": {n: [s.name for s in streams[n]] for n in COMPARED_NEURONS},
         "paper_power_band": list(PAPER_POWER_BAND),
     }
-    for neuron in NEURONS:
+    for neuron in COMPARED_NEURONS:
         result[neuron] = kernel_energy(spec, neuron, streams[neuron], delays=delays,
                                        cache_dir=cache_dir)
     result["ratio"] = _ratios(result["mac"], result["threshold"], delays)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import shutil
 from pathlib import Path
 
 from ..errors import TnHwError
 from .args import spec_from_args
-from .report import print_result
+from .report import build_root, finish_build_root, print_result
 
 __all__ = ["CONV_EPILOG", "add_conv_options", "add_conv_regress_options", "cmd_generate_conv",
            "cmd_regress_conv", "conv_regress_requested", "conv_requested", "is_conv_folder"]
@@ -102,8 +102,7 @@ def _summary(spec) -> str:
 
 
 def cmd_generate_conv(args) -> int:
-    from ..conv import generate_conv
-    from ..generate import write_design
+    from ..generate import generate_conv, write_design
 
     spec = _conv_spec(args)
     design = generate_conv(spec)
@@ -139,14 +138,14 @@ def _conv_from_folder(folder):
 
 def cmd_regress_conv(args) -> int:
     """``tn-hw regress`` of a conv layer (a folder, or the options generated on the fly)."""
-    from ..conv import generate_conv
+    from ..generate import generate_conv
     from ..testbench.conv_runner import run_conv_regression
     from ..testbench.runner import check_simulator
 
     check_simulator("icarus")
     if args.matrix:
         raise TnHwError("--matrix runs the kernel matrix; the conv layer has its own tests "
-                        "(tests/test_conv.py)")
+                        "(tests/testbench/test_conv.py)")
     if args.vectors is not None:
         raise TnHwError("--vectors does not apply to a conv layer; use --frames")
     if args.frames is not None and args.frames < 1:
@@ -155,13 +154,19 @@ def cmd_regress_conv(args) -> int:
         design = _conv_from_folder(args.design)
     else:
         design = generate_conv(_conv_spec(args))
-    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
-        root = Path(args.build_dir) if args.build_dir else Path(scratch)
+    root, scratch = build_root(args.build_dir)
+    try:
         result = run_conv_regression(design, root / design.top, tier=args.tier,
-                                     frames=args.frames, seed=args.seed)
-        print_result(result)
-        print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
-              f" frames checked bit for bit, {result.mismatches} mismatches")
+                                     frames=args.frames, seed=args.seed,
+                                     waves=getattr(args, "waves", False) or None)
+    except BaseException:
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    print_result(result)
+    print(f"{result.vectors} output pixels in {sum(t['frames'] for t in result.tests.values())}"
+          f" frames checked bit for bit, {result.mismatches} mismatches")
+    finish_build_root(root, scratch, [result])
     if args.json:
         Path(args.json).write_text(json.dumps([result.as_dict()], indent=2) + "\n")
     return 0 if result.passed else 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..synth.energy.gatesim import DELAY_MODELS
 from ..synth.energy.proxy import (
-    NEURONS,
+    COMPARED_NEURONS,
     PAPER_POWER_BAND,
     STIMULI,
     WEIGHTINGS,
@@ -107,7 +107,7 @@ def register(subparsers) -> None:
                              "by --kernels, --widths or --stimuli; defaults 3x3,5x5,7x7, "
                              "4,8,16, random,digits; digits only at width 8)")
     add_sweep_options(parser, kernels=None, widths=None, neurons="threshold,mac",
-                      neuron_choices=NEURONS)
+                      neuron_choices=COMPARED_NEURONS)
     parser.add_argument("--stimuli", type=choice_list(STIMULI, "stimuli"),
                         default=None, metavar="LIST",
                         help="sweep stimuli, comma-separated (default random,digits)")
@@ -145,7 +145,7 @@ def cmd_energy(args) -> int:
         if getattr(args, name) is None:
             setattr(args, name, default)
     kernels, widths, neurons = sweep_from_args(args)
-    if sorted(neurons) != sorted(NEURONS):
+    if sorted(neurons) != sorted(COMPARED_NEURONS):
         raise EnergyError(f"the energy proxy compares threshold with its MAC baseline: "
                           f"--neurons must be threshold,mac, not {args.neurons!r}")
     if sweep:

@@ -149,6 +149,8 @@ def register(subparsers) -> None:
     ver.add_argument("--seed", type=int, default=1, help="seed of --data random; default 1")
     ver.add_argument("--build-dir", metavar="DIR", help="keep the simulation files here")
     ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ver.add_argument("--waves", action="store_true",
+                     help="dump an FST waveform of the run and keep it (its path is printed)")
     ver.set_defaults(func=cmd_verify)
 
 
@@ -175,7 +177,7 @@ def cmd_verify(args) -> int:
     if args.data == "random" and samples is None:
         samples = 1000
     report = verify_network(args.design, data=args.data, samples=samples, seed=args.seed,
-                            build_dir=args.build_dir)
+                            build_dir=args.build_dir, waves=args.waves)
     for m in report["mismatches"][:MAX_PRINTED]:
         print(f"MISMATCH sample {m['sample']} logit {m['output']}: expected {m['expected']}, "
               f"got {m['got']}")
@@ -184,7 +186,11 @@ def cmd_verify(args) -> int:
     status = "PASS" if report["passed"] else "FAIL"
     print(f"{status}  {report['top']} ({report['mode']}): {report['samples']} samples of "
           f"{report['data']} x {report['outputs']} logits, {report['mismatch_count']} "
-          f"mismatches")
+          f"mismatches" + ("" if report["passed"] else f": {report['reason']}"))
+    if not report["passed"]:
+        print(f"      details: {report['log']}")
+    if report["waves"]:
+        print(f"      waves: {report['waves']}")
     if report["golden_accuracy"] is not None:
         c, n = report["correct"], report["samples"]
         same = "equal" if c["rtl"] == c["golden"] else "DIFFERENT"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
+import shutil
 import time
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .args import (
     spec_from_args,
 )
 from .conv import add_conv_regress_options, cmd_regress_conv, conv_regress_requested
-from .report import print_result
+from .report import build_root, finish_build_root, print_result
 
 __all__ = ["cmd_demo", "cmd_regress", "design_from_folder", "register"]
 
@@ -40,8 +40,12 @@ with the PyTorch golden model as an integer. A pipelined design (--stages) gets 
 per clock, each output read exactly its latency later; a stream design (--stream) gets beats
 back to back, under random valid gaps and ready back-pressure, and with resets in the middle of
 the stream, every output beat compared and the handshake rules checked. The seed defaults to
-$TN_HW_SEED or 1 and is printed with any mismatch; TN_HW_WAVES=1 dumps waveforms into the
-build folder.
+$TN_HW_SEED or 1 and is printed with any mismatch; --waves (or TN_HW_WAVES=1) dumps an FST
+waveform, keeps it and prints its path.
+Before simulating, DIR is checked: the manifest's parameters re-derived, its port table against
+the ports the Verilog declares and against the parameters, the top module name and the hash of
+the Verilog; a disagreement is refused with one line naming the field (exit 2). A FAIL says why
+and keeps its build folder (the "details" log).
 A conv layer gets its own tests: full-rate back-to-back frames (frame period checked),
 random input gaps with output back-pressure, and a reset in the middle of a frame; every
 output pixel is compared with the golden integer conv (--frames per test).
@@ -72,6 +76,9 @@ def register(subparsers) -> None:
     reg.add_argument("--build-dir", metavar="DIR",
                      help="keep build files, logs and waveforms here (default: temporary)")
     reg.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    reg.add_argument("--waves", action="store_true",
+                     help="dump an FST waveform of every design simulated and keep it (its path "
+                          "is printed)")
     add_quiet_option(reg)
     add_executor_options(reg, jobs_help="--matrix: designs simulated at once, in processes "
                          "(default 1)")
@@ -118,7 +125,7 @@ def _run_one(design, args, build_dir):
     from ..testbench.runner import run_regression
 
     return run_regression(design, build_dir, tier=args.tier, random_vectors=args.vectors,
-                          seed=args.seed)
+                          seed=args.seed, waves=args.waves or None)
 
 
 def _run_matrix(args, root) -> list:
@@ -139,7 +146,7 @@ def _run_matrix(args, root) -> list:
 
         return run_matrix(configs, executor=executor, on_result=done,
                           build_root=root, tier=args.tier, random_vectors=args.vectors,
-                          seed=args.seed)
+                          seed=args.seed, waves=args.waves or None)
 
 
 def cmd_regress(args) -> int:
@@ -151,8 +158,8 @@ def cmd_regress(args) -> int:
     check_simulator("icarus")
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
-    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
-        root = Path(args.build_dir) if args.build_dir else Path(scratch)
+    root, scratch = build_root(args.build_dir)
+    try:
         if args.matrix:
             results = _run_matrix(args, root)
         else:
@@ -164,6 +171,11 @@ def cmd_regress(args) -> int:
                 design = generate(spec_from_args(args), stream=args.stream)
             results = [_run_one(design, args, root / design.top)]
             print_result(results[0])
+    except BaseException:
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finish_build_root(root, scratch, results)
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "

@@ -3,23 +3,48 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..errors import TnHwError
 
-__all__ = ["print_result", "write_json"]
+__all__ = ["build_root", "finish_build_root", "print_result", "write_json"]
 
 
 def print_result(result, label=None) -> None:
     """One line per regression result (PASS/FAIL, vectors, mismatches, tests, seed, time), and
-    the log's path on a failure."""
+    for a FAIL why, then the log's path (kept after the run); the waveform's path with waves."""
     status = "PASS" if result.passed else "FAIL"
     tests = ", ".join(f"{name} {t['vectors']}" for name, t in result.tests.items())
     print(f"{status}  {label or result.top:<34} {result.vectors:>7} vectors  "
           f"{result.mismatches} mismatches  ({tests}; seed {result.seed}; "
-          f"{result.build_seconds + result.run_seconds:.1f} s)")
+          f"{result.build_seconds + result.run_seconds:.1f} s)"
+          + ("" if result.passed else f": {result.reason}"))
     if not result.passed:
         print(f"      details: {result.log}")
+    if result.waves:
+        print(f"      waves: {result.waves}")
+
+
+def build_root(build_dir):
+    """``(root folder, whether it is a scratch folder of this run)`` for a regression."""
+    if build_dir:
+        return Path(build_dir), False
+    return Path(tempfile.mkdtemp(prefix="tn-hw-regress-")), True
+
+
+def finish_build_root(root, scratch, results):
+    """Remove a scratch build folder after a run that passed; after a failure keep the folders
+    of the failed designs (their logs are printed), and with waves keep everything."""
+    if not scratch or any(r.waves for r in results):
+        return
+    if not any(not r.passed for r in results):
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for result in results:
+        if result.passed and result.build_dir is not None:
+            shutil.rmtree(result.build_dir, ignore_errors=True)
 
 
 def write_json(path, data, *, error=TnHwError) -> None:

