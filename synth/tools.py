@@ -13,6 +13,7 @@ the one on-disk result cache.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
@@ -28,9 +29,12 @@ from ..errors import TnHwError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "CacheMiss",
     "ResultCache",
     "SynthError",
     "cache_key",
+    "cache_only",
+    "check_cache_only",
     "content_key",
     "default_cache_dir",
     "find_yosys",
@@ -106,6 +110,35 @@ def short_version(version: str) -> str:
 # -- running -------------------------------------------------------------------------------------
 
 
+class CacheMiss(Exception):
+    """Raised by :func:`run_tool` inside :class:`cache_only`: the point needs a tool."""
+
+
+_CACHE_ONLY = contextvars.ContextVar("tn_hw_cache_only", default=False)
+
+
+class cache_only:  # noqa: N801 - a context manager read like a statement
+    """Within this block (this thread or task), :func:`run_tool` raises :class:`CacheMiss`
+    instead of running a tool.
+
+    The client of a cluster sweep (:func:`tn_hw.executor.run_points`) runs each point's
+    function under it first: a point the cache answers completely costs no task.
+    """
+
+    def __enter__(self):
+        self._token = _CACHE_ONLY.set(True)
+        return self
+
+    def __exit__(self, *exc):
+        _CACHE_ONLY.reset(self._token)
+
+
+def check_cache_only(what: str) -> None:
+    """Raise :class:`CacheMiss` inside :class:`cache_only` (called before a tool runs)."""
+    if _CACHE_ONLY.get():
+        raise CacheMiss(what)
+
+
 def _log_errors(log: Path) -> str:
     try:
         lines = log.read_text(errors="replace").splitlines()
@@ -128,6 +161,7 @@ def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
         One line: the step timed out, the tool cannot start, or it exited non-zero (with the
         last errors of its log).
     """
+    check_cache_only(what)  # a cluster client probing its cache runs no tool
     started = time.monotonic()
     try:
         run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,

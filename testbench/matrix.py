@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..spec import KernelSpec
 
-__all__ = ["Config", "regression_matrix", "seeded_mask"]
+__all__ = ["Config", "regress_point", "regression_matrix", "run_matrix", "seeded_mask"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,51 @@ def _sam_adder_configs() -> list[Config]:
     configs.append(Config("layer", KernelSpec(neuron="adder", kernel=(3, 3), outputs=4,
                                               width=8)))
     return configs
+
+
+def regress_point(point, *, build_root=None, cache_dir=None, cache=True, **options):
+    """The regression of one ``(label, design)`` of the matrix (the design carries its
+    Verilog, so it travels to a cluster worker whole), in ``build_root/label`` or, without
+    ``build_root`` (on a worker), a temporary folder. ``options`` go to
+    :func:`~tn_hw.testbench.runner.run_regression`; nothing is cached."""
+    import tempfile
+    from pathlib import Path
+
+    from .runner import run_regression
+
+    label, design = point
+    if build_root is not None:
+        return run_regression(design, Path(build_root) / label, **options)
+    with tempfile.TemporaryDirectory(prefix="tn-hw-regress-") as scratch:
+        return run_regression(design, Path(scratch) / label, **options)
+
+
+def run_matrix(configs, *, executor=None, build_root=None, on_result=None, **options) -> list:
+    """The regression of every :class:`Config`, on this machine or a cluster.
+
+    Parameters
+    ----------
+    configs : list of Config
+    executor : tn_hw.executor.LocalExecutor or DaskExecutor, optional
+        Default: one design at a time here. Local pools of several jobs use processes.
+    build_root : path-like, optional
+        Build folders ``build_root/<config id>`` here (on a cluster, each worker builds in a
+        temporary folder of its own instead).
+    on_result : callable, optional
+        ``on_result(index, result)`` as each design finishes.
+    **options
+        :func:`~tn_hw.testbench.runner.run_regression` options (``tier``,
+        ``random_vectors``, ``seed``...).
+
+    Returns
+    -------
+    list of RegressionResult
+        In the order of ``configs``.
+    """
+    from ..executor import LocalExecutor, run_points
+
+    points = [(config.id, config.generate()) for config in configs]
+    return run_points(executor or LocalExecutor(1), regress_point, points,
+                      describe=lambda point: point[0], on_result=on_result,
+                      options=options | {"build_root": build_root}, kind="process",
+                      probe=False)

@@ -85,3 +85,14 @@ def ngspice():
     if path is None:
         missing_tool("ngspice is not installed; apt-get install -y ngspice (tools/setup.sh)")
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_distributed():
+    """Dask distributed (the ``cluster`` extra) and its ``dask`` command, for the cluster tests."""
+    if importlib.util.find_spec("distributed") is None:
+        missing_tool("Dask distributed is not installed (pip install -e '.[test]', which "
+                     "includes the cluster extra)")
+    import distributed
+
+    return distributed

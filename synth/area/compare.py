@@ -20,10 +20,11 @@ import json
 import random
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ... import neurons
+from ...executor import LocalExecutor, run_points
 from ...progress import as_progress
 from ...spec import KernelSpec, parse_kernel
 from ..tools import SynthError, find_yosys, short_version, yosys_version
@@ -44,6 +45,7 @@ __all__ = [
     "render_neuron_table",
     "run_sweep",
     "short_version",
+    "synthesize_point",
     "write_csv",
     "write_outputs",
     "write_plots",
@@ -156,6 +158,14 @@ def build_design(neuron: str, kernel, width: int, weights: str = "programmable",
     return {"verilog": verilog, "top": top, "spec": spec.describe()}
 
 
+def synthesize_point(task, **options) -> dict:
+    """One synthesis run of a sweep: ``task`` is ``(point, design, target)`` with the design's
+    Verilog and top (what travels to a cluster worker); ``options`` go to
+    :func:`~tn_hw.synth.area.flow.synthesize`."""
+    _, design, target = task
+    return synthesize(design["verilog"], design["top"], target, **options)
+
+
 def _build(args):
     return args, build_design(*args)
 
@@ -175,6 +185,7 @@ def run_sweep(
     seed: int = 0,
     jobs: int = 1,
     progress=sys.stderr,
+    executor=None,
     **synth_options,
 ) -> dict:
     """Synthesize every (neuron, kernel, width) on every target.
@@ -193,7 +204,10 @@ def run_sweep(
     seed : int
         Seed of the constant weights.
     jobs : int
-        Parallel processes.
+        Parallel processes (design generation, and the synthesis runs without ``executor``).
+    executor : tn_hw.executor.LocalExecutor or DaskExecutor, optional
+        Where the synthesis runs go (:func:`tn_hw.executor.run_points`); default ``jobs``
+        threads here.
     **synth_options
         Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
 
@@ -207,7 +221,8 @@ def run_sweep(
     Raises
     ------
     SynthError
-        The first failure of any run (the others are cancelled).
+        A bad target; :class:`tn_hw.executor.SweepError` after the sweep if runs failed (each
+        named with its parameters; the others finish and are cached).
     """
     started = time.monotonic()
     kernels = [parse_kernel(k) if isinstance(k, str) else tuple(k) for k in kernels]
@@ -215,6 +230,7 @@ def run_sweep(
         if target not in TARGETS:
             raise SynthError(f"unknown synthesis target {target!r}; known: {', '.join(TARGETS)}")
     jobs = max(1, int(jobs))
+    executor = executor or LocalExecutor(jobs)
     version = yosys_version(find_yosys(synth_options.get("yosys")))
 
     progress = as_progress(progress, "compare")
@@ -230,38 +246,35 @@ def run_sweep(
     tasks = [(point, target) for point, _ in sorted(built, key=_cost, reverse=True)
              for target in targets]
     rows = []
-    progress.note(f"{len(tasks)} synthesis runs on {', '.join(targets)} ({jobs} at a time)")
+    progress.note(f"{len(tasks)} synthesis runs on {', '.join(targets)} "
+                  f"({executor.describe()})")
     progress.start(len(tasks))
 
-    def run(point, target):
-        design = designs[point]
-        return point, target, synthesize(design["verilog"], design["top"], target,
-                                         **synth_options)
+    def done(index, result):
+        point, target = tasks[index]
+        (neuron, kernel, width, mode, _) = point
+        rows.append({
+            "neuron": neuron,
+            "kernel": f"{kernel[0]}x{kernel[1]}",
+            "width": width,
+            "weights": mode,
+            "target": target,
+            "top": result["top"],
+            "metrics": result["metrics"],
+            "seconds": result["seconds"],
+            "cached": result["cached"],
+        })
+        state = "cached" if result["cached"] else f"{result['seconds']:.1f} s"
+        progress.step(f"{result['top']:<28} {target:<10} {state:>8}")
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run, point, target) for point, target in tasks]
-        try:
-            for future in as_completed(futures):
-                (neuron, kernel, width, mode, _), target, result = future.result()
-                rows.append({
-                    "neuron": neuron,
-                    "kernel": f"{kernel[0]}x{kernel[1]}",
-                    "width": width,
-                    "weights": mode,
-                    "target": target,
-                    "top": result["top"],
-                    "metrics": result["metrics"],
-                    "seconds": result["seconds"],
-                    "cached": result["cached"],
-                })
-                state = "cached" if result["cached"] else f"{result['seconds']:.1f} s"
-                progress.step(f"{result['top']:<28} {target:<10} {state:>8}")
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        finally:
-            progress.close()
+    def describe(task):
+        (neuron, kernel, width, mode, _), target = task[0], task[2]
+        return f"{neuron} {kernel[0]}x{kernel[1]} W={width} {mode} on {target}"
+
+    with progress:
+        run_points(executor, synthesize_point,
+                   [(point, designs[point], target) for point, target in tasks],
+                   describe=describe, on_result=done, options=synth_options)
 
     order = {(n, k, w, t): i for i, (n, k, w, t) in enumerate(
         (n, f"{k[0]}x{k[1]}", w, t) for k in kernels for w in widths for n in neurons

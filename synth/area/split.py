@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ...executor import LocalExecutor, run_points
 from ...progress import as_progress
 from ..tools import DEFAULT_TIMEOUT, SynthError
 from .flow import synthesize
 
 __all__ = ["Part", "network_area", "network_parts", "render_network_area", "render_ratios",
-           "synthesize_parts"]
+           "synthesize_part", "synthesize_parts"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,13 @@ def network_parts(net, mode: str = "baked") -> list[Part]:
     return parts
 
 
+def synthesize_part(task, **options) -> dict:
+    """One part of a split synthesis: ``task`` is ``(part, target)`` (the part carries its
+    Verilog, so it travels to a cluster worker whole)."""
+    part, target = task
+    return synthesize(part.verilog, part.top, target, **options)
+
+
 def synthesize_parts(
     parts,
     target="generic",
@@ -81,6 +88,7 @@ def synthesize_parts(
     jobs: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[Part, dict], None] | None = None,
+    executor=None,
     **options,
 ) -> dict:
     """Synthesize every part once and sum the figures, each weighted by its count.
@@ -91,11 +99,13 @@ def synthesize_parts(
     target : str
         A synthesis target of :func:`tn_hw.synth.area.flow.synthesize`.
     jobs : int
-        Yosys runs at once.
+        Yosys runs at once (without ``executor``).
     timeout : float
         Per part, seconds.
     progress : callable, optional
         Called as ``progress(part, result)`` when a part is done.
+    executor : tn_hw.executor.LocalExecutor or DaskExecutor, optional
+        Where the runs go (:func:`tn_hw.executor.run_points`); default ``jobs`` threads here.
     **options
         Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``yosys``, ...).
 
@@ -108,20 +118,20 @@ def synthesize_parts(
 
     Raises
     ------
-    tn_hw.synth.tools.SynthError
-        From the first part that fails.
+    tn_hw.executor.SweepError
+        After every part has run, naming each part that failed.
     """
     parts = list(parts)
     started = time.perf_counter()
 
-    def run(part):
-        result = synthesize(part.verilog, part.top, target, timeout=timeout, **options)
+    def done(index, result):
         if progress is not None:
-            progress(part, result)
-        return result
+            progress(parts[index], result)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(run, parts))
+    results = run_points(executor or LocalExecutor(jobs), synthesize_part,
+                         [(part, target) for part in parts],
+                         describe=lambda task: f"{task[0].name} ({task[0].top}) on {task[1]}",
+                         on_result=done, options=options | {"timeout": timeout})
     totals: dict = {}
     rows = []
     for part, result in zip(parts, results, strict=True):
@@ -159,7 +169,8 @@ def _one_layer(net, index):
 
 
 def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=1, layer=None,
-                 timeout: float = DEFAULT_TIMEOUT, progress=None, **options) -> dict:
+                 timeout: float = DEFAULT_TIMEOUT, progress=None, executor=None,
+                 **options) -> dict:
     """Area of one exported network: a row of plain data.
 
     Parameters
@@ -171,7 +182,7 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
     split : str
         ``"neuron"``: :func:`network_parts` through :func:`synthesize_parts`; ``"none"``: the
         whole flattened network in one Yosys run.
-    target, jobs, timeout, **options
+    target, jobs, timeout, executor, **options
         As for :func:`synthesize_parts`.
     layer : int, optional
         Only this layer (with its requantization), as a one-layer network.
@@ -204,7 +215,10 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
     progress = as_progress(progress, "synth-net")
     if split == "none":
         progress.start(1)
-        result = synthesize(design.verilog, design.top, target, timeout=timeout, **options)
+        whole = Part(design.top, design.verilog, design.top)
+        result, = run_points(executor or LocalExecutor(jobs), synthesize_part, [(whole, target)],
+                             describe=lambda task: f"{design.top} on {target}",
+                             options=options | {"timeout": timeout})
         progress.step(f"{design.top} {'cached' if result['cached'] else 'synthesized'}")
         row.update(metrics=result["metrics"], yosys_seconds=result["seconds"],
                    cached=result["cached"], yosys=result["yosys"])
@@ -217,7 +231,7 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
             progress.step(f"{part.name} {state}")
 
         result = synthesize_parts(parts, target, jobs=jobs, timeout=timeout, progress=done,
-                                  **options)
+                                  executor=executor, **options)
         layers = {}
         for part in result["parts"]:
             entry = layers.setdefault(part["name"].split()[0],

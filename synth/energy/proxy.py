@@ -58,6 +58,7 @@ __all__ = [
     "kernel_netlist",
     "make_streams",
     "proxy_energy",
+    "energy_point",
     "run_energy",
     "run_sweep",
 ]
@@ -582,28 +583,49 @@ def render_plot(results) -> bytes:
     return out.getvalue()
 
 
+def energy_point(point, *, cache=True, **options) -> dict:
+    """:func:`run_energy` of one ``(kernel, width, stimulus)`` of a sweep, timed (``seconds``).
+
+    Only parameters travel to a cluster worker: it regenerates the kernels and the stimulus
+    (the same tn-hw, checked before the sweep) and its netlist cache entries come back."""
+    kernel, width, stimulus = point
+    started = time.monotonic()
+    result = run_energy(kernel, width, stimulus, **options)
+    result["seconds"] = round(time.monotonic() - started, 2)
+    return result
+
+
 def run_sweep(kernels, widths, stimuli, *, vectors=None, seed=1, delays=DELAY_MODELS,
-              isolation=False, progress=None, cache_dir=None) -> list[dict]:
+              isolation=False, progress=None, cache_dir=None, executor=None) -> list[dict]:
     """:func:`run_energy` over kernels x widths x stimuli (digits only at width 8).
 
     ``progress`` (a :class:`tn_hw.progress.Progress`, a file, a callable taking a line, or
-    ``None``; see :func:`tn_hw.progress.as_progress`) advances once per design.
+    ``None``; see :func:`tn_hw.progress.as_progress`) advances once per design. ``executor``
+    (:func:`tn_hw.executor.make_executor`) runs the designs: default one at a time here; a
+    design that fails does not stop the others, and :class:`tn_hw.executor.SweepError` names
+    every failed one at the end.
     """
     points = [(kernel, width, stimulus) for stimulus in stimuli for width in widths
               if not (stimulus == "digits" and width != 8) for kernel in kernels]
-    results = []
+
+    def done(index, result):
+        ratio = result["ratio"][delays[0]]["transistors"]
+        bar.step(f"{result['kernel']} W={result['width']} {result['stimulus']}: MAC/threshold "
+                 f"{ratio:.2f}x ({delays[0]} delay, transistor weighting), "
+                 f"{result['seconds']:.1f} s")
+
+    from ...executor import LocalExecutor, run_points
+
     with as_progress(progress, "energy") as bar:
         bar.start(len(points))
-        for kernel, width, stimulus in points:
-            started = time.monotonic()
-            result = run_energy(kernel, width, stimulus, vectors=vectors, seed=seed,
-                                delays=delays, isolation=isolation, cache_dir=cache_dir)
-            result["seconds"] = round(time.monotonic() - started, 2)
-            results.append(result)
-            ratio = result["ratio"][delays[0]]["transistors"]
-            bar.step(f"{result['kernel']} W={width} {stimulus}: MAC/threshold "
-                     f"{ratio:.2f}x ({delays[0]} delay, transistor weighting), "
-                     f"{result['seconds']:.1f} s")
+        # The gate-level simulation is not cached, so no point is answered from the client's
+        # cache (probe=False); a worker synthesizes the netlists afresh and ships them back.
+        results = run_points(
+            executor or LocalExecutor(1), energy_point, points,
+            describe=lambda p: f"{p[0][0]}x{p[0][1]} W={p[1]} {p[2]}", on_result=done,
+            options={"vectors": vectors, "seed": seed, "delays": tuple(delays),
+                     "isolation": isolation, "cache_dir": cache_dir},
+            kind="process", probe=False)
     if not results:
         raise EnergyError("the sweep is empty (digits runs only at width 8)")
     return results

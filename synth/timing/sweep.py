@@ -12,6 +12,7 @@ import csv
 import io
 import time
 
+from ...executor import LocalExecutor, run_points
 from ...progress import as_progress
 from ...spec import KernelSpec
 from ..tools import short_version
@@ -23,7 +24,15 @@ from .pnr import (
     summarize_seeds,
 )
 
-__all__ = ["run_timing", "render_table", "sweep_specs", "write_csv"]
+__all__ = ["route_point", "run_timing", "render_table", "sweep_specs", "write_csv"]
+
+
+def route_point(point, **options) -> dict:
+    """Place and route one ``(design, target)`` of a sweep (the design carries its Verilog);
+    ``options`` go to :func:`~tn_hw.synth.timing.pnr.place_and_route`."""
+    design, target = point
+    return place_and_route(design, target, **options)
+
 
 def sweep_specs(neurons, kernels, widths, stages):
     """Every design of the sweep, validated before any tool runs."""
@@ -42,7 +51,7 @@ def sweep_specs(neurons, kernels, widths, stages):
 
 def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT_FREQ,
                cache_dir=None, cache=True, timeout=DEFAULT_TIMEOUT, skip_unfit=False,
-               progress=None) -> dict:
+               progress=None, executor=None) -> dict:
     """Place and route every design on every target; return rows, ratios and the raw results.
 
     Parameters
@@ -56,6 +65,9 @@ def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT
         Record a design too big for a device as a row with ``fits: false`` instead of raising.
     progress : tn_hw.progress.Progress, file or callable, optional
         Advanced once per finished (design, target); see :func:`tn_hw.progress.as_progress`.
+    executor : tn_hw.executor.LocalExecutor or DaskExecutor, optional
+        Where each (design, target) is placed and routed (:func:`tn_hw.executor.run_points`;
+        the design's Verilog travels with the task); default one at a time here.
 
     Returns
     -------
@@ -65,7 +77,10 @@ def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT
 
     Raises
     ------
-    PnrError, SpecError
+    SpecError
+        Before any tool runs.
+    tn_hw.executor.SweepError
+        After the sweep, naming every (design, target) whose place and route failed.
     """
     from ...generate import generate
 
@@ -73,45 +88,56 @@ def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT
     started = time.monotonic()
     rows, results = [], []
     progress = as_progress(progress, "timing")
-    progress.start(len(targets) * len(specs))
+    points = [(generate(spec), target) for target in targets for spec in specs]
+    progress.start(len(points))
+
+    def unfit(error):
+        return skip_unfit and isinstance(error, PnrError) and "does not fit" in str(error)
+
+    def done(index, result):
+        design, target = points[index]
+        if isinstance(result, Exception):
+            progress.step(f"{target.name} {design.top}: does not fit")
+            return
+        summary = summarize_seeds(result)
+        seconds = sum(s["seconds"] for s in result["seeds"] if not s["cached"])
+        cached = " (cached)" if all(s["cached"] for s in result["seeds"]) else ""
+        progress.step(f"{target.name} {design.top}: {summary['fmax_mhz']} MHz, "
+                      f"{summary['logic_cells']} LC, {seconds:.1f} s{cached}")
+
     with progress:
-        for target in targets:
-            for spec in specs:
-                base = {"target": target.name, "device": target.device, "neuron": spec.neuron,
-                        "kernel": spec.kernel_text, "width": spec.width, "stages": spec.stages}
-                one = time.monotonic()
-                try:
-                    result = place_and_route(generate(spec), target, seeds=seeds, freq=freq,
-                                             cache_dir=cache_dir, cache=cache, timeout=timeout)
-                except PnrError as error:
-                    if skip_unfit and "does not fit" in str(error):
-                        rows.append(base | {"fits": False, "note": str(error)})
-                        progress.step(f"{target.name} {spec.top_name}: does not fit")
-                        continue
-                    raise
-                summary = summarize_seeds(result)
-                rows.append(base | {
-                    "fits": True,
-                    "top": result["top"],
-                    "fmax_mhz": summary["fmax_mhz"],
-                    "fmax_min": summary["fmax_min"],
-                    "fmax_max": summary["fmax_max"],
-                    "fmax_seeds": [round(s["fmax_mhz"], 2) for s in result["seeds"]],
-                    "lut4": result["synth"]["lut4"],
-                    "carry": result["synth"]["carry"],
-                    "ffs": result["synth"]["ffs"],
-                    "dsp": result["synth"]["dsp"],
-                    "logic_cells": summary["logic_cells"],
-                    "latency_cycles": result["latency_cycles"],
-                    "latency_ns": summary["latency_ns"],
-                    "throughput": summary["throughput"],
-                    "cached": all(s["cached"] for s in result["seeds"]),
-                })
-                results.append(result)
-                cached = " (cached)" if rows[-1]["cached"] else ""
-                seconds = time.monotonic() - one
-                progress.step(f"{target.name} {spec.top_name}: {summary['fmax_mhz']} MHz, "
-                              f"{summary['logic_cells']} LC, {seconds:.1f} s{cached}")
+        outcome = run_points(
+            executor or LocalExecutor(1), route_point, points,
+            describe=lambda point: f"{point[1].name} {point[0].top}", on_result=done,
+            options={"seeds": list(seeds), "freq": freq, "cache_dir": cache_dir,
+                     "cache": cache, "timeout": timeout},
+            keep_going=unfit)
+    for (design, target), result in zip(points, outcome, strict=True):
+        spec = design.spec
+        base = {"target": target.name, "device": target.device, "neuron": spec.neuron,
+                "kernel": spec.kernel_text, "width": spec.width, "stages": spec.stages}
+        if isinstance(result, Exception):
+            rows.append(base | {"fits": False, "note": str(result)})
+            continue
+        summary = summarize_seeds(result)
+        rows.append(base | {
+            "fits": True,
+            "top": result["top"],
+            "fmax_mhz": summary["fmax_mhz"],
+            "fmax_min": summary["fmax_min"],
+            "fmax_max": summary["fmax_max"],
+            "fmax_seeds": [round(s["fmax_mhz"], 2) for s in result["seeds"]],
+            "lut4": result["synth"]["lut4"],
+            "carry": result["synth"]["carry"],
+            "ffs": result["synth"]["ffs"],
+            "dsp": result["synth"]["dsp"],
+            "logic_cells": summary["logic_cells"],
+            "latency_cycles": result["latency_cycles"],
+            "latency_ns": summary["latency_ns"],
+            "throughput": summary["throughput"],
+            "cached": all(s["cached"] for s in result["seeds"]),
+        })
+        results.append(result)
     tools = {}
     for result in results:
         tools.setdefault(result["target"], result["tools"])

@@ -165,18 +165,24 @@ def test_network_parts_emit_one_module_each():
         assert f"module {part.top}(" in part.verilog
 
 
-def test_synthesize_parts_stops_at_the_first_failure(monkeypatch):
-    """A failing part raises, and parts not yet started are not synthesized."""
+def test_synthesize_parts_names_failed_parts_and_runs_the_rest(monkeypatch):
+    """A failing part does not stop the others (their results are cached for the next run);
+    the error then names every failed part with its message, in part order."""
+    from tn_hw.executor import SweepError
     from tn_hw.synth.area.flow import SynthError
 
     calls = []
 
     def fake(verilog, top, target, **options):
         calls.append(top)
-        raise SynthError(f"generic synthesis of {top} took longer than 1 s")
+        if top in ("b", "e"):
+            raise SynthError(f"generic synthesis of {top} took longer than 1 s")
+        return {"metrics": {"gates": 1}, "seconds": 0.0, "cached": False, "yosys": "Yosys"}
 
     monkeypatch.setattr(split, "synthesize", fake)
     parts = [Part(name, "x", name) for name in "abcdef"]
-    with pytest.raises(SynthError, match="synthesis of a took longer"):
+    with pytest.raises(SweepError, match=r"^2 of 6 points failed: b \(b\) on generic: generic "
+                                         r"synthesis of b took longer than 1 s; e \(e\) on "
+                                         r"generic: .*of e took"):
         synthesize_parts(parts, jobs=1)
-    assert calls == ["a"]
+    assert calls == list("abcdef")

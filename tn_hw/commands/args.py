@@ -39,6 +39,8 @@ __all__ = [
     "synth_options",
     "add_quiet_option",
     "progress_for",
+    "add_executor_options",
+    "executor_from_args",
 ]
 
 
@@ -276,3 +278,30 @@ def add_quiet_option(parser) -> None:
 def progress_for(args, label: str, total: int | None = None) -> Progress:
     """The sweep's :class:`~tn_hw.progress.Progress` on stderr (silent with ``--quiet``)."""
     return Progress(label, total, quiet=getattr(args, "quiet", False))
+
+
+# -- where the points run ------------------------------------------------------------------------
+
+
+def add_executor_options(parser, *, jobs_help: str = "parallel runs on this machine "
+                         "(default 1)") -> None:
+    """``-j N`` (this machine) and ``--scheduler tcp://HOST:PORT`` (a Dask cluster; default
+    ``$TN_HW_SCHEDULER``; docs/cluster.md)."""
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help=jobs_help)
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="run each point as a task on this Dask scheduler's workers "
+                             "(default $TN_HW_SCHEDULER, else this machine; needs "
+                             "tn-hw[cluster])")
+
+
+def executor_from_args(args):
+    """The sweep's executor (:func:`tn_hw.executor.make_executor`); use it in a ``with``.
+
+    Raises
+    ------
+    TnHwError
+        ``-j`` below 1, Dask missing, the scheduler unreachable or a worker's tools differing.
+    """
+    from ..executor import make_executor
+
+    return make_executor(getattr(args, "jobs", 1), getattr(args, "scheduler", None))

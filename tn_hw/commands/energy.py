@@ -23,9 +23,11 @@ from ..synth.energy.proxy import (
     to_json,
 )
 from .args import (
+    add_executor_options,
     add_quiet_option,
     add_sweep_options,
     choice_list,
+    executor_from_args,
     formatter,
     kernel,
     progress_for,
@@ -111,6 +113,8 @@ def register(subparsers) -> None:
                         help="sweep stimuli, comma-separated (default random,digits)")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="sweep output folder (required for a sweep)")
+    add_executor_options(parser, jobs_help="sweep designs measured at once, in processes "
+                         "(default 1)")
     add_quiet_option(parser)
     parser.set_defaults(func=cmd_energy)
 
@@ -148,9 +152,10 @@ def cmd_energy(args) -> int:
         if not args.output:
             raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.png")
         check_output_dir(Path(args.output))
-        results = run_sweep(kernels, widths, args.stimuli, vectors=args.vectors,
-                            seed=args.seed, delays=args.delay, isolation=args.isolation,
-                            progress=progress_for(args, "energy"))
+        with executor_from_args(args) as executor:
+            results = run_sweep(kernels, widths, args.stimuli, vectors=args.vectors,
+                                seed=args.seed, delays=args.delay, isolation=args.isolation,
+                                progress=progress_for(args, "energy"), executor=executor)
         files = {"energy.json": to_json({"command": "tn-hw " + " ".join(sys.argv[1:]),
                                          "results": results}),
                  "energy.csv": render_csv(results), "energy.md": render_markdown(results)}

@@ -12,8 +12,10 @@ from ..progress import Progress
 from ..spec import KernelSpec
 from .args import (
     add_design_options,
+    add_executor_options,
     add_quiet_option,
     add_stream_option,
+    executor_from_args,
     formatter,
     spec_from_args,
 )
@@ -78,6 +80,8 @@ def register(subparsers) -> None:
                      help="dump an FST waveform of every design simulated and keep it (its path "
                           "is printed)")
     add_quiet_option(reg)
+    add_executor_options(reg, jobs_help="--matrix: designs simulated at once, in processes "
+                         "(default 1)")
     add_conv_regress_options(reg)
     reg.set_defaults(func=cmd_regress)
 
@@ -124,9 +128,29 @@ def _run_one(design, args, build_dir):
                           seed=args.seed, waves=args.waves or None)
 
 
+def _run_matrix(args, root) -> list:
+    """The whole matrix through the executor of ``-j`` / ``--scheduler``; each result line is
+    printed in matrix order as soon as the designs before it have finished."""
+    from ..testbench.matrix import regression_matrix, run_matrix
+
+    configs = regression_matrix()
+    finished, printed = {}, [0]
+    with executor_from_args(args) as executor, \
+            Progress("regress", len(configs), quiet=args.quiet) as progress:
+        def done(index, result):
+            finished[index] = result
+            progress.step(f"{configs[index].id}: {result.mismatches} mismatches")
+            while printed[0] in finished:
+                print_result(finished[printed[0]], configs[printed[0]].id)
+                printed[0] += 1
+
+        return run_matrix(configs, executor=executor, on_result=done,
+                          build_root=root, tier=args.tier, random_vectors=args.vectors,
+                          seed=args.seed, waves=args.waves or None)
+
+
 def cmd_regress(args) -> int:
     """Handler of ``tn-hw regress``."""
-    from ..testbench.matrix import regression_matrix
     from ..testbench.runner import check_simulator
 
     if conv_regress_requested(args):
@@ -134,26 +158,19 @@ def cmd_regress(args) -> int:
     check_simulator("icarus")
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
-    if args.matrix:
-        jobs = [(c.id, c.generate) for c in regression_matrix()]
-    elif args.design:
-        jobs = [(None, lambda: design_from_folder(args.design))]
-    else:
-        from ..generate import generate
-
-        jobs = [(None, lambda: generate(spec_from_args(args), stream=args.stream))]
     root, scratch = build_root(args.build_dir)
-    results = []
-    # One design prints its own line; the matrix also shows a bar (or lines) on stderr.
-    quiet = args.quiet or not args.matrix
     try:
-        with Progress("regress", len(jobs), quiet=quiet) as progress:
-            for label, make in jobs:
-                design = make()
-                result = _run_one(design, args, root / (label or design.top))
-                print_result(result, label)
-                results.append(result)
-                progress.step(f"{label or design.top}: {result.mismatches} mismatches")
+        if args.matrix:
+            results = _run_matrix(args, root)
+        else:
+            if args.design:
+                design = design_from_folder(args.design)
+            else:
+                from ..generate import generate
+
+                design = generate(spec_from_args(args), stream=args.stream)
+            results = [_run_one(design, args, root / design.top)]
+            print_result(results[0])
     except BaseException:
         if scratch:
             shutil.rmtree(root, ignore_errors=True)

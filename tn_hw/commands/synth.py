@@ -10,8 +10,10 @@ from ..synth.area.flow import TARGETS, expand_targets
 from ..synth.tools import SynthError
 from .args import (
     add_cache_options,
+    add_executor_options,
     add_quiet_option,
     add_sweep_options,
+    executor_from_args,
     formatter,
     progress_for,
     sweep_from_args,
@@ -137,8 +139,7 @@ def register(subparsers) -> None:
     add_sweep_options(compare, kernels="3x3,5x5,7x7", widths="4,8,16")
     compare.add_argument("--targets", default="generic",
                          help=_TARGET_HELP + " (default generic)")
-    compare.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                         help="parallel processes (default 1)")
+    add_executor_options(compare, jobs_help="parallel processes (default 1)")
     compare.add_argument("-o", "--output", required=True, metavar="DIR",
                          help="folder for area.csv, area.json, area.md and the PNGs")
     add_quiet_option(compare)
@@ -161,8 +162,7 @@ def register(subparsers) -> None:
     net.add_argument("--target", default="generic",
                      help="one synthesis flow: generic (gates + CMOS transistor estimate, "
                           "default), xc7 (DSP48E1 allowed), xc7-nodsp or ice40")
-    net.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                     help="Yosys runs at once (default 1)")
+    add_executor_options(net, jobs_help="Yosys runs at once (default 1)")
     net.add_argument("--timeout", type=float, default=None, metavar="S",
                      help="seconds per Yosys run (default 1800)")
     net.add_argument("--pairs", action="store_true",
@@ -222,9 +222,11 @@ def cmd_compare(args) -> int:
     if args.jobs < 1:
         raise SynthError(f"-j must be a positive integer, not {args.jobs}")
     targets = expand_targets(args.targets)
-    sweep = run_sweep(neurons=neurons, kernels=kernels, widths=widths, targets=targets,
-                      weights=args.weights, seed=args.seed, jobs=args.jobs,
-                      progress=progress_for(args, "compare"), **synth_options(args))
+    with executor_from_args(args) as executor:
+        sweep = run_sweep(neurons=neurons, kernels=kernels, widths=widths, targets=targets,
+                          weights=args.weights, seed=args.seed, jobs=args.jobs,
+                          progress=progress_for(args, "compare"), executor=executor,
+                          **synth_options(args))
     command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
         "compare", *(["--neurons", args.neurons] if args.neurons != "threshold,mac" else []),
         "--kernels", args.kernels, "--widths", ",".join(map(str, widths)),
@@ -256,14 +258,16 @@ def cmd_synth_net(args) -> int:
 
     nets = [load_network(model) for model in args.models]  # every file checked before Yosys
     rows = []
-    for model, net in zip(args.models, nets, strict=True):
-        with progress_for(args, f"synth-net {net.name}") as progress:
-            row = network_area(net, mode=args.mode, split=args.split, target=args.target,
-                               jobs=args.jobs, layer=args.layer, progress=progress,
-                               timeout=args.timeout or DEFAULT_TIMEOUT, **synth_options(args))
-        row["model"] = str(model)
-        rows.append(row)
-        print(render_network_area([row]), end="", flush=True)
+    with executor_from_args(args) as executor:
+        for model, net in zip(args.models, nets, strict=True):
+            with progress_for(args, f"synth-net {net.name}") as progress:
+                row = network_area(net, mode=args.mode, split=args.split, target=args.target,
+                                   jobs=args.jobs, layer=args.layer, progress=progress,
+                                   timeout=args.timeout or DEFAULT_TIMEOUT, executor=executor,
+                                   **synth_options(args))
+            row["model"] = str(model)
+            rows.append(row)
+            print(render_network_area([row]), end="", flush=True)
     if args.pairs:
         print(render_ratios(rows), end="")
     if args.json:

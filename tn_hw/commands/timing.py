@@ -18,8 +18,10 @@ from ..synth.timing.pnr import (
 from ..synth.timing.sweep import render_table, run_timing, sweep_specs, write_csv
 from .args import (
     add_cache_options,
+    add_executor_options,
     add_quiet_option,
     add_sweep_options,
+    executor_from_args,
     formatter,
     progress_for,
     sweep_from_args,
@@ -132,10 +134,13 @@ def cmd_timing(args) -> int:
     for path in (args.json, args.csv):
         if path and not Path(path).resolve().parent.is_dir():
             raise PnrError(f"cannot write {path!r}: its folder does not exist")
-    sweep = run_timing(neurons=neurons, kernels=kernels, widths=widths, stages=args.stages,
-                       targets=targets, seeds=list(range(1, args.seeds + 1)), freq=args.freq,
-                       cache_dir=args.cache_dir, cache=not args.no_cache, timeout=args.timeout,
-                       skip_unfit=args.skip_unfit, progress=progress_for(args, "timing"))
+    with executor_from_args(args) as executor:
+        sweep = run_timing(neurons=neurons, kernels=kernels, widths=widths,
+                           stages=args.stages, targets=targets,
+                           seeds=list(range(1, args.seeds + 1)), freq=args.freq,
+                           cache_dir=args.cache_dir, cache=not args.no_cache,
+                           timeout=args.timeout, skip_unfit=args.skip_unfit,
+                           progress=progress_for(args, "timing"), executor=executor)
     sweep["meta"]["command"] = _command(args)
     print(render_table(sweep), end="")
     files = {}
@@ -172,5 +177,6 @@ def register(subparsers) -> None:
     timing.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds per Yosys or nextpnr run (default {DEFAULT_TIMEOUT})")
     add_cache_options(timing)
+    add_executor_options(timing, jobs_help="designs placed and routed at once (default 1)")
     add_quiet_option(timing)
     timing.set_defaults(func=cmd_timing)
