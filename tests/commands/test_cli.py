@@ -68,6 +68,7 @@ def test_generate_writes_verilog_and_manifest(capsys, tmp_path):
     assert "tn_threshold_k5x5_w8" in stdout
 
 
+@pytest.mark.parametrize("neuron", ["threshold", "mac"])
 def test_generated_verilog_compiles_in_icarus(capsys, tmp_path, neuron, icarus):
     out = tmp_path / neuron
     assert run(capsys, "generate", "--neuron", neuron, "--kernel", "3x3", "--channels", "2",
