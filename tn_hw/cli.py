@@ -50,7 +50,7 @@ def build_parser() -> Parser:
 
 
 def _version():
-    from .generate import tool_versions
+    from .manifest import tool_versions
 
     return tool_versions().get("tn-hw") or "unknown"
 

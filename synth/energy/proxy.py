@@ -40,10 +40,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...errors import TnHwError
 from ...progress import as_progress
 from ...spec import KernelSpec
 from .gatesim import DELAY_MODELS, GATE_INPUTS, GATE_TRANSISTORS, Netlist, synthesize_netlist
+from .options import (
+    COMPARED_NEURONS,
+    PAPER_FPGA_POWER,
+    PAPER_POWER_BAND,
+    STIMULI,
+    WEIGHTINGS,
+    EnergyError,
+)
 
 __all__ = [
     "COMPARED_NEURONS",
@@ -63,37 +70,11 @@ __all__ = [
     "run_sweep",
 ]
 
-#: The paper's kernel-level power savings (Fig. 10b; Synopsys DC, TSMC 28 nm, 50 MHz).
-PAPER_POWER_BAND = (7.51, 8.19)
-#: The paper's system-level FPGA power saving (Fig. 11b, PYNQ-Z2, Vivado).
-PAPER_FPGA_POWER = 2.52
-
-#: The pair every energy run compares (threshold against the MAC baseline); not
-#: :data:`tn_hw.spec.NEURONS`, which lists every family.
-COMPARED_NEURONS = ("threshold", "mac")
-STIMULI = ("random", "digits")
-
-#: Switched-capacitance weight of one output toggle, per weighting: name -> where it comes from.
-WEIGHTINGS = {
-    "toggles": "1 per gate-output toggle (the plain toggle count)",
-    "transistors": "transistors of the toggling gate, Yosys `stat -tech cmos` table "
-                   "(NOT 2, NAND/NOR 4, AOI3/OAI3 6, AOI4/OAI4 8, NMUX 10, MUX/XOR/XNOR 12)",
-    "pins": "input pins of the toggling gate (NOT 1, NAND/NOR/XOR/XNOR 2, AOI3/OAI3/MUX/NMUX "
-            "3, AOI4/OAI4 4)",
-    "fanout": "load on the toggling net: 1 for the driver's own output + 1 per gate input pin "
-              "(or output-port bit) it drives; primary-input toggles count their pin load too",
-}
-
 #: The trained models behind the digits stimulus, per (kernel kind, neuron).
 DIGITS_MODELS = {
     ("conv", "threshold"): "digits-tcnn.json", ("conv", "mac"): "digits-cnn.json",
     ("window", "threshold"): "digits-tmlp.json", ("window", "mac"): "digits-mlp.json",
 }
-
-
-class EnergyError(TnHwError):
-    """Bad energy parameters, a missing model, or a gate-level output that differs from the
-    golden model. The message stands on its own."""
 
 
 def _models_dir() -> Path:

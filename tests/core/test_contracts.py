@@ -31,6 +31,17 @@ def test_light_import(module, heavy):
     assert heavy not in _imported(module)
 
 
+@pytest.mark.parametrize("heavy", ["torch", "amaranth"])
+def test_the_command_line_parser_is_light(heavy):
+    """``tn-hw --help`` (and every command before it runs) builds the whole parser: it must not
+    pay for torch or Amaranth (seconds per start)."""
+    code = ("import sys, json, tn_hw.cli; tn_hw.cli.build_parser(); "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert heavy not in json.loads(done.stdout)
+
+
 def test_the_check_sees_a_heavy_import():
     """The check above can fail: these modules do import the heavy package."""
     assert "torch" in _imported("tn_hw.reference.network")

@@ -115,14 +115,14 @@ def cmd_generate_conv(args) -> int:
 
 def is_conv_folder(folder) -> bool:
     """Whether ``folder`` holds a conv layer written by ``tn-hw generate --image``."""
-    from ..generate import load_manifest
+    from ..manifest import load_manifest
 
     return load_manifest(folder).get("kind") == "conv"
 
 
 def _conv_from_folder(folder):
     from ..conv import ConvSpec
-    from ..generate import Design, load_manifest
+    from ..manifest import Design, load_manifest
 
     manifest = load_manifest(folder)
     try:

@@ -7,20 +7,12 @@ import sys
 from pathlib import Path
 
 from ..synth.energy.gatesim import DELAY_MODELS
-from ..synth.energy.proxy import (
+from ..synth.energy.options import (
     COMPARED_NEURONS,
     PAPER_POWER_BAND,
     STIMULI,
     WEIGHTINGS,
     EnergyError,
-    kernel_netlist,
-    render_csv,
-    render_markdown,
-    render_plot,
-    render_text,
-    run_energy,
-    run_sweep,
-    to_json,
 )
 from .args import (
     add_executor_options,
@@ -130,8 +122,19 @@ def _check_json_target(path) -> None:
 
 
 def cmd_energy(args) -> int:
-    from ..generate import check_output_dir, write_files
+    # The proxy imports torch (digits stimulus, golden model): only when a run is asked for.
+    from ..manifest import check_output_dir, write_files
     from ..spec import KernelSpec
+    from ..synth.energy.proxy import (
+        kernel_netlist,
+        render_csv,
+        render_markdown,
+        render_plot,
+        render_text,
+        run_energy,
+        run_sweep,
+        to_json,
+    )
 
     if args.vectors is not None and args.vectors < 2:
         raise EnergyError(f"vectors must be at least 2 (toggles need a transition), not "

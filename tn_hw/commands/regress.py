@@ -106,7 +106,7 @@ def design_from_folder(folder):
     TnHwError
         If the manifest is missing or malformed, or the Verilog cannot be read.
     """
-    from ..generate import Design, load_manifest
+    from ..manifest import Design, load_manifest
 
     manifest = load_manifest(folder)
     try:
