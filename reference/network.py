@@ -32,6 +32,7 @@ from ..netdesc import (
     VERSION,
     NetworkDesc,
     NetworkError,
+    NetworkShapes,
     network_neurons,
     read_network,
 )
@@ -145,7 +146,7 @@ class Flatten:
 
 
 @dataclass(frozen=True, eq=False)
-class Network:
+class Network(NetworkShapes):
     """A validated integer network.
 
     Attributes
@@ -170,16 +171,6 @@ class Network:
     input_frac_bits: int
     layers: tuple
     shapes: tuple
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of logits."""
-        return math.prod(self.shapes[-1])
-
-    @property
-    def compute_layers(self) -> tuple:
-        """The :class:`Linear` and :class:`Conv2d` layers (the ones with kernels)."""
-        return tuple(layer for layer in self.layers if not isinstance(layer, Flatten))
 
 
 # -- from the description ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "MAX_SHIFT",
     "VERSION",
+    "NetworkShapes",
     "ConvDesc",
     "FlattenDesc",
     "LinearDesc",
@@ -134,8 +135,23 @@ class FlattenDesc:
         return (math.prod(in_shape),)
 
 
+class NetworkShapes:
+    """What a network says of its shape, from its ``shapes`` and ``layers`` (the description
+    here and :class:`tn_hw.reference.network.Network` share it)."""
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of logits."""
+        return math.prod(self.shapes[-1])
+
+    @property
+    def compute_layers(self) -> tuple:
+        """The linear and conv layers (the ones with kernels)."""
+        return tuple(layer for layer in self.layers if layer.type != "flatten")
+
+
 @dataclass(frozen=True)
-class NetworkDesc:
+class NetworkDesc(NetworkShapes):
     """A validated network as plain immutable data.
 
     Attributes
@@ -160,16 +176,6 @@ class NetworkDesc:
     input_frac_bits: int
     layers: tuple
     shapes: tuple
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of logits."""
-        return math.prod(self.shapes[-1])
-
-    @property
-    def compute_layers(self) -> tuple:
-        """The linear and conv layers (the ones with kernels)."""
-        return tuple(layer for layer in self.layers if layer.type != "flatten")
 
 
 # -- validation -------------------------------------------------------------------------------
