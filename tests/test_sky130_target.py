@@ -64,19 +64,20 @@ def test_sky130_matches_the_mapping_api_and_the_key_holds_the_liberty(tmp_path):
     from tn_hw.generate import generate
 
     design = generate(KernelSpec(neuron="threshold", kernel=(1, 3), width=4))
-    flow = synthesize(design.verilog, design.top, "sky130", cache_dir=tmp_path / "c")
-    direct = synthesize_sky130(design.verilog, design.top)
+    flow = synthesize(design.verilog, design.top, "sky130-default", cache_dir=tmp_path / "c")
+    direct = synthesize_sky130(design.verilog, design.top)  # map.ys as it is: same recipe
     assert flow["metrics"]["area_um2"] == direct["area_um2"]
     assert flow["metrics"]["delay_ns"] == direct["delay_ns"]
     assert flow["details"]["area_by_type"] == direct["area_by_type"]
     # A different liberty is a different cache entry (here: the same cells, one comment more).
     other = tmp_path / "other.lib"
     other.write_text("/* copy */\n" + default_liberty().read_text())
-    target = Target("sky130", "map.ys", "copy", synth_options="-booth", metrics=sky130_metrics,
-                    package="tn_hw.synth.sky130", extension=Sky130Flow(other))
+    target = Target("sky130-default", "map.ys", "copy", synth_options="-booth",
+                    metrics=sky130_metrics, package="tn_hw.synth.sky130",
+                    extension=Sky130Flow(other))
     again = synthesize(design.verilog, design.top, target, cache_dir=tmp_path / "c")
     assert not again["cached"] and again["metrics"] == flow["metrics"]
-    assert synthesize(design.verilog, design.top, "sky130",
+    assert synthesize(design.verilog, design.top, "sky130-default",
                       cache_dir=tmp_path / "c")["cached"]
 
 
@@ -104,24 +105,37 @@ def mapped(tmp_path_factory):
     out = {}
     for neuron in ("threshold", "mac"):
         design = generate(KernelSpec(neuron=neuron, kernel=(3, 3), width=4))
-        keep = tmp_path_factory.mktemp(neuron)
-        synthesize_sky130(design.verilog, design.top, keep_dir=keep)
-        out[neuron] = (design, json.loads((keep / "netlist.json").read_text()))
+        for target in ("sky130", "sky130-fa"):
+            keep = tmp_path_factory.mktemp(f"{neuron}-{target}")
+            result = synthesize(design.verilog, design.top, target, keep_dir=keep)
+            out[neuron, target] = (design, json.loads((keep / "netlist.json").read_text()),
+                                   result)
     return out
 
 
+def test_the_fa_recipe_maps_full_and_half_adders(mapped):
+    for neuron in ("threshold", "mac"):
+        cells = mapped[neuron, "sky130-fa"][2]["cells_by_type"]
+        assert cells.get("sky130_fd_sc_hd__fa_1", 0) > 0
+        assert "sky130_fd_sc_hd__fa_1" not in mapped[neuron, "sky130"][2]["cells_by_type"]
+
+
+@pytest.mark.parametrize("target", ["sky130", "sky130-fa"])
 @pytest.mark.parametrize("neuron", ["threshold", "mac"])
-def test_the_cell_evaluators_are_bit_exact_and_a_wrong_cell_is_caught(mapped, neuron):
-    design, report = mapped[neuron]
+def test_the_cell_evaluators_are_bit_exact_and_a_wrong_cell_is_caught(mapped, neuron, target):
+    design, report, _ = mapped[neuron, target]
     netlist, _, _ = build_netlist(report, design.top, default_liberty())
     netlist.signed = {p["name"]: p["signed"] for p in design.manifest["ports"]}
     spec = KernelSpec(neuron=neuron, kernel=(3, 3), width=4)
     stream = make_streams(spec, neuron, "random", vectors=600, seed=3)[0]
     sim = netlist.simulate(stream.ports(), delay="unit")
     check_outputs(sim.outputs["y"], stream.golden(neuron), what=design.top)
-    # Planted bug: one xnor2 evaluated as xor2 changes outputs.
-    index = next(i for i, t in enumerate(netlist.types) if "xnor2_1" in t)
-    netlist.types[index] = "sky130_fd_sc_hd__xor2_1:X"
+    # Planted bug: one cell evaluated as its complement (xnor2 as xor2...) changes outputs.
+    swap = {f"sky130_fd_sc_hd__{a}": f"sky130_fd_sc_hd__{b}" for a, b in (
+        ("xnor2_1:Y", "xor2_1:X"), ("xor2_1:X", "xnor2_1:Y"), ("nand2_1:Y", "and2_1:X"),
+        ("nor2_1:Y", "or2_1:X"))}
+    index = next(i for i, t in enumerate(netlist.types) if t in swap)
+    netlist.types[index] = swap[netlist.types[index]]
     netlist._levelize()
     with pytest.raises(Exception, match="differs from the golden model"):
         check_outputs(netlist.simulate(stream.ports()).outputs["y"], stream.golden(neuron),

@@ -57,7 +57,7 @@ PAPER_BAND = (3.89, 4.33)
 #: The one figure per target that a MAC/threshold ratio is taken of. ``xc7`` has none: its MAC
 #: uses DSP48E1 blocks, and DSPs and LUTs are not one currency.
 PRIMARY_METRIC = {"generic": "transistors", "xc7-nodsp": "luts", "ice40": "lut4",
-                  "sky130": "area_um2"}
+                  **{t: "area_um2" for t in TARGETS if t.startswith("sky130")}}
 
 #: Every metric column, in CSV order.
 METRIC_COLUMNS = (
@@ -411,7 +411,7 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
             def cells(t, m, k):
                 return [t["luts"], m["luts"], t["carry4"],
                         m["carry4"], _fmt_ratio(ratio.get(k))]
-        elif target == "sky130":
+        elif target.startswith("sky130"):
             header = ["kernel", "W", "threshold um^2", "MAC um^2", "MAC / threshold (area)",
                       "threshold ns", "MAC ns", "threshold pJ", "MAC pJ",
                       "MAC / threshold (pJ)", "threshold uW @50 MHz", "MAC uW @50 MHz"]
@@ -441,7 +441,7 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
         if target == "xc7":
             lines += ["", ("No ratio here: the MAC uses DSP48E1 blocks, the threshold kernel "
                            "LUTs and carry chains, and the two are not one currency.")]
-        if target == "sky130":
+        if target.startswith("sky130"):
             lines += ["", ("sky130_fd_sc_hd (130 nm, the project's liberty, tt 25 C 1.8 V): "
                            "cell area without placement or wiring; delay from "
                            "tn_hw.synth.sky130.sta over the liberty; energy per inference from "

@@ -167,11 +167,20 @@ _GENERIC_ALLOWED = frozenset(
     [f"$_{gate}_" for gate in GENERIC_GATES] + ["$_NOT_", "$_DFF_P_"]
 )
 
-def _sky130_target(name: str, description: str, script: str = "map.ys") -> Target:
+def _sky130_targets() -> list[Target]:
+    """``sky130`` (the chosen recipe) and ``sky130-<recipe>`` for every mapping recipe."""
+    from ..sky130.recipes import DEFAULT_RECIPE, RECIPES, recipe_script
     from ..sky130.target import Sky130Flow, sky130_metrics
 
-    return Target(name, script, description, synth_options="-booth",
-                  metrics=sky130_metrics, package="tn_hw.synth.sky130", extension=Sky130Flow())
+    def target(name, recipe):
+        return Target(name, recipe_script(recipe),
+                      f"synth -flatten -booth; {RECIPES[recipe][0]} onto sky130_fd_sc_hd "
+                      "(tn-hw liberty, tt 25C 1.8V); stat -liberty; sta.py; activity",
+                      synth_options="-booth", metrics=sky130_metrics,
+                      package="tn_hw.synth.sky130", extension=Sky130Flow())
+
+    return [target("sky130", DEFAULT_RECIPE),
+            *(target(f"sky130-{recipe}", recipe) for recipe in RECIPES)]
 
 
 #: Known flows by name.
@@ -190,8 +199,7 @@ TARGETS: dict[str, Target] = {
                synth_options="-nodsp", booth="booth", metrics=_xc7_metrics),
         Target("ice40", "ice40.ys", "booth; synth_ice40", booth="booth",
                metrics=_ice40_metrics),
-        _sky130_target("sky130", "synth -flatten -booth; abc -liberty (sky130_fd_sc_hd, "
-                                 "tn-hw liberty tt 25C 1.8V); stat -liberty; sta.py; activity"),
+        *_sky130_targets(),
     )
 }
 

@@ -88,12 +88,17 @@ class Sky130Flow:
 
     def files(self) -> dict:
         """``{name in the work folder: source path}``."""
-        return {"cells.lib": self._path()}
+        from importlib import resources
+
+        return {"cells.lib": self._path(),
+                "fa_map.v": Path(str(resources.files(__package__) / "fa_map.v"))}
 
     def key_parts(self) -> list:
         """Cache-key parts besides (Verilog, script, Yosys version)."""
         digest = hashlib.sha256(self._path().read_bytes()).hexdigest()
-        return [f"liberty sha256 {digest}", ANALYSIS if self.energy else ANALYSIS + " no energy"]
+        techmap = hashlib.sha256(self.files()["fa_map.v"].read_bytes()).hexdigest()
+        return [f"liberty sha256 {digest}", f"fa_map.v sha256 {techmap}",
+                ANALYSIS if self.energy else ANALYSIS + " no energy"]
 
     def analyze(self, work: Path, stat: dict, top: str) -> dict:
         """Figures of the mapped netlist in ``work`` (``netlist.json``).
