@@ -357,7 +357,8 @@ def synthesize(
     results = ResultCache(cache_dir, enabled=cache and keep_dir is None)
     result = results.load(key)
     if result is not None:
-        return result | {"cached": True}
+        # Two names may share one script (sky130 and its chosen recipe): report the one asked.
+        return result | {"cached": True, "target": flow.name, "flow": flow.description}
 
     with tempfile.TemporaryDirectory(prefix="tn-hw-synth-") as scratch:
         work = Path(keep_dir) if keep_dir is not None else Path(scratch)
