@@ -197,3 +197,14 @@ def test_sky130_is_not_in_all_and_bad_neuron_is_one_line(capsys):
     assert main(["synth", "--neuron", "tnn", "--target", "sky130"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--neuron" in err[0]
+
+
+def test_ops_table_in_um2(capsys, tmp_path):
+    out = tmp_path / "ops.json"
+    assert main(["ops", "--width", "4", "--target", "sky130", "--json", str(out)]) == 0
+    assert "sky130 um^2" in capsys.readouterr().out
+    rows = {row["op"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows["mul"]["ratio_to_mul"] == 1.0
+    # NOT at 4 bit is four inverters: 4 x the LEF area of inv_1 (3.7536 um^2).
+    assert rows["not"]["cells"] == 4 and rows["not"]["area_um2"] == pytest.approx(4 * 3.7536)
+    assert rows["add"]["area_um2"] < rows["mul"]["area_um2"]

@@ -84,6 +84,7 @@ CMOS transistor estimate and each operation's ratio to multiplication beside the
 examples:
   tn-hw ops --width 8
   tn-hw ops --width 16 --json ops16.json
+  tn-hw ops --width 8 --target sky130     # um^2 of sky130_fd_sc_hd cells (130 nm)
 """
 
 
@@ -187,6 +188,9 @@ def register(subparsers) -> None:
                     "operations at one width, beside the paper's Table 1.",
         epilog=_OPS_EPILOG, formatter_class=formatter)
     ops.add_argument("--width", type=int, default=8, help="operand width in bits (default 8)")
+    ops.add_argument("--target", choices=("generic", "sky130"), default="generic",
+                     help="generic (gates, CMOS transistors; default) or sky130 (standard-cell "
+                          "um^2 and ns, beside the paper's um^2)")
     ops.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     add_cache_options(ops)
     ops.set_defaults(func=cmd_ops)
@@ -345,7 +349,7 @@ def cmd_ops(args) -> int:
     from ..synth.area.ops import render_ops, run_ops
 
     KernelSpec(width=args.width)  # validates with the generator's own message
-    table = run_ops(args.width, **synth_options(args))
+    table = run_ops(args.width, target=args.target, **synth_options(args))
     print(render_ops(table), end="")
     if args.json:
         write_json(args.json, table, error=SynthError)
