@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from tn_hw.synth.area.flow import TARGETS, Target, synthesize
+from tn_hw.synth.area.flow import TARGETS, Target, expand_targets, synthesize
 from tn_hw.synth.energy.proxy import check_outputs, make_streams
 from tn_hw.synth.sky130 import default_liberty, synthesize_sky130
 from tn_hw.synth.sky130 import power as sky_power
@@ -214,6 +214,10 @@ def test_sky130_is_not_in_all_and_bad_neuron_is_one_line(capsys):
     assert main(["synth", "--neuron", "tnn", "--target", "sky130"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--neuron" in err[0]
+    assert main(["synth-net", "models/digits-tmlp.json", "--target", "sky130"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not offered for networks" in err[0]
+    assert expand_targets("all") == ["generic", "xc7", "xc7-nodsp", "ice40"]
 
 
 def test_ops_table_in_um2(capsys, tmp_path):
