@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from ..tools import (
     DEFAULT_TIMEOUT,
     ResultCache,
     SynthError,
+    cache_key,
     content_key,
     default_cache_dir,
     find_yosys,
@@ -126,6 +128,12 @@ class Target:
     package : str, optional
         Package holding the template file; default this one (``tn_hw.synth.area``). The
         place-and-route scripts live in ``tn_hw.synth.timing``.
+    extension : object, optional
+        A cell-library flow's additions (the ``sky130`` target:
+        :class:`tn_hw.synth.sky130.target.Sky130Flow`): ``files()`` (``{name: path}`` copied
+        into the work folder), ``key_parts()`` (more cache-key parts, e.g. the liberty's hash)
+        and ``analyze(work, stat, top)`` (``{"metrics": {...}, "details": {...}}`` from the
+        files the script wrote, merged into the result).
     """
 
     name: str
@@ -137,6 +145,7 @@ class Target:
     cmos: bool = False
     metrics: Callable[[dict], dict] = field(default=_generic_metrics, compare=False)
     package: str | None = field(default=None, compare=False)
+    extension: object = field(default=None, compare=False)
 
     def template(self) -> str:
         """The script template text."""
@@ -158,6 +167,22 @@ _GENERIC_ALLOWED = frozenset(
     [f"$_{gate}_" for gate in GENERIC_GATES] + ["$_NOT_", "$_DFF_P_"]
 )
 
+def _sky130_targets() -> list[Target]:
+    """``sky130`` (the chosen recipe) and ``sky130-<recipe>`` for every mapping recipe."""
+    from ..sky130.recipes import DEFAULT_RECIPE, RECIPES, recipe_script
+    from ..sky130.target import Sky130Flow, sky130_metrics
+
+    def target(name, recipe):
+        return Target(name, recipe_script(recipe),
+                      f"synth -flatten -booth; {RECIPES[recipe][0]} onto sky130_fd_sc_hd "
+                      "(tn-hw liberty, tt 25C 1.8V); stat -liberty; sta.py; activity",
+                      synth_options="-booth", metrics=sky130_metrics,
+                      package="tn_hw.synth.sky130", extension=Sky130Flow())
+
+    return [target("sky130", DEFAULT_RECIPE),
+            *(target(f"sky130-{recipe}", recipe) for recipe in RECIPES)]
+
+
 #: Known flows by name.
 TARGETS: dict[str, Target] = {
     target.name: target for target in (
@@ -174,13 +199,14 @@ TARGETS: dict[str, Target] = {
                synth_options="-nodsp", booth="booth", metrics=_xc7_metrics),
         Target("ice40", "ice40.ys", "booth; synth_ice40", booth="booth",
                metrics=_ice40_metrics),
+        *_sky130_targets(),
     )
 }
 
 #: Names the command line accepts besides the flows: ``xc7`` on the command line means both
-#: 7-series flows, ``all`` means every flow.
+#: 7-series flows, ``all`` means every generic and FPGA flow (not the sky130 cell library).
 TARGET_GROUPS: dict[str, tuple[str, ...]] = {
-    "all": tuple(TARGETS),
+    "all": ("generic", "xc7", "xc7-nodsp", "ice40"),
     "xc7": ("xc7", "xc7-nodsp"),
 }
 
@@ -325,10 +351,14 @@ def synthesize(
     version = yosys_version(executable)
     script = flow.script_text(top=top)
     key = content_key(verilog, script, version)
+    extension = flow.extension
+    if extension is not None:
+        key = cache_key(key, *extension.key_parts())
     results = ResultCache(cache_dir, enabled=cache and keep_dir is None)
     result = results.load(key)
     if result is not None:
-        return result | {"cached": True}
+        # Two names may share one script (sky130 and its chosen recipe): report the one asked.
+        return result | {"cached": True, "target": flow.name, "flow": flow.description}
 
     with tempfile.TemporaryDirectory(prefix="tn-hw-synth-") as scratch:
         work = Path(keep_dir) if keep_dir is not None else Path(scratch)
@@ -337,6 +367,8 @@ def synthesize(
             (work / stale).unlink(missing_ok=True)
         (work / "design.v").write_text(verilog)
         (work / "run.ys").write_text(script)
+        for name, source in (extension.files() if extension is not None else {}).items():
+            shutil.copyfile(source, work / name)
         seconds = run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
                            timeout=timeout, what=f"{flow.name} synthesis of {top}")
         stat_path = work / "stat.json"
@@ -349,17 +381,18 @@ def synthesize(
             report = json.loads(stat_path.read_text())
         except json.JSONDecodeError as error:
             raise SynthError(f"cannot parse stat.json of {top}: {error}") from None
+        stat = _design_stat(report, top)
+        cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
+        check_cells(cells, flow.allowed_cells, target=flow.name, top=top)
+        extra = extension.analyze(work, stat, top) if extension is not None else None
 
-    stat = _design_stat(report, top)
-    cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
-    check_cells(cells, flow.allowed_cells, target=flow.name, top=top)
     if flow.cmos:
         parse_transistors(stat.get("estimated_num_transistors"))
     result = {
         "target": flow.name,
         "flow": flow.description,
         "top": top,
-        "metrics": flow.metrics(stat),
+        "metrics": flow.metrics(stat) | (extra["metrics"] if extra else {}),
         "cells_by_type": cells,
         "yosys": report.get("creator", version).strip(),
         "verilog_sha256": hashlib.sha256(verilog.encode()).hexdigest(),
@@ -367,5 +400,7 @@ def synthesize(
         "seconds": round(seconds, 3),
         "cached": False,
     }
+    if extra:
+        result["details"] = extra["details"]
     results.store(key, result)
     return result

@@ -61,13 +61,16 @@ def op_verilog(op: str, width: int) -> tuple[str, str]:
     return f"module {top}({ports});\n  assign y = {expression};\nendmodule\n", top
 
 
-def run_ops(width: int = 8, **synth_options) -> dict:
-    """Synthesize every operation at ``width`` with the generic flow.
+def run_ops(width: int = 8, target: str = "generic", **synth_options) -> dict:
+    """Synthesize every operation at ``width`` with the generic flow (or ``sky130``).
 
     Parameters
     ----------
     width : int
         Operand width ``W``.
+    target : str
+        ``"generic"`` (gates, transistors; ratios of transistors) or ``"sky130"`` (standard
+        cells: ``cells``, ``area_um2``, ``delay_ns``; ratios of um^2, beside the paper's um^2).
     **synth_options
         Passed to :func:`~tn_hw.synth.area.flow.synthesize` (``cache_dir``, ``cache``, ``yosys``).
 
@@ -86,22 +89,29 @@ def run_ops(width: int = 8, **synth_options) -> dict:
     results = {}
     for op in OPS:
         verilog, top = op_verilog(op, width)
-        results[op] = synthesize(verilog, top, "generic", **synth_options)
-    mul = results["mul"]["metrics"]["transistors"]
+        results[op] = synthesize(verilog, top, target, **synth_options)
+    sky130 = target.startswith("sky130")
+    metric = "area_um2" if sky130 else "transistors"
+    mul = results["mul"]["metrics"][metric]
     rows = []
     for op, result in results.items():
         metrics = result["metrics"]
+        figures = ({"cells": metrics["cells"], "area_um2": metrics["area_um2"],
+                    "delay_ns": metrics["delay_ns"]} if sky130 else
+                   {"gates": metrics["gates"], "transistors": metrics["transistors"]})
         rows.append({
             "op": op,
             "name": OPS[op][0],
-            "gates": metrics["gates"],
-            "transistors": metrics["transistors"],
-            "ratio_to_mul": metrics["transistors"] / mul,
+            **figures,
+            "ratio_to_mul": metrics[metric] / mul,
             "paper_um2": PAPER_AREA_UM2[op],
             "paper_ratio_to_mul": PAPER_AREA_UM2[op] / PAPER_AREA_UM2["mul"],
         })
     first = results["mul"]
-    return {"width": width, "yosys": first["yosys"], "flow": first["flow"], "rows": rows}
+    out = {"width": width, "yosys": first["yosys"], "flow": first["flow"], "rows": rows}
+    if sky130:
+        out["target"] = target
+    return out
 
 
 def render_ops(table: dict) -> str:
@@ -112,6 +122,18 @@ def render_ops(table: dict) -> str:
          f"add/sub {width + 1}-bit, shift = barrel shifter by a variable amount)"),
         f"Flow: {table['flow']}; {short_version(table['yosys'])}",
         "",
+    ]
+    if "target" in table:
+        lines += [
+            "| operation | cells | sky130 um^2 | delay ns | / mul (ours) | paper um^2 (28 nm) | "
+            "/ mul (paper) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [f"| {row['name']} | {row['cells']} | {row['area_um2']:.1f} | "
+                  f"{row['delay_ns']:.3f} | {row['ratio_to_mul']:.3f} | {row['paper_um2']:.2f} | "
+                  f"{row['paper_ratio_to_mul']:.3f} |" for row in table["rows"]]
+        return "\n".join(lines) + "\n"
+    lines += [
         "| operation | gates | transistors | / mul (ours) | paper um^2 | / mul (paper) |",
         "|---|---:|---:|---:|---:|---:|",
     ]

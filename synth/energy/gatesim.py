@@ -42,10 +42,12 @@ __all__ = [
     "GATE_INPUTS",
     "GATE_TRANSISTORS",
     "NETLIST_TAIL",
+    "CELL_GATES",
     "Netlist",
     "SimResult",
     "icarus_probe",
     "pack_bits",
+    "register_cells",
     "synthesize_netlist",
     "unpack_bits",
 ]
@@ -83,8 +85,20 @@ GATE_TRANSISTORS = {
 }
 
 
-def _evaluate(kind: str, a, b=None, c=None, d=None):
+#: Evaluators of library cells beyond the internal gates: ``type -> (input pins, function of
+#: packed words)`` (:func:`register_cells`; the sky130 target registers one per cell output).
+CELL_GATES: dict = {}
+
+
+def register_cells(gates: dict) -> None:
+    """Make ``gates`` (``{type: (input pins, function)}``) known to the evaluator."""
+    CELL_GATES.update(gates)
+
+
+def _evaluate(kind: str, a, b=None, c=None, d=None, *rest):
     """Gate function on packed words (simcells.v semantics; MUX: ``S ? B : A``)."""
+    if kind in CELL_GATES:
+        return CELL_GATES[kind][1](*(v for v in (a, b, c, d, *rest) if v is not None))
     if kind == "$_BUF_":
         return a.copy()
     if kind == "$_NOT_":

@@ -26,7 +26,8 @@ __all__ = ["cmd_compare", "cmd_ops", "cmd_synth", "cmd_synth_net", "register"]
 _TARGET_HELP = (
     "comma-separated synthesis targets: generic (gates + CMOS transistor estimate), "
     "xc7 (Xilinx 7-series, run twice: DSP48E1 allowed and -nodsp), xc7-nodsp, ice40 "
-    "(Lattice iCE40), or all"
+    "(Lattice iCE40), all (those four), or sky130 (sky130_fd_sc_hd standard cells: um^2, ns, "
+    "pJ)"
 )
 
 _SYNTH_EPILOG = """\
@@ -36,6 +37,12 @@ targets:
   xc7        synth_xilinx -family xc7: LUTs, CARRY4, flops, DSP48E1 (the paper's PYNQ-Z2 is a
              Zynq-7020); on the command line also runs xc7-nodsp (multipliers in LUTs)
   ice40      synth_ice40: SB_LUT4, SB_CARRY
+  sky130     synth -flatten -booth, abc -liberty onto the project's characterized
+             sky130_fd_sc_hd liberty (tt, 25 C, 1.8 V): area in um^2 (total and by cell type),
+             critical-path delay in ns (tn_hw.synth.sky130.sta over the liberty's NLDM
+             tables), leakage, dynamic energy per inference in pJ (gate-level activity on 1000
+             random vectors, each toggle weighted by the cell's internal energy plus C V^2/2 of
+             its load) and power at the paper's 50 MHz. Without --neuron it runs both neurons.
   The MAC baseline uses Booth-encoded multipliers (synth -booth in generic, the booth pass
   before synth_xilinx -nodsp and synth_ice40) or, in xc7, DSP48E1 blocks.
 
@@ -43,6 +50,7 @@ examples:
   tn-hw synth --neuron threshold --kernel 3x3 --width 8
   tn-hw synth --neuron mac --kernel 5x5 --width 8 --target all --json mac5.json
   tn-hw synth --neuron threshold --kernel 3x3 --width 8 --weights constant --seed 1
+  tn-hw synth --kernel 3x3 --width 8 --target sky130 --json k3.json
 
 Results are cached by (Verilog, script, Yosys version) in ~/.cache/tn-hw/synth
 (override with --cache-dir or TN_HW_CACHE). The Yosys scripts live in the installed
@@ -78,6 +86,7 @@ CMOS transistor estimate and each operation's ratio to multiplication beside the
 examples:
   tn-hw ops --width 8
   tn-hw ops --width 16 --json ops16.json
+  tn-hw ops --width 8 --target sky130     # um^2 of sky130_fd_sc_hd cells (130 nm)
 """
 
 
@@ -119,8 +128,9 @@ def register(subparsers) -> None:
         description="Synthesize one generated kernel with open Yosys and print its area "
                     "figures per target.",
         epilog=_SYNTH_EPILOG, formatter_class=formatter)
-    synth.add_argument("--neuron", choices=NEURONS, default="threshold",
-                       help="neuron family (default threshold)")
+    synth.add_argument("--neuron", default=None,
+                       help="neuron family, or several separated by commas (default threshold; "
+                            "threshold,mac with --target sky130)")
     synth.add_argument("--kernel", default="3x3", help="kernel shape RxC (default 3x3)")
     synth.add_argument("--width", type=int, default=8,
                        help="input and threshold/weight width in bits (default 8)")
@@ -178,6 +188,9 @@ def register(subparsers) -> None:
                     "operations at one width, beside the paper's Table 1.",
         epilog=_OPS_EPILOG, formatter_class=formatter)
     ops.add_argument("--width", type=int, default=8, help="operand width in bits (default 8)")
+    ops.add_argument("--target", choices=("generic", "sky130"), default="generic",
+                     help="generic (gates, CMOS transistors; default) or sky130 (standard-cell "
+                          "um^2 and ns, beside the paper's um^2)")
     ops.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     add_cache_options(ops)
     ops.set_defaults(func=cmd_ops)
@@ -185,6 +198,32 @@ def register(subparsers) -> None:
 
 def _metric_text(metrics: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in metrics.items())
+
+
+def _sky130_text(result: dict) -> str:
+    m, d = result["metrics"], result["details"]
+    largest = sorted(d["area_by_type"].items(), key=lambda kv: -kv[1])[:3]
+    text = [f"area {m['area_um2']:.1f} um^2 ({m['cells']} cells; "
+            + ", ".join(f"{c.split('__')[-1]} {a:.0f}" for c, a in largest) + ")",
+            f"delay {m['delay_ns']:.3f} ns (sta.py over the liberty)",
+            f"leakage {m['leakage_nw']:.2f} nW"]
+    if m["energy_pj"] is not None:
+        text += [f"energy {m['energy_pj']:.3f} pJ/inference (zero delay; "
+                 f"{m['energy_unit_pj']:.3f} pJ with unit-delay glitches)",
+                 f"power {m['power_uw']:.1f} uW at {d['clock_mhz']:g} MHz"]
+    else:
+        text.append("energy: n/a (clocked netlist)")
+    return ", ".join(text)
+
+
+def _neurons(args, targets) -> list[str]:
+    text = args.neuron or ("threshold,mac" if "sky130" in targets else "threshold")
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in NEURONS]
+    if bad or not names:
+        raise SynthError(f"--neuron must be one or more of {', '.join(NEURONS)} separated by "
+                         f"commas, not {text!r}")
+    return list(dict.fromkeys(names))
 
 
 def cmd_synth(args) -> int:
@@ -195,23 +234,57 @@ def cmd_synth(args) -> int:
 
     targets = expand_targets(args.target)
     kernel = parse_kernel(args.kernel)
-    KernelSpec(neuron=args.neuron, kernel=kernel, width=args.width)  # validates early
-    design = build_design(args.neuron, kernel, args.width, args.weights, args.seed)
-    results = []
-    for target in targets:
-        keep = Path(args.keep) / target if args.keep else None
-        results.append(synthesize(design["verilog"], design["top"], target, keep_dir=keep,
-                                  **synth_options(args)))
-    print(f"{design['top']} ({args.weights} weights), {short_version(results[0]['yosys'])}")
-    print("baseline for comparisons: MAC with Booth-encoded multipliers, same flow and width")
-    name_width = max(len(t) for t in targets)
-    for result in results:
-        cached = " (cached)" if result["cached"] else ""
-        print(f"  {result['target']:<{name_width}}  {_metric_text(result['metrics'])}{cached}")
+    names = _neurons(args, targets)
+    for neuron in names:
+        KernelSpec(neuron=neuron, kernel=kernel, width=args.width)  # validates early
+    runs = []
+    for neuron in names:
+        design = build_design(neuron, kernel, args.width, args.weights, args.seed)
+        results = []
+        for target in targets:
+            keep = Path(args.keep) / design["top"] / target if args.keep and len(names) > 1 \
+                else Path(args.keep) / target if args.keep else None
+            results.append(synthesize(design["verilog"], design["top"], target, keep_dir=keep,
+                                      **synth_options(args)))
+        runs.append((neuron, design, results))
+    for index, (_, design, results) in enumerate(runs):
+        print(f"{design['top']} ({args.weights} weights), {short_version(results[0]['yosys'])}")
+        if index == 0:
+            print("baseline for comparisons: MAC with Booth-encoded multipliers, same flow and "
+                  "width")
+        name_width = max(len(t) for t in targets)
+        for result in results:
+            cached = " (cached)" if result["cached"] else ""
+            text = (_sky130_text(result) if result["target"].startswith("sky130")
+                    else _metric_text(result["metrics"]))
+            print(f"  {result['target']:<{name_width}}  {text}{cached}")
+    ratios = _sky130_ratios(runs)
+    for target, ratio in ratios.items():
+        print(f"MAC / threshold on {target}: " + ", ".join(
+            f"{k} {v:.2f}x" for k, v in ratio.items() if v is not None))
     if args.json:
-        write_json(args.json, {"design": design["spec"], "top": design["top"],
-                               "weights": args.weights, "results": results}, error=SynthError)
+        documents = [{"design": design["spec"], "top": design["top"], "weights": args.weights,
+                      "results": results} for _, design, results in runs]
+        document = documents[0] if len(documents) == 1 else {
+            "runs": documents, "mac_over_threshold": ratios}
+        write_json(args.json, document, error=SynthError)
     return 0
+
+
+def _sky130_ratios(runs) -> dict:
+    by_neuron = {neuron: {r["target"]: r for r in results} for neuron, _, results in runs}
+    if "threshold" not in by_neuron or "mac" not in by_neuron:
+        return {}
+    out = {}
+    for target, mac in by_neuron["mac"].items():
+        threshold = by_neuron["threshold"].get(target)
+        if not target.startswith("sky130") or threshold is None:
+            continue
+        out[target] = {
+            key: (mac["metrics"][key] / threshold["metrics"][key]
+                  if mac["metrics"].get(key) and threshold["metrics"].get(key) else None)
+            for key in ("area_um2", "delay_ns", "energy_pj", "power_uw", "leakage_nw")}
+    return out
 
 
 def cmd_compare(args) -> int:
@@ -252,8 +325,11 @@ def cmd_synth_net(args) -> int:
         raise SynthError(f"-j must be a positive integer, not {args.jobs}")
     if args.timeout is not None and args.timeout <= 0:
         raise SynthError(f"--timeout must be positive, not {args.timeout}")
-    if args.target not in TARGETS:
-        raise SynthError(f"--target must be one of {', '.join(TARGETS)}, not {args.target!r}")
+    flows = [t for t in TARGETS if not t.startswith("sky130")]
+    if args.target not in flows:
+        note = " (sky130 is not offered for networks yet)" if args.target in TARGETS else ""
+        raise SynthError(f"--target must be one of {', '.join(flows)}, not {args.target!r}"
+                         f"{note}")
     from ..reference.network import load_network
 
     nets = [load_network(model) for model in args.models]  # every file checked before Yosys
@@ -280,7 +356,7 @@ def cmd_ops(args) -> int:
     from ..synth.area.ops import render_ops, run_ops
 
     KernelSpec(width=args.width)  # validates with the generator's own message
-    table = run_ops(args.width, **synth_options(args))
+    table = run_ops(args.width, target=args.target, **synth_options(args))
     print(render_ops(table), end="")
     if args.json:
         write_json(args.json, table, error=SynthError)

@@ -1,0 +1,66 @@
+"""Mapping recipes of the sky130 target, each a variant of ``map.ys`` (issue 14 item 4).
+
+Every recipe treats both neurons the same way (the MAC keeps Booth; every tree technique the
+threshold kernel gets, the MAC gets too):
+
+``default``
+    ``abc -liberty`` with Yosys's default liberty script (ABC ``&nf``, delay-oriented with area
+    recovery);
+``area``
+    ABC's area-oriented standard-cell mapper ``amap`` after the same ``&dch`` restructuring;
+``timing``
+    ABC's classic delay-oriented mapper ``map`` (``abc -D`` changes nothing under ``&nf``
+    here: same netlist as ``default``, measured);
+``fa``
+    ``synth -run begin:fine``, ``maccmap`` (the MAC's sums of products into full adders),
+    the rest of ``synth`` without ABC, ``extract_fa``, and a techmap of the ``$fa`` cells onto
+    ``fa_1``/``ha_1`` (:file:`fa_map.v`; ABC maps single-output cells only), then ``default``
+    ABC for the remaining logic;
+``fa-area``
+    ``fa`` with the ``area`` ABC script.
+
+:data:`DEFAULT_RECIPE` (the ``sky130`` target) is chosen by measurement in
+docs/results/sky130.md ("Mapping recipe").
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+__all__ = ["DEFAULT_RECIPE", "RECIPES", "recipe_script"]
+
+_ABC = "abc -liberty cells.lib"
+_RESTRUCTURE = "+strash;ifraig;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&put"
+_ABC_AREA = f"abc -liberty cells.lib -script {_RESTRUCTURE};amap;topo"
+_ABC_TIMING = ("abc -liberty cells.lib -script "
+               "+strash;ifraig;scorr;dc2;dretime;strash;dch,-f;map;topo")
+_SYNTH = "synth -flatten -top {top} {synth_options}"
+_SYNTH_FA = """read_liberty -lib cells.lib
+synth -flatten -top {top} {synth_options} -run begin:fine
+maccmap
+synth -top {top} -noabc -run fine:
+extract_fa
+techmap -map fa_map.v"""
+
+#: name -> (one-line description, synth lines, abc line)
+RECIPES = {
+    "default": ("abc -liberty (ABC &nf, Yosys's default liberty script)", _SYNTH, _ABC),
+    "area": ("abc -liberty, &dch then amap (ABC's area-oriented mapper)", _SYNTH, _ABC_AREA),
+    "timing": ("abc -liberty, dch then map (ABC's delay-oriented mapper)", _SYNTH, _ABC_TIMING),
+    "fa": ("maccmap + extract_fa onto fa_1/ha_1, then abc -liberty (&nf)", _SYNTH_FA, _ABC),
+    "fa-area": ("maccmap + extract_fa onto fa_1/ha_1, then &dch + amap", _SYNTH_FA, _ABC_AREA),
+}
+
+#: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").
+DEFAULT_RECIPE = "area"
+
+
+def recipe_script(name: str) -> str:
+    """``map.ys`` with the recipe's synthesis and ABC lines (placeholders left for the flow)."""
+    _, synth, abc = RECIPES[name]
+    template = (resources.files(__package__) / "map.ys").read_text()
+    for old, new in ((_SYNTH, synth), (_ABC + "\n", abc + "\n")):
+        if old not in template:
+            raise ValueError(f"map.ys no longer holds {old!r}")
+        template = template.replace(old, new, 1)
+    return template
