@@ -20,7 +20,8 @@ import time
 
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec, parse_kernel
-from tn_hw.synth.energy.gatesim import icarus_probe, synthesize_netlist
+from tn_hw.synth.energy.gatesim import icarus_probe
+from tn_hw.synth.energy.netlist import synthesize_netlist
 from tn_hw.synth.energy.proxy import make_streams
 
 VECTORS = 10_000

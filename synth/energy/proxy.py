@@ -1,7 +1,7 @@
 """Switching-activity energy proxy of threshold vs MAC kernels (issue 7).
 
 Method, in one paragraph (docs/results/energy.md says it at length): both kernels go through the
-generic flow of the area tables (:func:`~tn_hw.synth.energy.gatesim.synthesize_netlist`); their
+generic flow of the area tables (:func:`~tn_hw.synth.energy.netlist.synthesize_netlist`); their
 gate netlists are simulated on the same input stream with thresholds/weights, polarities and bias
 held constant (:meth:`~tn_hw.synth.energy.gatesim.Netlist.simulate`, zero and unit delay); every
 output of every vector is compared with the golden model (``reference.integer.kernel``), and the
@@ -42,7 +42,8 @@ import torch.nn.functional as F
 
 from ...progress import as_progress
 from ...spec import KernelSpec
-from .gatesim import DELAY_MODELS, GATE_INPUTS, GATE_TRANSISTORS, Netlist, synthesize_netlist
+from .gatesim import DELAY_MODELS, GATE_INPUTS, GATE_TRANSISTORS, Netlist
+from .netlist import synthesize_netlist
 from .options import (
     COMPARED_NEURONS,
     PAPER_FPGA_POWER,
@@ -291,7 +292,7 @@ def _design(spec: KernelSpec, neuron: str, variant=None):
 
 def kernel_netlist(spec: KernelSpec, neuron: str, *, variant=None, cache_dir=None):
     """The generic-flow gate netlist of one kernel and its area figures
-    (:func:`~tn_hw.synth.energy.gatesim.synthesize_netlist`)."""
+    (:func:`~tn_hw.synth.energy.netlist.synthesize_netlist`)."""
     design = _design(spec, neuron, variant)
     signed = {p["name"]: p["signed"] for p in design.manifest["ports"]}
     return synthesize_netlist(design.verilog, design.top, signed=signed, cache_dir=cache_dir)

@@ -17,6 +17,7 @@ from .wheel import Sky130Error
 __all__ = [
     "LIBERTY_NAME",
     "group_body",
+    "parse_function",
     "default_liberty",
     "evaluate",
     "truth_table",
@@ -38,7 +39,8 @@ _TOKEN = re.compile(r"\s*(?:(\w+)|(.))")
 
 
 @cache
-def _parse(expr: str):
+def parse_function(expr: str):
+    """The syntax tree of a liberty function string (cached), for evaluating or compiling it."""
     tokens = [t.group(1) or t.group(2) for t in _TOKEN.finditer(expr) if t.group(0).strip()]
     pos = 0
 
@@ -116,7 +118,7 @@ def _eval(node, values) -> int:
 
 def evaluate(expr: str, values: dict) -> int:
     """Value (0 or 1) of a liberty function for pin values ``values`` (name -> 0/1)."""
-    return _eval(_parse(expr), values)
+    return _eval(parse_function(expr), values)
 
 
 def truth_table(expr: str, inputs) -> tuple:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .liberty import _group_body, _parse
+from .liberty import group_body, parse_function
 from .sta import INPUT_SLEW, OUTPUT_LOAD, lookup, read_timing
 from .wheel import Sky130Error
 
@@ -52,11 +52,11 @@ def read_power(path: str) -> dict:
     text = Path(path).read_text()
     cells = {}
     for match in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text):
-        body = _group_body(text, match.end())
+        body = group_body(text, match.end())
         leak = re.search(r"\bcell_leakage_power\s*:\s*([\d.eE+-]+)", body)
         functions, inputs, internal = {}, [], {}
         for pin in re.finditer(r"\bpin\s*\(\s*\"?(\w+)\"?\s*\)\s*\{", body):
-            name, pin_body = pin.group(1), _group_body(body, pin.end())
+            name, pin_body = pin.group(1), group_body(body, pin.end())
             direction = re.search(r"\bdirection\s*:\s*(\w+)", pin_body)
             if direction and direction.group(1) == "input":
                 inputs.append(name)
@@ -66,7 +66,7 @@ def read_power(path: str) -> dict:
                 functions[name] = function.group(1)
             arcs = []
             for group in re.finditer(r"\binternal_power\s*\(\s*\)\s*\{", pin_body):
-                gb = _group_body(pin_body, group.end())
+                gb = group_body(pin_body, group.end())
                 related = re.search(r"related_pin\s*:\s*\"(\w+)\"", gb)
                 tables = []
                 for key in ("rise_power", "fall_power"):
@@ -111,7 +111,7 @@ def cell_gates(liberty) -> dict:
             if re.search(r"\bIQ|\bCLK\b", expr):
                 continue
             pins = tuple(info["inputs"])
-            function = _compile(_parse(expr), list(pins))
+            function = _compile(parse_function(expr), list(pins))
             gates[f"{cell}:{out}"] = (pins, lambda *values, f=function: f(values))
     return gates
 

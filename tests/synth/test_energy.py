@@ -16,8 +16,8 @@ from tn_hw.synth.energy.gatesim import (
     Netlist,
     SynthError,
     icarus_probe,
-    synthesize_netlist,
 )
+from tn_hw.synth.energy.netlist import synthesize_netlist
 from tn_hw.synth.energy.proxy import (
     WEIGHTINGS,
     EnergyError,

@@ -9,6 +9,9 @@ import json
 
 import numpy as np
 import pytest
+
+from tn_hw.cli import main
+from tn_hw.spec import KernelSpec
 from tn_hw.synth.area.flow import TARGETS, Target, expand_targets, synthesize
 from tn_hw.synth.energy.proxy import check_outputs, make_streams
 from tn_hw.synth.sky130 import default_liberty, synthesize_sky130
@@ -17,9 +20,6 @@ from tn_hw.synth.sky130.power import build_netlist, energy_figures, read_power
 from tn_hw.synth.sky130.sta import INPUT_SLEW, OUTPUT_LOAD, lookup, read_timing
 from tn_hw.synth.sky130.target import Sky130Flow, sky130_metrics
 from tn_hw.synth.tools import SynthError
-
-from tn_hw.cli import main
-from tn_hw.spec import KernelSpec
 
 INV, NAND = "sky130_fd_sc_hd__inv_1", "sky130_fd_sc_hd__nand2_1"
 
