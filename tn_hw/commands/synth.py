@@ -203,8 +203,8 @@ def _metric_text(metrics: dict) -> str:
 def _sky130_text(result: dict) -> str:
     m, d = result["metrics"], result["details"]
     largest = sorted(d["area_by_type"].items(), key=lambda kv: -kv[1])[:3]
-    text = [f"area {m['area_um2']:.1f} um^2 ({m['cells']} cells; "
-            + ", ".join(f"{c.split('__')[-1]} {a:.0f}" for c, a in largest) + ")",
+    text = [f"area {m['area_um2']:.1f} um^2 ({m['cells']} cells; most area: "
+            + ", ".join(f"{c.split('__')[-1]} {a:.0f} um^2" for c, a in largest) + ")",
             f"delay {m['delay_ns']:.3f} ns (sta.py over the liberty)",
             f"leakage {m['leakage_nw']:.2f} nW"]
     if m["energy_pj"] is not None:
