@@ -5,8 +5,14 @@ Every run asks the testbench to write the output integers it received (``outputs
 ``got.npy``), and the two files must be identical, not merely both free of mismatches. The
 stream and conv files also hold the accepted input beats and the cycle of every output pixel,
 so the handshakes must agree cycle for cycle. Every planted bug (tests/*mutants*.py) must be
-caught on both simulators with the same per-test counts: one mutant of each kind in the
-default tier, all of them under ``-m slow``.
+caught on both simulators with the same per-test counts and identical output files.
+
+Default tier (about a minute of Verilator builds on a fresh machine): a threshold and a sparse
+SAM kernel, a threshold layer, a pipelined MAC kernel, an adder stream, a conv layer and a
+network (so every neuron family and every kind of design), and one mutant of each of
+tests/mutants.py, pipe_mutants.py (stream) and conv_mutants.py. Under ``-m slow``: the MAC and
+adder kernels, a single cell, a strided padded conv layer, and every other mutant (kernel,
+SAM, adder, pipelined, stream, conv and network).
 """
 
 import os
@@ -88,7 +94,13 @@ def _run(design, simulator, folder, **options):
     return result, outputs.read_text() if outputs.exists() else ""
 
 
-@pytest.mark.parametrize("name", sorted(DESIGNS))
+#: Designs of the slow tier only (their kind and family are covered by another design).
+SLOW_DESIGNS = {"kernel-mac-3x3-w8", "kernel-adder-3x3-w8", "cell-threshold-w4",
+                "conv-threshold-3x3-s2-p1"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=(pytest.mark.slow,) * (n in SLOW_DESIGNS))
+                                  for n in sorted(DESIGNS)])
 def test_simulators_agree(name, tmp_path, both):
     design = DESIGNS[name]()
     runs = {sim: _run(design, sim, tmp_path) for sim in SIMS}
@@ -166,16 +178,15 @@ KINDS = {
     "stream": (STREAM_MUTANTS, lambda n: True, _stream_mutant),
     "conv": (CONV_MUTANTS, lambda n: True, _conv_mutant),
 }
-#: The default tier's mutant of each kind (one per file of planted bugs; the rest are slow).
-QUICK = {"kernel": "unsigned-compare", "sam": "swapped-max-min", "adder": "ones-complement-abs",
-         "plain": "extra-stage", "stream": "stall-ignores-ready", "conv": "stride-phase"}
+#: The default tier's mutants (the rest of every kind, and the network mutants, are slow).
+QUICK = {"kernel": "unsigned-compare", "stream": "stall-ignores-ready", "conv": "stride-phase"}
 
 
 def _mutant_params():
     params = []
     for kind, (names, _, _) in KINDS.items():
         for name in sorted(names):
-            marks = () if QUICK[kind] == name else (pytest.mark.slow,)
+            marks = () if QUICK.get(kind) == name else (pytest.mark.slow,)
             params.append(pytest.param(kind, name, marks=marks, id=f"{kind}-{name}"))
     return params
 
@@ -198,9 +209,8 @@ def test_mutant_caught_on_both(kind, name, tmp_path, both):
     assert icarus_out and icarus_out == verilator_out
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n == "no-saturation"
-                                               else (pytest.mark.slow,))
-                                  for n in sorted(NET_MUTANTS)])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(NET_MUTANTS))
 def test_network_mutant_caught_on_both(name, tmp_path, both, capsys):
     net = load_network(tiny_net(3))
     write_network_design(export_network(net, component=NET_MUTANTS[name](net, mode="baked")),
