@@ -207,6 +207,17 @@ def test_mutant_caught_on_both(kind, name, tmp_path, both):
     (icarus, icarus_out), (verilator, verilator_out) = runs["icarus"], runs["verilator"]
     assert icarus.tests == verilator.tests and icarus.failed == verilator.failed
     assert icarus_out and icarus_out == verilator_out
+    # The test aimed at the bug is among the failed ones (as in test_clocked_regression and
+    # test_conv, whose Icarus-only run of stall-ignores-ready is in the slow tier).
+    assert CATCHERS.get(name, set()) <= set(icarus.failed), icarus.failed
+    if kind == "conv":
+        assert icarus.failed == list(options["tests"])
+
+
+#: Stream mutants -> the stream tests that must fail on them (tests/test_clocked_regression.py).
+CATCHERS = {"stall-ignores-ready": {"random_handshake"}, "valid-not-reset": {"reset_mid_stream"},
+            "valid-ignores-stall": {"random_handshake"}, "stall-when-full": {"back_to_back"},
+            "extra-stage": set()}
 
 
 @pytest.mark.slow
