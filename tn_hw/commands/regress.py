@@ -167,7 +167,8 @@ def cmd_regress(args) -> int:
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
     run_seconds = sum(r.run_seconds for r in results)
-    rate = f", {total / run_seconds:,.0f} vectors/s" if run_seconds > 0 else ""
+    rate = (f", {total / run_seconds:,.0f} vectors/s with simulator start-up"
+            if run_seconds > 0 else "")
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "
           f"{sum(r.mismatches for r in results)} mismatches ({args.simulator}{rate})")
     if args.json:
