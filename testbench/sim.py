@@ -213,7 +213,15 @@ def record_outputs(config, name, values) -> None:
     if not path:
         return
     with open(path, "a") as out:
-        out.write(f"{name}: {' '.join(str(int(v)) for v in values)}\n")
+        out.write(f"{name}: {' '.join(_value_text(v) for v in values)}\n")
+
+
+def _value_text(value) -> str:
+    """An output integer as decimal; a value with X or Z bits (Icarus) as its bit string."""
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def record_summary(config, name, **entry) -> None:

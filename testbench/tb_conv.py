@@ -233,10 +233,10 @@ class ConvTB:
     def finish(self, name, outcome, extra=()):
         """Record the summary and fail with every problem found."""
         problems = outcome["protocol"][:MAX_REPORTED] + outcome["missing"] + list(extra)
-        record_outputs(self.config, f"{name} (cycle, outputs) per output pixel",
-                       outcome["received"])
         record_summary(self.config, name, vectors=outcome["checked"], frames=outcome["frames"],
                        mismatches=outcome["mismatches"] + len(problems), cycles=self.cycle)
+        record_outputs(self.config, f"{name} (cycle, outputs) per output pixel",
+                       outcome["received"])
         if outcome["mismatches"] or problems:
             lines = [f"{name}: {outcome['mismatches']} mismatching outputs in "
                      f"{outcome['checked']} output pixels (seed {self.seed}; reproduce with "

@@ -205,14 +205,21 @@ def test_mutant_caught_on_both(kind, name, tmp_path, both):
         else:
             assert result.passed and result.mismatches == 0, f"{sim}: {result.reason}"
     (icarus, icarus_out), (verilator, verilator_out) = runs["icarus"], runs["verilator"]
-    assert icarus.tests == verilator.tests and icarus.failed == verilator.failed
-    assert icarus_out and icarus_out == verilator_out
+    if name not in FOUR_STATE:
+        assert icarus.tests == verilator.tests and icarus.failed == verilator.failed
+        assert icarus_out and icarus_out == verilator_out
     # The test aimed at the bug is among the failed ones (as in test_clocked_regression and
     # test_conv, whose Icarus-only run of stall-ignores-ready is in the slow tier).
     assert CATCHERS.get(name, set()) <= set(icarus.failed), icarus.failed
     if kind == "conv":
         assert icarus.failed == list(options["tests"])
 
+
+#: Mutants that read registers or line-buffer memory that no reset or initial value sets:
+#: Icarus (4-state) gives X there, Verilator (2-state) 0. Both catch them (asserted above);
+#: their outputs cannot be identical (valid-not-reset fails every stream test on Icarus, only
+#: reset_mid_stream on Verilator; line-buffer-long's first pixels are X on Icarus).
+FOUR_STATE = {"valid-not-reset", "line-buffer-long"}
 
 #: Stream mutants -> the stream tests that must fail on them (tests/test_clocked_regression.py).
 CATCHERS = {"stall-ignores-ready": {"random_handshake"}, "valid-not-reset": {"reset_mid_stream"},
