@@ -27,7 +27,8 @@ CONV_TIERS = {"quick": 3, "full": 8}
 
 
 def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None, seed=None,
-                        tests=CONV_TESTS, simulator="icarus", waves=None) -> RegressionResult:
+                        tests=CONV_TESTS, simulator=None, waves=None,
+                        outputs=None) -> RegressionResult:
     """Run the cocotb tests of a conv layer; every output pixel is compared as integers.
 
     Parameters
@@ -45,8 +46,12 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
         :func:`~tn_hw.testbench.runner.default_seed`.
     tests : sequence of str
         Subset of :data:`CONV_TESTS`.
+    simulator : str, optional
+        ``"icarus"`` or ``"verilator"``; default ``$TN_HW_SIMULATOR`` or icarus.
     waves : bool, optional
         Dump waveforms into ``build_dir``; default from ``TN_HW_WAVES``.
+    outputs : path, optional
+        Write the cycle and value of every output pixel there, to compare simulators.
 
     Returns
     -------
@@ -82,5 +87,5 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     config = {"manifest": design.manifest, "seed": seed, "frames": frames, "tests": list(tests)}
     run = simulate([dut_file], "tn_hw.testbench.tb_conv", build_dir, config=config,
                    simulator=simulator, waves=default_waves(waves), seed=seed,
-                   hdl_toplevel=design.top)
+                   hdl_toplevel=design.top, outputs=outputs)
     return run.result(design.top, seed, tests)

@@ -98,7 +98,7 @@ def find_mismatches(expected: np.ndarray, got: np.ndarray) -> list:
 
 
 def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarray, build_dir, *,
-                parameters: dict | None = None, simulator: str = "icarus",
+                parameters: dict | None = None, simulator: str | None = None,
                 waves: bool | None = None) -> NetworkResult:
     """Simulate an emitted network on a batch of inputs and compare every logit.
 

@@ -24,7 +24,8 @@ __all__ = ["TIERS", "SIMULATORS", "RegressionResult", "default_seed", "run_regre
            "check_simulator"]
 
 def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=None, seed=None,
-                   tests=None, lanes=None, simulator="icarus", waves=None) -> RegressionResult:
+                   tests=None, lanes=None, simulator=None, waves=None,
+                   outputs=None) -> RegressionResult:
     """Run the cocotb regression of one design; every output is compared as an integer.
 
     Parameters
@@ -44,8 +45,14 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
         plus exhaustive for a single cell of width <= 6.
     lanes : int, optional
         Copies of the design per packed bus; default fills about 64 kbit.
+    simulator : str, optional
+        ``"icarus"`` or ``"verilator"`` (:data:`SIMULATORS`); default ``$TN_HW_SIMULATOR`` or
+        icarus.
     waves : bool, optional
         Dump an FST into ``build_dir`` (``result.waves``); default from ``TN_HW_WAVES``.
+    outputs : path, optional
+        Write every output integer the design produced to this file
+        (:func:`~tn_hw.testbench.sim.record_outputs`), to compare simulators.
 
     Returns
     -------
@@ -67,7 +74,8 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
     check_design(design.manifest, design.verilog)
     if design.manifest.get("interface", "plain") == "stream":
         return run_stream_regression(design, build_dir, tier=tier, random_vectors=random_vectors,
-                                     seed=seed, simulator=simulator, waves=waves)
+                                     seed=seed, simulator=simulator, waves=waves,
+                                     outputs=outputs)
     seed = default_seed() if seed is None else seed
     if tests is None:
         tests = ["directed", "seeded_random"]
@@ -87,5 +95,5 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
               "random_vectors": TIERS[tier] if random_vectors is None else random_vectors}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_neuron", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
-                   hdl_toplevel=WRAPPER_TOP)
+                   hdl_toplevel=WRAPPER_TOP, outputs=outputs)
     return run.result(design.top, seed, tests, lanes=lanes)

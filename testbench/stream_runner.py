@@ -71,8 +71,8 @@ def stream_wrapper(manifest) -> str:
 
 
 def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vectors=None,
-                          seed=None, tests=None, simulator="icarus",
-                          waves=None) -> RegressionResult:
+                          seed=None, tests=None, simulator=None,
+                          waves=None, outputs=None) -> RegressionResult:
     """Run the clocked stream regression of one design; every output beat is compared with the
     golden model as an integer (arguments as :func:`tn_hw.testbench.runner.run_regression`;
     ``tests`` a subset of :data:`STREAM_TESTS`).
@@ -97,5 +97,5 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
               "random_vectors": TIERS[tier] if random_vectors is None else random_vectors}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
-                   hdl_toplevel=WRAPPER_TOP)
+                   hdl_toplevel=WRAPPER_TOP, outputs=outputs)
     return run.result(design.top, seed, tests, lanes=1)

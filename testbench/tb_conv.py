@@ -20,7 +20,7 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from ..conv import ConvSpec
 from ..reference.network import conv2d
 from .harness import check_port_widths
-from .sim import read_tb_config, record_summary
+from .sim import read_tb_config, record_outputs, record_summary
 from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource
 
 MAX_REPORTED = 5
@@ -165,7 +165,7 @@ class ConvTB:
         board = Scoreboard(MAX_REPORTED)
         out_frame, out_pixel = 0, 0  # next output pixel expected
         first_beat_cycle = {}
-        checked = 0
+        checked, received = 0, []
         protocol = []
         # Full rate never waits more than a frame and a bit; back-pressure stretches that.
         budget = (n_frames + 2) * spec.cycles_per_frame * 10 + 1000
@@ -202,6 +202,7 @@ class ConvTB:
                 raw = int(value) if value.is_resolvable else str(value)
             if monitor.sample(self.cycle, o_valid, raw, ready):
                 got = self._unpack_outputs(raw)
+                received += [self.cycle] + list(got)
                 if out_frame >= n_frames:
                     protocol.append(f"cycle {self.cycle}: output pixel after the last frame")
                 else:
@@ -225,6 +226,7 @@ class ConvTB:
             missing.append(f"frame {out_frame}: got {out_pixel} of {per_frame} output pixels "
                            f"before the cycle budget ran out")
         return {"frames": n_frames, "checked": checked, "mismatches": board.mismatches,
+                "received": received,
                 "reported": board.reports, "protocol": monitor.violations + protocol,
                 "missing": missing, "first_beat_cycle": first_beat_cycle}
 
@@ -233,6 +235,8 @@ class ConvTB:
         problems = outcome["protocol"][:MAX_REPORTED] + outcome["missing"] + list(extra)
         record_summary(self.config, name, vectors=outcome["checked"], frames=outcome["frames"],
                        mismatches=outcome["mismatches"] + len(problems), cycles=self.cycle)
+        record_outputs(self.config, f"{name} (cycle, outputs) per output pixel",
+                       outcome["received"])
         if outcome["mismatches"] or problems:
             lines = [f"{name}: {outcome['mismatches']} mismatching outputs in "
                      f"{outcome['checked']} output pixels (seed {self.seed}; reproduce with "

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..spec import KernelSpec
 from .harness import LaneLayout, check_port_widths
-from .sim import read_tb_config, record_summary
+from .sim import read_tb_config, record_outputs, record_summary
 from .vectors import (
     describe_vector,
     directed_vectors,
@@ -55,6 +55,9 @@ class NeuronTB:
         batch = len(next(iter(vectors.values())))
         lanes = self.layout.lanes
         mismatches, total = [], 0
+        # Only when the runner asked for the outputs (comparing simulators).
+        received = {port.name: [] for port in self.layout.outputs} \
+            if self.config.get("outputs") else None
         for start in range(0, batch, lanes):
             count = min(lanes, batch - start)
             self.in_block.value = self.layout.pack(vectors, start, count)
@@ -63,6 +66,8 @@ class NeuronTB:
             await self.done.value_change
             got = self.layout.unpack(self.out_block.value.to_unsigned(), count)
             for port in self.layout.outputs:
+                if received is not None:
+                    received[port.name].append(got[port.name])
                 want = expected[port.family][(slice(start, start + count),) + port.index]
                 bad = np.nonzero(got[port.name] != want)[0]
                 total += len(bad)
@@ -70,6 +75,9 @@ class NeuronTB:
                     mismatches.append((start + lane, port.name, int(want[lane]),
                                        int(got[port.name][lane])))
         self._record(name, batch, total)
+        for port, values in (received or {}).items():
+            record_outputs(self.config, f"{name} {port}",
+                           np.concatenate(values) if values else [])
         if total:
             lines = [f"{name}: {total} mismatches in {batch} vectors, first {len(mismatches)} "
                      f"below (seed {self.seed}; reproduce with TN_HW_SEED={self.seed})"]

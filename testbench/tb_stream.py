@@ -26,7 +26,7 @@ from cocotb.triggers import RisingEdge
 
 from ..spec import KernelSpec
 from .harness import check_port_widths
-from .sim import read_tb_config, record_summary
+from .sim import read_tb_config, record_outputs, record_summary
 from .stream_runner import config_layout
 from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource, bit
 from .vectors import concat, describe_vector, directed_vectors, golden_outputs, random_vectors
@@ -161,6 +161,8 @@ class StreamTB:
         board = Scoreboard(MAX_REPORTED)
         problems, mismatches = list(violations) + list(extra), 0
         for s, (beats, outs) in enumerate(zip(segments, got, strict=True)):
+            record_outputs(self.config, f"{name} segment {s} beats", beats)
+            record_outputs(self.config, f"{name} segment {s}", [v for out in outs for v in out])
             last = s == len(segments) - 1
             if len(outs) > len(beats) or (last and len(outs) != len(beats)):
                 mismatches += abs(len(beats) - len(outs))

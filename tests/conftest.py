@@ -22,6 +22,15 @@ REQUIRE_TOOLS = os.environ.get("TN_HW_REQUIRE_TOOLS", "") not in ("", "0")
 def pytest_addoption(parser):
     parser.addoption("--full", action="store_true",
                      help="release tier: 10k random vectors per regression config")
+    parser.addoption("--simulator", choices=("icarus", "verilator"), default=None,
+                     help="simulator of every regression (sets TN_HW_SIMULATOR; default "
+                          "$TN_HW_SIMULATOR or icarus)")
+
+
+def pytest_configure(config):
+    simulator = config.getoption("--simulator")
+    if simulator:
+        os.environ["TN_HW_SIMULATOR"] = simulator
 
 
 def missing_tool(reason: str):
@@ -39,11 +48,15 @@ def tier(request):
 
 @pytest.fixture(scope="session")
 def icarus():
-    """Icarus Verilog (``iverilog``), for every cocotb regression."""
-    path = shutil.which("iverilog")
-    if path is None:
-        missing_tool("Icarus Verilog (iverilog) is not installed; apt-get install -y iverilog")
-    return path
+    """The suite's simulator (Icarus unless --simulator or TN_HW_SIMULATOR says otherwise), for
+    every cocotb regression."""
+    from tn_hw.errors import TnHwError
+    from tn_hw.testbench.sim import check_simulator
+
+    try:
+        check_simulator()
+    except TnHwError as error:
+        missing_tool(str(error))
 
 
 @pytest.fixture(scope="session")

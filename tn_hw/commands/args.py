@@ -41,6 +41,8 @@ __all__ = [
     "progress_for",
     "add_executor_options",
     "executor_from_args",
+    "add_simulator_option",
+    "simulator_from_args",
 ]
 
 
@@ -266,6 +268,30 @@ def add_cache_options(parser) -> None:
 def synth_options(args) -> dict:
     """``cache_dir`` and ``cache`` for the synthesis functions."""
     return {"cache_dir": args.cache_dir, "cache": not args.no_cache}
+
+
+def add_simulator_option(parser) -> None:
+    """``--simulator icarus|verilator`` (regress, verify, demo)."""
+    parser.add_argument("--simulator", choices=("icarus", "verilator"), default=None,
+                        help="icarus or verilator (compiled, about 10x faster on long runs; "
+                             "each design is compiled once and cached in "
+                             "~/.cache/tn-hw/verilator or $TN_HW_SIM_CACHE); default "
+                             "$TN_HW_SIMULATOR or icarus")
+
+
+def simulator_from_args(args) -> str:
+    """The ``--simulator`` of ``args``, checked installed.
+
+    Raises
+    ------
+    TnHwError
+        One line naming the missing simulator and how to install it.
+    """
+    from ..testbench.sim import check_simulator, default_simulator
+
+    simulator = default_simulator(getattr(args, "simulator", None))
+    check_simulator(simulator)
+    return simulator
 
 
 def add_quiet_option(parser) -> None:

@@ -140,9 +140,9 @@ def cmd_regress_conv(args) -> int:
     """``tn-hw regress`` of a conv layer (a folder, or the options generated on the fly)."""
     from ..generate import generate_conv
     from ..testbench.conv_runner import run_conv_regression
-    from ..testbench.runner import check_simulator
+    from .args import simulator_from_args
 
-    check_simulator("icarus")
+    simulator = simulator_from_args(args)
     if args.matrix:
         raise TnHwError("--matrix runs the kernel matrix; the conv layer has its own tests "
                         "(tests/testbench/test_conv.py)")
@@ -158,7 +158,8 @@ def cmd_regress_conv(args) -> int:
     try:
         result = run_conv_regression(design, root / design.top, tier=args.tier,
                                      frames=args.frames, seed=args.seed,
-                                     waves=getattr(args, "waves", False) or None)
+                                     waves=getattr(args, "waves", False) or None,
+                                     simulator=simulator)
     except BaseException:
         if scratch:
             shutil.rmtree(root, ignore_errors=True)

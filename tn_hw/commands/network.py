@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import TnHwError
 from ..export import CLI_DATA, CLI_MODES, export_network, verify_network, write_network_design
 from ..train import MODELS, train_model
-from .args import formatter
+from .args import add_simulator_option, formatter, simulator_from_args
 
 __all__ = ["cmd_export", "cmd_train", "cmd_verify", "register"]
 
@@ -151,6 +151,7 @@ def register(subparsers) -> None:
     ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     ver.add_argument("--waves", action="store_true",
                      help="dump an FST waveform of the run and keep it (its path is printed)")
+    add_simulator_option(ver)
     ver.set_defaults(func=cmd_verify)
 
 
@@ -170,14 +171,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from ..testbench.runner import check_simulator
-
-    check_simulator("icarus")
+    simulator = simulator_from_args(args)
     samples = args.samples
     if args.data == "random" and samples is None:
         samples = 1000
     report = verify_network(args.design, data=args.data, samples=samples, seed=args.seed,
-                            build_dir=args.build_dir, waves=args.waves)
+                            build_dir=args.build_dir, waves=args.waves, simulator=simulator)
     for m in report["mismatches"][:MAX_PRINTED]:
         print(f"MISMATCH sample {m['sample']} logit {m['output']}: expected {m['expected']}, "
               f"got {m['got']}")

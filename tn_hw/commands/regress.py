@@ -14,9 +14,11 @@ from .args import (
     add_design_options,
     add_executor_options,
     add_quiet_option,
+    add_simulator_option,
     add_stream_option,
     executor_from_args,
     formatter,
+    simulator_from_args,
     spec_from_args,
 )
 from .conv import add_conv_regress_options, cmd_regress_conv, conv_regress_requested
@@ -32,6 +34,7 @@ examples:
   tn-hw regress --matrix                     # the whole regression matrix (all configs)
   tn-hw regress --stages 3 --stream          # clocked: gaps, back-pressure, mid-stream reset
   tn-hw regress out/conv                     # a conv layer (tn-hw generate --image ...)
+  tn-hw regress --simulator verilator        # compiled simulation (cached per design)
 
 Each design gets directed corners (all-min, all-max, x == w everywhere, all-excitatory,
 all-inhibitory, extreme bias), seeded random vectors (half uniform, half from the edges of
@@ -56,7 +59,8 @@ output pixel is compared with the golden integer conv (--frames per test).
 def register(subparsers) -> None:
     """Add ``regress`` and ``demo``."""
     reg = subparsers.add_parser("regress", help="check emitted Verilog against the golden model",
-                                description="Run the cocotb regression (Icarus Verilog) of a "
+                                description="Run the cocotb regression (Icarus Verilog or "
+                                            "Verilator) of a "
                                             "design against the PyTorch golden model, bit for "
                                             "bit.",
                                 epilog=EPILOG, formatter_class=formatter)
@@ -79,6 +83,7 @@ def register(subparsers) -> None:
     reg.add_argument("--waves", action="store_true",
                      help="dump an FST waveform of every design simulated and keep it (its path "
                           "is printed)")
+    add_simulator_option(reg)
     add_quiet_option(reg)
     add_executor_options(reg, jobs_help="--matrix: designs simulated at once, in processes "
                          "(default 1)")
@@ -95,6 +100,7 @@ def register(subparsers) -> None:
     demo.add_argument("--vectors", type=int, default=10_000, metavar="N",
                       help="random vectors per design; default 10000")
     demo.add_argument("--no-synth", action="store_true", help="skip the area comparison")
+    add_simulator_option(demo)
     demo.set_defaults(func=cmd_demo)
 
 
@@ -125,7 +131,7 @@ def _run_one(design, args, build_dir):
     from ..testbench.runner import run_regression
 
     return run_regression(design, build_dir, tier=args.tier, random_vectors=args.vectors,
-                          seed=args.seed, waves=args.waves or None)
+                          seed=args.seed, waves=args.waves or None, simulator=args.simulator)
 
 
 def _run_matrix(args, root) -> list:
@@ -146,16 +152,15 @@ def _run_matrix(args, root) -> list:
 
         return run_matrix(configs, executor=executor, on_result=done,
                           build_root=root, tier=args.tier, random_vectors=args.vectors,
-                          seed=args.seed, waves=args.waves or None)
+                          seed=args.seed, waves=args.waves or None, simulator=args.simulator)
 
 
 def cmd_regress(args) -> int:
     """Handler of ``tn-hw regress``."""
-    from ..testbench.runner import check_simulator
 
     if conv_regress_requested(args):
         return cmd_regress_conv(args)
-    check_simulator("icarus")
+    args.simulator = simulator_from_args(args)
     if args.vectors is not None and args.vectors < 0:
         raise TnHwError(f"--vectors must be 0 or more, not {args.vectors}")
     root, scratch = build_root(args.build_dir)
@@ -178,8 +183,11 @@ def cmd_regress(args) -> int:
     finish_build_root(root, scratch, results)
     failed = [r for r in results if not r.passed]
     total = sum(r.vectors for r in results)
+    run_seconds = sum(r.run_seconds for r in results)
+    rate = (f", {total / run_seconds:,.0f} vectors/s with simulator start-up"
+            if run_seconds > 0 else "")
     print(f"{len(results) - len(failed)}/{len(results)} designs passed, {total} vectors, "
-          f"{sum(r.mismatches for r in results)} mismatches")
+          f"{sum(r.mismatches for r in results)} mismatches ({args.simulator}{rate})")
     if args.json:
         Path(args.json).write_text(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
     return 1 if failed else 0
@@ -188,9 +196,9 @@ def cmd_regress(args) -> int:
 def cmd_demo(args) -> int:
     """Handler of ``tn-hw demo``."""
     from ..generate import generate, write_design
-    from ..testbench.runner import check_simulator, run_regression
+    from ..testbench.runner import run_regression
 
-    check_simulator("icarus")
+    simulator = simulator_from_args(args)
     out = Path(args.output)
     print("tn-hw demo: a 3x3 kernel of 8-bit threshold neurons against its MAC baseline\n")
     summary = {"designs": {}}
@@ -201,11 +209,12 @@ def cmd_demo(args) -> int:
         print(f"[generate] {design.top}: 9 inputs, output {spec.output_width} bits "
               f"-> {out / neuron / design.verilog_name}")
         started = time.perf_counter()
-        result = run_regression(design, out / neuron / "sim", random_vectors=args.vectors)
+        result = run_regression(design, out / neuron / "sim", random_vectors=args.vectors,
+                                simulator=simulator)
         seconds = time.perf_counter() - started
         print(f"[regress]  {'PASS' if result.passed else 'FAIL'}: {result.vectors} vectors, "
               f"{result.mismatches} mismatches against the PyTorch golden model "
-              f"({seconds:.1f} s)")
+              f"({simulator}, {seconds:.1f} s)")
         summary["designs"][neuron] = {"top": design.top, "regression": result.as_dict()}
     if not args.no_synth:
         from ..synth.area.flow import synthesize
