@@ -33,7 +33,7 @@ PIPELINED_SLOW = [f"{n}-{k}-w{w}-s{s}" for n, k, w, top in [
     ("threshold", "5x5", 16, 6), ("mac", "5x5", 16, 6), ("threshold", "1x1", 4, 1)]
     for s in range(1, top + 1)] + ["threshold-3x3-w6-s4-o4", "mac-2x2-w8-s3-o3",
                                    "sam-3x3-w8-s3", "sam-1x3-w4-s2-o3"]
-# mac-3x3-w8-s1 moved to the slow tier (issue 16): tests/testbench/test_simulators.py runs a pipelined
+# mac-3x3-w8-s1 moved to the slow tier (issue 16): test_simulators.py runs a pipelined
 # MAC and two streams on both simulators.
 STREAM = ["threshold-2x2-w4-s2"]
 STREAM_SLOW = [f"{n}-{k}-w{w}-s{s}" for n, k, w, top in [
@@ -95,7 +95,7 @@ STREAM_CATCHERS = {
     "stall-when-full": {"back_to_back"},
     "extra-stage": {"back_to_back", "random_handshake", "reset_mid_stream"},
 }
-# stall-ignores-ready: tests/testbench/test_simulators.py catches it on Icarus and Verilator in the default
+# stall-ignores-ready: test_simulators.py catches it on Icarus and Verilator in the default
 # tier (the same catcher asserted).
 SLOW_MUTANTS = {("plain", "bias-skips-stage"), ("stream", "valid-ignores-stall"),
                 ("stream", "extra-stage"), ("stream", "stall-ignores-ready")}

@@ -11,7 +11,7 @@ the two that read state nothing initializes, :data:`FOUR_STATE`: X on Icarus, 0 
 Default tier (about a minute of Verilator builds on a fresh machine): a threshold and a sparse
 SAM kernel, a threshold layer, a pipelined MAC kernel, an adder stream, a conv layer and a
 network (so every neuron family and every kind of design), and one mutant of each of
-tests/helpers/mutants.py, pipe_mutants.py (stream) and conv_mutants.py. Under ``-m slow``: the MAC and
+helpers/mutants.py, pipe_mutants.py (stream) and conv_mutants.py. Under ``-m slow``: the MAC and
 adder kernels, a single cell, a strided padded conv layer, and every other mutant (kernel,
 SAM, adder, pipelined, stream, conv and network).
 """
@@ -227,7 +227,7 @@ def test_mutant_caught_on_both(kind, name, tmp_path, both):
 #: reset_mid_stream on Verilator; line-buffer-long's first pixels are X on Icarus).
 FOUR_STATE = {"valid-not-reset", "line-buffer-long"}
 
-#: Stream mutants -> the stream tests that must fail on them (tests/testbench/test_clocked_regression.py).
+#: Stream mutants -> the stream tests that must fail on them (test_clocked_regression.py).
 CATCHERS = {"stall-ignores-ready": {"random_handshake"}, "valid-not-reset": {"reset_mid_stream"},
             "valid-ignores-stall": {"random_handshake"}, "stall-when-full": {"back_to_back"},
             "extra-stage": set()}
