@@ -355,8 +355,9 @@ def _compare_network_timing(manifest) -> None:
     interface = manifest.get("interface", "plain")
     if interface not in ("plain", "stream"):
         raise DesignMismatch(f"interface: expected 'plain' or 'stream', found {interface!r}")
-    clocked = manifest.get("latency", 0) != 0 or interface == "stream" or \
-        bool(manifest.get("clock"))
+    # Clocked is what the design declares (a stream, or clk and rst, both checked against the
+    # Verilog's ports above); the latency must then follow from the stages.
+    clocked = interface == "stream" or bool(manifest.get("clock"))
     layers = sum(1 for stage in stages if isinstance(stage, dict) and "neuron" in stage)
     latency = layers if clocked else 0
     if manifest.get("latency", 0) != latency:
