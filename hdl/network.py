@@ -283,6 +283,12 @@ class Network(wiring.Component):
         """The requantization stage of one output of ``stage``."""
         return stage.requant()
 
+    def stage_output(self, m, stage, acts):
+        """The activations the next layer sees from ``stage``'s requantized outputs ``acts``:
+        the same wires here (combinational); a register stage in
+        :class:`~tn_hw.hdl.network_stream.PipelinedNetwork`."""
+        return acts
+
     # -- elaboration ----------------------------------------------------------------------------
 
     def _layer(self, m, stage, name, inputs):
@@ -329,6 +335,7 @@ class Network(wiring.Component):
                     self.make_requant(stage, j)
                 m.d.comb += requant.x.eq(value)
                 acts.append(requant.y)
+            acts = self.stage_output(m, stage, acts)
         for j, value in enumerate(acts):
             m.d.comb += self.y[j].eq(value)
         return m

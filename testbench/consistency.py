@@ -188,8 +188,13 @@ def expected_ports(manifest: dict, spec=None) -> dict:
 
 
 def _network_ports(manifest) -> dict:
-    families = {"x": ("input", math.prod(manifest["input_shape"]), manifest["input_width"]),
-                "y": ("output", math.prod(manifest["output_shape"]), manifest["output_width"])}
+    inputs, outputs = math.prod(manifest["input_shape"]), math.prod(manifest["output_shape"])
+    if manifest.get("interface", "plain") == "stream":
+        families = (_stream("x", inputs * manifest["input_width"], "input")
+                    | _stream("y", outputs * manifest["output_width"], "output"))
+    else:
+        families = {"x": ("input", inputs, manifest["input_width"]),
+                    "y": ("output", outputs, manifest["output_width"])}
     if manifest.get("mode") == "ports":
         for stage in manifest["stages"]:
             if "neuron" not in stage:
@@ -297,6 +302,8 @@ def check_design(manifest: dict, verilog: str) -> None:
     if manifest.get("kind") != "network":
         spec = _spec(manifest)
         _compare_parameters(manifest, spec)
+    else:
+        _compare_network_timing(manifest)
     # 4. The port table against what the parameters need.
     _compare_families(manifest, expected_ports(manifest, spec))
     # 5. The hash of the Verilog.
@@ -336,6 +343,34 @@ def _compare_parameters(manifest, spec) -> None:
     if manifest["top"] != top:
         raise DesignMismatch(f"top: expected {top!r} (from the parameters), found "
                              f"{manifest['top']!r}")
+
+
+def _compare_network_timing(manifest) -> None:
+    """A network's latency, initiation interval, clock and interface against its stages: the
+    combinational network has latency 0 and no clock; the clocked one (tn_hw.hdl.network_stream)
+    one register stage per linear or conv layer, one inference per clock, clk and rst."""
+    stages = manifest.get("stages")
+    if not isinstance(stages, list):
+        raise DesignMismatch("stages: the manifest holds no list of stages")
+    interface = manifest.get("interface", "plain")
+    if interface not in ("plain", "stream"):
+        raise DesignMismatch(f"interface: expected 'plain' or 'stream', found {interface!r}")
+    # Clocked is what the design declares (a stream, or clk and rst, both checked against the
+    # Verilog's ports above); the latency must then follow from the stages.
+    clocked = interface == "stream" or bool(manifest.get("clock"))
+    layers = sum(1 for stage in stages if isinstance(stage, dict) and "neuron" in stage)
+    latency = layers if clocked else 0
+    if manifest.get("latency", 0) != latency:
+        raise DesignMismatch(f"latency: expected {latency} ({layers} layers, "
+                             f"{'clocked' if clocked else 'combinational'}), found "
+                             f"{manifest.get('latency')!r}")
+    if clocked:
+        if manifest.get("initiation_interval") != 1:
+            raise DesignMismatch("initiation_interval: expected 1 (one inference per clock), "
+                                 f"found {manifest.get('initiation_interval')!r}")
+        if sorted(manifest.get("clock") or {}) != ["clk", "rst"]:
+            raise DesignMismatch(f"clock: expected clk and rst (latency {latency}), found "
+                                 f"{list(manifest.get('clock') or []) or 'none'}")
 
 
 #: Signedness of the port families (a network's l<i>_w etc. by their last part).

@@ -5,6 +5,13 @@ The simulation top is a wrapper, ``tn_tb_top``, around one instance of the emitt
 into one wide register, the wrapper applies them one per nanosecond and collects the logits into
 another, so a batch costs four crossings however many samples it holds. In ``ports`` mode the
 parameters sit in a third register that Python writes once, before the first batch.
+
+A clocked network (``interface: "stream"``, :mod:`tn_hw.hdl.network_stream`) runs in the stream
+wrapper of :mod:`tn_hw.testbench.stream_runner` (clock, reset, the streams under their own
+names, the parameters in ``cfg``), driven cycle by cycle by the valid/ready BFM
+(:mod:`tn_hw.testbench.valid_ready`): every sample under random valid gaps and ready
+back-pressure, back to back with the timing of every beat, and with resets while beats are in
+flight (see :mod:`tn_hw.testbench.tb_network`).
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from ..errors import TnHwError
 from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout, default_lanes
 from .sim import check_simulator, default_waves, simulate
+from .stream_runner import config_layout, stream_wrapper
 
 __all__ = [
     "NetworkResult",
     "find_mismatches",
+    "is_stream",
     "network_layouts",
     "network_wrapper",
     "run_network",
@@ -66,6 +75,11 @@ def _is_parameter(entry) -> bool:
     return entry["port"] not in ("x", "y")
 
 
+def is_stream(manifest) -> bool:
+    """Whether the network is the clocked stream accelerator."""
+    return manifest.get("interface", "plain") == "stream"
+
+
 def network_layouts(manifest, lanes):
     """``(data layout, parameter layout or None)``: :class:`LaneLayout` objects for the ``x``
     inputs and ``y`` outputs (``lanes`` samples per batch) and for the parameter ports (one
@@ -99,7 +113,7 @@ def find_mismatches(expected: np.ndarray, got: np.ndarray) -> list:
 
 def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarray, build_dir, *,
                 parameters: dict | None = None, simulator: str | None = None,
-                waves: bool | None = None) -> NetworkResult:
+                waves: bool | None = None, seed: int = 1) -> NetworkResult:
     """Simulate an emitted network on a batch of inputs and compare every logit.
 
     Parameters
@@ -118,6 +132,8 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
         Ports mode: ``{port family: nested list}`` values, driven once.
     waves : bool, optional
         Dump waveforms; default from ``TN_HW_WAVES``.
+    seed : int
+        A stream design: seed of the random gaps, back-pressure and reset points.
 
     Returns
     -------
@@ -134,9 +150,15 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     expected = np.ascontiguousarray(expected, dtype=np.int64).reshape(len(x), -1)
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    probe, param_layout = network_layouts(manifest, 1)
-    lanes = default_lanes(probe.in_bits, len(x))
-    layout, param_layout = network_layouts(manifest, lanes)
+    stream = is_stream(manifest)
+    if stream:
+        lanes = 1
+        param_layout = config_layout(manifest)
+        param_layout = param_layout if param_layout.inputs else None
+    else:
+        probe, param_layout = network_layouts(manifest, 1)
+        lanes = default_lanes(probe.in_bits, len(x))
+        layout, param_layout = network_layouts(manifest, lanes)
     arrays = {"x": x, "expected": expected}
     if param_layout is not None:
         if parameters is None:
@@ -149,13 +171,14 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
     dut_file = build_dir / manifest["verilog"]
     dut_file.write_text(verilog)
     wrapper_file = build_dir / f"{WRAPPER_TOP}.v"
-    wrapper_file.write_text(network_wrapper(layout, param_layout))
+    wrapper_file.write_text(stream_wrapper(manifest) if stream
+                            else network_wrapper(layout, param_layout))
     data_file = build_dir / "vectors.npz"
     np.savez(data_file, **arrays)
     got_file = build_dir / "got.npy"
     got_file.unlink(missing_ok=True)
     config = {"manifest": manifest, "lanes": lanes, "data": str(data_file),
-              "got": str(got_file)}
+              "got": str(got_file), "seed": seed}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_network", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves),
                    hdl_toplevel=WRAPPER_TOP)

@@ -57,22 +57,53 @@ def _family(port: str) -> str:
     return port.rsplit("_", 1)[-1] if port.startswith("l") and "_" in port else port
 
 
+_STREAM_MEANINGS = {
+    ("x", "payload"): "input activations: input i ((C, H, W) row-major) at bits [i*W +: W], "
+                      "signed",
+    ("x", "valid"): "input beat available",
+    ("x", "ready"): "input beat accepted at the rising clock edge when x__valid is high",
+    ("y", "payload"): "logits: logit o at bits [o*B +: B], signed",
+    ("y", "valid"): "output beat available; y__valid and y__payload hold until y__ready",
+    ("y", "ready"): "output beat taken at the rising clock edge when y__valid is high",
+}
+
+#: The clock of a clocked network (as a pipelined kernel's, tn_hw.generate).
+CLOCK = {"clk": "rising edge", "rst": "synchronous, active high"}
+
+
 def _ports(component) -> list:
+    from amaranth.hdl import Shape
     from amaranth.lib import wiring
 
     ports = []
     for path, member, value in component.signature.flatten(component):
-        shape = value.shape()
-        ports.append({
+        shape = Shape.cast(value.shape())
+        member_name = path[1] if path[0] in ("x", "y") and len(path) == 2 and \
+            isinstance(path[1], str) else None
+        entry = {
             "name": "__".join(str(part) for part in path),
             "port": path[0],
-            "index": list(path[1:]),
+            "index": [] if member_name else list(path[1:]),
             "direction": "input" if member.flow == wiring.In else "output",
             "width": shape.width,
             "signed": shape.signed,
-            "meaning": _MEANINGS[_family(path[0])],
-        })
+            "meaning": (_STREAM_MEANINGS[path[0], member_name] if member_name
+                        else _MEANINGS[_family(path[0])]),
+        }
+        if member_name:
+            entry["stream"] = member_name
+            if member_name == "payload":
+                layout = value.shape()
+                element = Shape.cast(layout.elem_shape)
+                entry["element"] = {"width": element.width, "signed": element.signed,
+                                    "count": layout.length}
+        ports.append(entry)
     return ports
+
+
+def _interface(component) -> str:
+    """``"stream"`` when ``x`` is a valid/ready stream, else ``"plain"``."""
+    return "stream" if component.signature.members["x"].is_signature else "plain"
 
 
 def _describe_stage(stage) -> dict:
@@ -90,7 +121,8 @@ def _describe_stage(stage) -> dict:
     return entry
 
 
-def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign:
+def export_network(net, *, mode: str = "baked", component=None,
+                   clocked: bool = False) -> NetworkDesign:
     """Emit a loaded network as Verilog with its manifest.
 
     Parameters
@@ -99,9 +131,14 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
         From :func:`tn_hw.reference.network.load_network`.
     mode : str
         ``"baked"`` or ``"ports"`` (see :mod:`tn_hw.hdl.network`).
-    component : tn_hw.hdl.network.Network, optional
-        A prebuilt component (the mutation tests pass planted bugs this way); default builds
-        ``Network(net, mode=mode)``.
+    component : Network, PipelinedNetwork or NetworkStream, optional
+        A prebuilt component (the mutation tests pass planted bugs this way, and the formal
+        check the plain clocked core); default builds ``Network(net, mode=mode)``, or
+        ``NetworkStream(net, mode=mode)`` with ``clocked``.
+    clocked : bool
+        The clocked stream accelerator (:mod:`tn_hw.hdl.network_stream`): a register stage per
+        layer, ``x``/``y`` as valid/ready streams; the manifest records ``interface``,
+        ``latency``, ``initiation_interval`` and ``clock``.
 
     Returns
     -------
@@ -112,8 +149,21 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
-    dut = component if component is not None else Network(net, mode=mode)
-    top = top_name(net, dut.mode)
+    if component is not None:
+        dut = component
+    elif clocked:
+        from .hdl.network_stream import NetworkStream
+
+        dut = NetworkStream(net, mode=mode)
+    else:
+        dut = Network(net, mode=mode)
+    interface = _interface(dut)
+    if dut.latency:
+        from .hdl.network_stream import clocked_top_name
+
+        top = clocked_top_name(net, dut.mode, dut.latency, stream=interface == "stream")
+    else:
+        top = top_name(net, dut.mode)
     network_text = json.dumps(network_to_dict(net), sort_keys=True, separators=(",", ":")) + "\n"
     manifest = {
         "format": 1,
@@ -130,6 +180,8 @@ def export_network(net, *, mode: str = "baked", component=None) -> NetworkDesign
         "output_shape": list(dut.output_shape),
         "output_width": dut.output_width,
         "latency": dut.latency,
+        **({"interface": interface, "initiation_interval": 1, "clock": dict(CLOCK)}
+           if dut.latency else {}),
         "cells": sum(s.positions * s.spec.outputs * s.spec.n_inputs
                      for s in dut.stages if s.has_parameters),
         "stages": [_describe_stage(s) for s in dut.stages],
@@ -226,7 +278,7 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     samples : int, optional
         Use only the first ``samples`` (required for ``"random"``).
     seed : int
-        Seed of the random inputs.
+        Seed of the random inputs, and of the handshakes of a clocked (stream) design.
     build_dir : path, optional
         Keep the simulation files here (default: a temporary folder, removed after a run that
         passed without waves, kept otherwise: ``report["build_dir"]``).
@@ -259,7 +311,8 @@ def verify_network(folder, *, data: str = "digits-test", samples=None, seed: int
     root = Path(build_dir) if build_dir else Path(tempfile.mkdtemp(prefix="tn-hw-verify-"))
     try:
         result = run_network(verilog, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
-                             root, parameters=parameters, waves=waves, simulator=simulator)
+                             root, parameters=parameters, waves=waves, simulator=simulator,
+                             seed=seed)
     except BaseException:
         if not build_dir:
             shutil.rmtree(root, ignore_errors=True)

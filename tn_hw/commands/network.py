@@ -76,12 +76,17 @@ EXPORT_EPILOG = """\
 examples:
   tn-hw export models/digits-tmlp.json -o out/tmlp
   tn-hw export models/digits-tcnn.json -o out/tcnn --thresholds ports
+  tn-hw export models/ball3-tn4.json --clocked -o out/ball3-clocked
 
 DIR receives <top>.v (the whole network, combinational: layers chained with requantization),
 manifest.json (ports, stages with their widths, shifts and cell counts) and network.json (the
-validated model, which tn-hw verify reads). baked: thresholds, polarities and biases are
-constants that synthesis folds into the logic; ports: they are input ports l<i>_w, l<i>_p,
-l<i>_bias, programmable as in the paper's FPGA design. Nothing is written unless export
+validated model, which tn-hw verify reads). --clocked: a clocked accelerator instead, a
+register stage after every layer, x and y as valid/ready streams with one global stall, clk
+and rst (synchronous, clears the valid bits); one inference per clock, latency = number of
+layers (manifest: interface, latency, initiation_interval, clock). baked: thresholds,
+polarities and biases are constants that synthesis folds into the logic; ports: they are input
+ports l<i>_w, l<i>_p, l<i>_bias, programmable as in the paper's FPGA design (on a clocked
+design: configuration, changed only while no beat is in flight). Nothing is written unless export
 succeeds. The model file is parsed as JSON only, never executed.
 """
 
@@ -92,8 +97,10 @@ examples:
 
 Every logit the RTL (cocotb + Icarus) produces is compared, as an integer, with the golden
 integer forward of network.json; mismatches are printed with the sample index, expected and
-got. With labelled data the RTL accuracy must equal the golden accuracy. Exit status 0 only
-with zero mismatches.
+got. A clocked export (--clocked) is driven through its streams with random gaps and
+back-pressure, back to back (timing of every beat checked against the manifest's latency) and
+with resets in flight; --seed seeds the handshakes. With labelled data the RTL accuracy must
+equal the golden accuracy. Exit status 0 only with zero mismatches.
 """
 
 MAX_PRINTED = 20
@@ -134,6 +141,8 @@ def register(subparsers) -> None:
                      help="folder for <top>.v, manifest.json and network.json")
     exp.add_argument("--thresholds", choices=CLI_MODES, default="baked",
                      help="baked: parameters are constants (default); ports: programmable")
+    exp.add_argument("--clocked", action="store_true",
+                     help="a register stage per layer, valid/ready streams, clk and rst")
     exp.set_defaults(func=cmd_export)
 
     ver = subparsers.add_parser("verify", help="check an exported network's RTL on a data set",
@@ -146,7 +155,9 @@ def register(subparsers) -> None:
                      help="data set part, or random inputs; default digits-test")
     ver.add_argument("--samples", type=_samples, default=None, metavar="N",
                      help="only the first N samples (random: how many; default 1000)")
-    ver.add_argument("--seed", type=int, default=1, help="seed of --data random; default 1")
+    ver.add_argument("--seed", type=int, default=1,
+                     help="seed of --data random and of a clocked design's handshakes; "
+                          "default 1")
     ver.add_argument("--build-dir", metavar="DIR", help="keep the simulation files here")
     ver.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     ver.add_argument("--waves", action="store_true",
@@ -159,12 +170,14 @@ def cmd_export(args) -> int:
     from ..reference.network import load_network
 
     net = load_network(args.model)
-    design = export_network(net, mode=args.thresholds)
+    design = export_network(net, mode=args.thresholds, clocked=args.clocked)
     files = write_network_design(design, args.output)
     m = design.manifest
+    clocked = (f", latency {m['latency']} cycles, one inference per clock, valid/ready streams"
+               if args.clocked else "")
     print(f"{design.top}: {math.prod(m['input_shape'])} inputs -> {math.prod(m['output_shape'])} "
           f"logits ({m['output_width']} bits), {len(m['stages'])} layers, {m['cells']} cells, "
-          f"{args.thresholds}")
+          f"{args.thresholds}{clocked}")
     for path in files:
         print(f"  wrote {path}")
     return 0
