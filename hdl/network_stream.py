@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 
-from amaranth.hdl import Cat, EnableInserter, Module, Signal, signed
+from amaranth.hdl import EnableInserter, Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .network import Network, top_name
+from .stream import forward_ports, valid_chain
 
 __all__ = ["NetworkStream", "PipelinedNetwork", "clocked_top_name"]
 
@@ -135,7 +136,7 @@ class NetworkStream(wiring.Component):
             m.d.comb += core.x[i].eq(self.x.payload[i])
         for name in self.signature.members:
             if name not in ("x", "y"):
-                _forward(m, getattr(self, name), getattr(core, name))
+                forward_ports(m, getattr(self, name), getattr(core, name))
         for o in range(len(core.y)):
             m.d.comb += self.y.payload[o].eq(core.y[o])
         self.control(m, advance)
@@ -144,21 +145,5 @@ class NetworkStream(wiring.Component):
     def control(self, m, advance):
         """The valid bits and the global stall enable (as :class:`~tn_hw.hdl.stream.StreamDesign`);
         the mutation tests override it to plant a stale valid."""
-        valid = Signal(self.latency)  # valid[k]: stage k + 1 holds a beat; rst clears it
-        m.d.comb += [
-            advance.eq(~valid[-1] | self.y.ready),
-            self.x.ready.eq(advance),
-            self.y.valid.eq(valid[-1]),
-        ]
-        with m.If(advance):
-            m.d.sync += valid.eq(Cat(self.x.valid, valid[:-1]))
-
-
-def _forward(m, outer, inner):
-    """Drive a parameter port (a signal, or nested lists of them) into the core."""
-    if isinstance(outer, list):
-        for a, b in zip(outer, inner, strict=True):
-            _forward(m, a, b)
-    else:
-        m.d.comb += inner.eq(outer)
+        valid_chain(m, self.latency, self.x, self.y, advance)
 

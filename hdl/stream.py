@@ -47,7 +47,7 @@ from amaranth.lib.wiring import In, Out
 from ..spec import KernelSpec
 from .layer import build_component
 
-__all__ = ["StreamDesign", "design_class"]
+__all__ = ["StreamDesign", "design_class", "forward_ports", "valid_chain"]
 
 
 def design_class(spec: KernelSpec):
@@ -111,7 +111,7 @@ class StreamDesign(wiring.Component):
             m.d.comb += core.x[i].eq(self.x.payload[i])
         for name in self.signature.members:
             if name not in ("x", "y"):
-                _forward(m, getattr(self, name), getattr(core, name))
+                forward_ports(m, getattr(self, name), getattr(core, name))
         if spec.outputs > 1:
             for o in range(spec.outputs):
                 m.d.comb += self.y.payload[o].eq(core.y[o])
@@ -125,20 +125,27 @@ class StreamDesign(wiring.Component):
 
     def control(self, m, advance):
         """The valid bits and the global stall enable ``advance`` (see the module docstring)."""
-        valid = Signal(self._spec.latency)  # valid[k]: stage k + 1 holds a beat; rst clears it
-        m.d.comb += [
-            advance.eq(~valid[-1] | self.y.ready),
-            self.x.ready.eq(advance),
-            self.y.valid.eq(valid[-1]),
-        ]
-        with m.If(advance):
-            m.d.sync += valid.eq(Cat(self.x.valid, valid[:-1]))
+        valid_chain(m, self._spec.latency, self.x, self.y, advance)
 
 
-def _forward(m, outer, inner):
+def valid_chain(m, latency, x, y, advance):
+    """The valid bits of a ``latency``-deep pipeline between streams ``x`` and ``y`` and the
+    global stall enable ``advance``: the pipeline moves unless its last stage holds a beat
+    that ``y`` does not take."""
+    valid = Signal(latency)  # valid[k]: stage k + 1 holds a beat; rst clears it
+    m.d.comb += [
+        advance.eq(~valid[-1] | y.ready),
+        x.ready.eq(advance),
+        y.valid.eq(valid[-1]),
+    ]
+    with m.If(advance):
+        m.d.sync += valid.eq(Cat(x.valid, valid[:-1]))
+
+
+def forward_ports(m, outer, inner):
     """Drive a configuration port (a signal, or nested lists of them) into the core."""
     if isinstance(outer, list):
         for a, b in zip(outer, inner, strict=True):
-            _forward(m, a, b)
+            forward_ports(m, a, b)
     else:
         m.d.comb += inner.eq(outer)
