@@ -149,6 +149,10 @@ class KernelSpec:
         Register stages inserted in the summation tree, 0 (combinational) to
         :attr:`max_stages`; the design then has a clock and :attr:`latency` is ``stages``
         cycles. Where the registers go: :mod:`tn_hw.hdl.pipeline`.
+    arch : str
+        Micro-architecture of the kernel, one of the family's
+        :attr:`~tn_hw.neurons.NeuronFamily.architectures`; default ``"tree"``
+        (:data:`tn_hw.neurons.DEFAULT_ARCH`). Every architecture computes the same integers.
 
     Raises
     ------
@@ -165,6 +169,7 @@ class KernelSpec:
     mask: tuple | None = None
     mask_min: tuple | None = None
     stages: int = 0
+    arch: str = neurons.DEFAULT_ARCH
 
     def __post_init__(self):
         if not neurons.is_family(self.neuron):
@@ -191,6 +196,9 @@ class KernelSpec:
         object.__setattr__(self, "mask", mask)
         object.__setattr__(self, "mask_min", mask_min)
         _check_int("stages", self.stages, 0, self.max_stages)
+        if self.arch not in self.family.architectures:
+            raise SpecError(f"arch must be one of {', '.join(self.family.architectures)} for the "
+                            f"{self.neuron} neuron, not {self.arch!r}")
         if not self.has_bias:
             if self.bias_width is not None:
                 raise SpecError(f"the {self.neuron} neuron has no bias; leave bias width unset")
@@ -209,7 +217,8 @@ class KernelSpec:
                    channels=params["channels"], outputs=params["outputs"],
                    width=params["width"], bias_width=params["bias_width"],
                    mask=params.get("mask"), mask_min=params.get("mask_min"),
-                   stages=params.get("stages", 0))
+                   stages=params.get("stages", 0),
+                   arch=params.get("arch", neurons.DEFAULT_ARCH))
 
     # -- names -------------------------------------------------------------------------------
 
@@ -239,6 +248,8 @@ class KernelSpec:
             name += "_m" + hashlib.sha256(text.encode()).hexdigest()[:8]
         if self.stages:
             name += f"_s{self.stages}"
+        if self.arch != neurons.DEFAULT_ARCH:
+            name += "_" + re.sub(r"\W", "_", self.arch)
         return name
 
     # -- pruning (SAM) -------------------------------------------------------------------------
@@ -385,6 +396,7 @@ class KernelSpec:
             "output_range": list(self.output_range),
             "stages": self.stages,
             "latency": self.latency,
+            "arch": self.arch,
         } | ({"mask": _as_lists(self.mask), "mask_min": _as_lists(self.mask_min),
               "kept_max": len(self.connections_max), "kept_min": len(self.connections_min)}
              if self.family.has_mask else {})

@@ -196,3 +196,21 @@ def test_a_missing_plugin_is_one_clear_error(monkeypatch):
     monkeypatch.setenv(neurons.FAMILIES_VARIABLE, "no_such_module_xyz")
     with pytest.raises(TnHwError, match="cannot import 'no_such_module_xyz'"):
         neurons.get("unknown-family")
+
+
+def test_architectures_are_part_of_the_spec():
+    from tn_hw.errors import SpecError
+    from tn_hw.spec import KernelSpec
+
+    for name in neurons.names():
+        assert next(iter(neurons.get(name).architectures)) == neurons.DEFAULT_ARCH
+    spec = KernelSpec()
+    assert spec.arch == "tree" and spec.describe()["arch"] == "tree"
+    assert KernelSpec.from_description(spec.describe()) == spec
+    with pytest.raises(SpecError, match="arch must be one of"):
+        KernelSpec(arch="no-such-arch")
+    with pytest.raises(ValueError, match="must start with"):
+        neurons.NeuronFamily(name="bad_arch", cell_range=lambda lo, hi: (lo, hi),
+                             make_cell=None, golden_cell=lambda x, w, p: x,
+                             meanings={"w": "", "y": "", "cell_y": ""},
+                             architectures={"csa": "no tree first"})

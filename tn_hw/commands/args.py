@@ -136,7 +136,7 @@ def choice_list(allowed, what: str):
 
 
 def add_design_options(parser) -> None:
-    """``--neuron --kernel --channels --outputs --width --bias-width --mask --stages``."""
+    """``--neuron --kernel --channels --outputs --width --bias-width --mask --stages --arch``."""
     parser.add_argument("--neuron", choices=NEURONS, default="threshold",
                         help="neuron family: threshold (compare-and-subtract with polarity), "
                              "mac (multiply-accumulate baseline), sam (sum-and-max) or adder "
@@ -161,6 +161,10 @@ def add_design_options(parser) -> None:
     parser.add_argument("--stages", type=int, default=0, metavar="S",
                         help="register stages in the summation tree (latency S cycles; adds "
                              "clk and rst), 0 to tree depth + 1; default 0 (combinational)")
+    parser.add_argument("--arch", default="tree", metavar="NAME",
+                        help="micro-architecture of the kernel, one the neuron family offers "
+                             "(every one computes the same integers); default tree, a balanced "
+                             "binary tree of adders")
 
 
 def add_stream_option(parser) -> None:
@@ -202,7 +206,8 @@ def spec_from_args(args) -> KernelSpec:
     mask, mask_min = read_mask(getattr(args, "mask", None))
     return KernelSpec(neuron=args.neuron, kernel=args.kernel, channels=args.channels,
                       outputs=args.outputs, width=args.width, bias_width=args.bias_width,
-                      mask=mask, mask_min=mask_min, stages=getattr(args, "stages", 0))
+                      mask=mask, mask_min=mask_min, stages=getattr(args, "stages", 0),
+                      arch=getattr(args, "arch", "tree"))
 
 
 # -- sweeps (compare, energy, timing) ------------------------------------------------------------

@@ -28,10 +28,16 @@ from pathlib import Path
 
 from ..errors import TnHwError
 
-__all__ = ["FAMILIES_VARIABLE", "NeuronFamily", "register", "get", "names", "sum_of_cells"]
+__all__ = ["DEFAULT_ARCH", "FAMILIES_VARIABLE", "NeuronFamily", "register", "get", "names",
+           "sum_of_cells"]
 
 #: Environment variable naming modules or files that register more families (see above).
 FAMILIES_VARIABLE = "TN_HW_FAMILIES"
+
+#: The micro-architecture every family has: its cells summed by a balanced binary tree of
+#: two-input adders (:func:`tn_hw.hdl.kernel.balanced_sum`), each mapped as synthesis sees fit.
+DEFAULT_ARCH = "tree"
+DEFAULT_ARCHITECTURES = {DEFAULT_ARCH: "cells summed by a balanced binary tree of adders"}
 
 
 def sum_of_cells(cell_lo: int, cell_hi: int, n_inputs: int) -> tuple[int, int]:
@@ -100,6 +106,10 @@ class NeuronFamily:
         layer (:mod:`tn_hw.netdesc`) may use the family (their golden models know it).
     weight_noun : str
         What ``w`` is called in messages: ``"threshold"`` or ``"weight"``.
+    architectures : dict
+        Micro-architectures the family's kernel and layer can be built as, ``{name: one-line
+        description}`` (the :attr:`~tn_hw.spec.KernelSpec.arch` values it accepts); the first
+        is the default, :data:`DEFAULT_ARCH`, built by the generic kernel.
     summary : str
         One line for documentation.
     """
@@ -127,6 +137,7 @@ class NeuronFamily:
     network: bool = False
     weight_noun: str = "weight"
     summary: str = ""
+    architectures: dict = field(default_factory=lambda: dict(DEFAULT_ARCHITECTURES))
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -136,6 +147,9 @@ class NeuronFamily:
                 raise ValueError(f"family {self.name!r}: meanings needs {key!r}")
         if self.golden is None and self.golden_cell is None:
             raise ValueError(f"family {self.name!r} needs golden_cell or golden")
+        if next(iter(self.architectures), None) != DEFAULT_ARCH:
+            raise ValueError(f"family {self.name!r}: architectures must start with "
+                             f"{DEFAULT_ARCH!r}")
 
 
 _FAMILIES: dict[str, NeuronFamily] = {}
