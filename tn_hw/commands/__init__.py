@@ -8,6 +8,7 @@ registers :data:`COMMANDS` in this order (the order of ``tn-hw --help``):
 * :mod:`.generate`: ``generate`` (kernels, layers; conv layers through :mod:`.conv`);
 * :mod:`.regress`: ``regress`` (one design, a folder, ``--matrix``) and ``demo``;
 * :mod:`.synth`: ``synth``, ``compare``, ``synth-net``, ``ops`` (area);
+* :mod:`.explore`: ``explore`` (sky130 fronts over architectures and clock targets);
 * :mod:`.network`: ``train``, ``export``, ``verify``;
 * :mod:`.energy`: ``energy``;
 * :mod:`.timing`: ``timing``.
@@ -18,12 +19,12 @@ To add a command: a module here with ``register`` and its handler, then one line
 
 from __future__ import annotations
 
-from . import energy, generate, network, regress, synth, timing
+from . import energy, explore, generate, network, regress, synth, timing
 
 __all__ = ["COMMANDS", "register_all"]
 
 #: Command modules in ``tn-hw --help`` order.
-COMMANDS = (generate, regress, synth, network, energy, timing)
+COMMANDS = (generate, regress, synth, explore, network, energy, timing)
 
 
 def register_all(subparsers) -> None:

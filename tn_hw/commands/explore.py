@@ -1,0 +1,98 @@
+"""``tn-hw explore``: micro-architecture fronts in sky130 at a series of clock targets."""
+
+from __future__ import annotations
+
+import shlex
+
+from ..errors import TnHwError
+from .args import (
+    add_cache_options,
+    add_executor_options,
+    add_quiet_option,
+    add_sweep_options,
+    executor_from_args,
+    formatter,
+    progress_for,
+    sweep_from_args,
+    synth_options,
+)
+
+__all__ = ["cmd_explore", "register"]
+
+_EPILOG = """\
+For every neuron, every micro-architecture it has (tn_hw.neurons.get(NAME).architectures),
+every kernel and width, and every clock target, the smallest sky130 design that runs at the
+clock with registers around it:
+
+  stages   the fewest pipeline stages (0 .. max) whose fastest mapping meets the clock; with
+           --cuts sky130 (default) the cut placement from per-operation delays measured with the
+           liberty and the generator's unit-delay placement are both timed, the faster kept
+  mapping  the smallest netlist that meets: ABC map -D 1 (fastest), the area recipe (amap), or
+           map -D <clock - register overhead> (ABC trades the slack for area)
+  measured area um^2 (stat -liberty), minimum clock period with registered ports (sta.py:
+           inputs at the flop's clk->q, outputs with its setup), energy per inference (zero
+           delay, 1000 random vectors, pipeline registers and their clock counted), leakage
+
+A clock no design meets leaves a row with met=false and the fastest design found. DIR gets
+explore.json (rows, every synthesized point, Pareto fronts, iso-clock ratios), explore.csv,
+explore.md and explore_<kernel>_w<width>.png (area vs delay with each neuron's Pareto front,
+energy vs delay). Runs in parallel (-j, --scheduler) and from the synthesis cache.
+
+examples:
+  tn-hw explore --kernels 3x3 --widths 8 -o out/explore
+  tn-hw explore --kernels 3x3,5x5 --widths 4,8,16 --clocks 20,10,5,4,3 -j 2 -o out/fronts
+  tn-hw explore --kernels 3x3 --widths 8 --clocks 50MHz,200MHz,300MHz -o out/mhz
+"""
+
+
+def register(subparsers) -> None:
+    """Add ``explore``."""
+    from ..synth.explore import CLOCKS_NS, CUT_MODELS
+
+    explore = subparsers.add_parser(
+        "explore", help="sky130 fronts: every architecture at a series of clock targets",
+        description="Synthesize every micro-architecture of each neuron onto sky130 at a "
+                    "series of clock targets (timing-driven mapping, pipelining where needed) "
+                    "and write the area/energy vs delay fronts and iso-clock ratios.",
+        epilog=_EPILOG, formatter_class=formatter)
+    add_sweep_options(explore, kernels="3x3", widths="8")
+    explore.add_argument("--clocks", default=",".join(f"{c:g}" for c in CLOCKS_NS),
+                         metavar="T[,T...]",
+                         help="clock targets, comma-separated: periods in ns (20 or 20ns) or "
+                              "frequencies (50MHz); default "
+                              f"{','.join(f'{c:g}' for c in CLOCKS_NS)} ns (20 ns = the "
+                              "paper's 50 MHz)")
+    explore.add_argument("--cuts", choices=CUT_MODELS, default="sky130",
+                         help="pipeline cut placement: sky130 (liberty-measured per-operation "
+                              "delays and the unit placement, the faster kept; default) or unit "
+                              "(the generator's unit-delay model)")
+    add_executor_options(explore, jobs_help="parallel syntheses (default 1)")
+    explore.add_argument("-o", "--output", required=True, metavar="DIR",
+                         help="folder for explore.json, explore.csv, explore.md and the PNGs")
+    add_quiet_option(explore)
+    add_cache_options(explore)
+    explore.set_defaults(func=cmd_explore)
+
+
+def cmd_explore(args) -> int:
+    """Handler of ``tn-hw explore``."""
+    from ..synth.explore import parse_clocks, run_explore, write_outputs
+
+    kernels, widths, neurons = sweep_from_args(args)
+    clocks = parse_clocks(args.clocks)
+    if args.jobs < 1:
+        raise TnHwError(f"-j must be a positive integer, not {args.jobs}")
+    with executor_from_args(args) as executor:
+        sweep = run_explore(neurons=neurons, kernels=kernels, widths=widths, clocks=clocks,
+                            cut_model=args.cuts, jobs=args.jobs, executor=executor,
+                            progress=progress_for(args, "explore"), **synth_options(args))
+    command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
+        "explore", "--kernels", args.kernels, "--widths", ",".join(map(str, widths)),
+        "--neurons", ",".join(neurons), "--clocks", args.clocks, "--cuts", args.cuts,
+        "-j", str(args.jobs), "-o", args.output])
+    paths = write_outputs(sweep, args.output, command=command)
+    meta = sweep["meta"]
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    print(f"{len(sweep['rows'])} searches, {meta['syntheses']} syntheses ({meta['cached']} from "
+          f"cache) in {meta['wall_seconds']} s")
+    return 0
