@@ -199,3 +199,34 @@ def test_explore_both_neurons_iso_clock(tmp_path):
         assert r["area_ratio"] == round(r["ref_area_um2"] / r["area_um2"], 3)
     paths = write_outputs(sweep, tmp_path / "out")
     assert (tmp_path / "out" / "explore.md") in paths
+
+
+def test_registered_ports_add_clock_to_q_and_setup_by_hand(tmp_path):
+    """One inverter from x to y: with registered ports x arrives at the flop's clock-to-Q (at
+    the inverter's input capacitance) with the flop's output slew, and y needs its setup."""
+    from tn_hw.synth.sky130.sta import OUTPUT_LOAD, critical_path, lookup, read_timing
+
+    inv, flop = "sky130_fd_sc_hd__inv_1", "sky130_fd_sc_hd__dfxtp_1"
+    netlist = tmp_path / "netlist.json"
+    netlist.write_text(json.dumps({"modules": {"top": {
+        "ports": {"x": {"direction": "input", "bits": [2]},
+                  "y": {"direction": "output", "bits": [3]}},
+        "cells": {"u1": {"type": inv, "connections": {"A": [2], "Y": [3]}}},
+        "netnames": {}}}}))
+    lib = read_timing(str(default_liberty()))
+    i1, i2, cells = lib["index_1"], lib["index_2"], lib["cells"]
+    arc = cells[inv]["arcs"][0]
+    clk_q = next(a for a in cells[flop]["arcs"] if a["type"] == "rising_edge")
+    cap = cells[inv]["caps"]["A"]
+    expected = max(
+        lookup(clk_q[f"cell_{e_in}"], i1, i2, 0.08, cap)
+        + lookup(arc[f"cell_{e_out}"], i1, i2,
+                 lookup(clk_q[f"{e_in}_transition"], i1, i2, 0.08, cap), OUTPUT_LOAD)
+        + cells[flop]["setup"][e_out]
+        for e_in, e_out in (("rise", "fall"), ("fall", "rise")))
+    plain = critical_path(netlist, "top", default_liberty())
+    registered = critical_path(netlist, "top", default_liberty(), registered_ports=True,
+                               endpoints=True)
+    assert registered["delay_ns"] == pytest.approx(expected, abs=1e-4)
+    assert registered["delay_ns"] > plain["delay_ns"] + 0.2
+    assert registered["endpoints"] == {"y": registered["delay_ns"]}
