@@ -58,6 +58,8 @@ __all__ = [
     "CUT_MODELS",
     "ExploreFlow",
     "explore_point",
+    "fronts",
+    "headline",
     "iso_clock_ratios",
     "mapping_target",
     "parse_clocks",
@@ -65,6 +67,7 @@ __all__ = [
     "render_markdown",
     "run_explore",
     "search",
+    "stage_table",
     "write_outputs",
 ]
 
@@ -547,6 +550,38 @@ def iso_clock_ratios(sweep: dict, reference: str = "mac") -> list[dict]:
     return out
 
 
+def headline(sweep: dict) -> list[dict]:
+    """The iso-clock ratios at 20 ns (the paper's 50 MHz) and at the fastest clock both
+    neurons meet, per (neuron, kernel, width)."""
+    groups: dict = {}
+    for r in iso_clock_ratios(sweep):
+        groups.setdefault((r["neuron"], r["kernel"], r["width"]), []).append(r)
+    out = []
+    for rows in groups.values():
+        picked = [r for r in rows if r["clock_ns"] == 20.0]
+        fastest = min(rows, key=lambda r: r["clock_ns"])
+        out += picked + ([fastest] if fastest not in picked else [])
+    return out
+
+
+def stage_table(sweep: dict) -> list[dict]:
+    """Per (neuron, arch, kernel, width, stages): the fast mapping's period under the unit and
+    the sky130 cut placements (``None`` where not run)."""
+    table: dict = {}
+    for p in sweep["points"]:
+        if p["mapping"] != "fast":
+            continue
+        key = (p["neuron"], p["arch"], p["kernel"], p["width"], p["stages"])
+        row = table.setdefault(key, {"neuron": key[0], "arch": key[1], "kernel": key[2],
+                                     "width": key[3], "stages": key[4], "unit_cuts": "-",
+                                     "unit_ns": None, "sky130_cuts": "-", "sky130_ns": None})
+        model = p["cut_model"] or "unit"
+        row[f"{model}_cuts"] = ",".join(map(str, p["cuts"])) or "-"
+        row[f"{model}_ns"] = p["delay_ns"]
+    return [table[k] for k in sorted(table, key=lambda k: (k[0], k[1], parse_kernel(k[2]),
+                                                          k[3], k[4]))]
+
+
 def fronts(sweep: dict) -> dict:
     """``{"<neuron> <kernel> W=<width>": [points on the area-delay front]}`` over every design
     the sweep synthesized (every architecture, stage count and mapping)."""
@@ -595,6 +630,27 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
             f"{r['ref_arch']}, {r['ref_stages']}, {r['ref_mapping']} | "
             f"{r['ref_area_um2']:.1f} | {r['area_ratio']:.2f}x | {r['energy_ratio']:.2f}x | "
             f"{r['area_delay_ratio']:.2f}x | {r['energy_delay_ratio']:.2f}x |")
+    lines += ["", "## Headline: the paper's 50 MHz and the fastest clock both meet", "",
+              "| neuron | kernel | W | clock ns | neuron um^2 | MAC um^2 | area | energy | "
+              "area x delay | energy x delay |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in headline(sweep):
+        lines.append(
+            f"| {r['neuron']} | {r['kernel']} | {r['width']} | {r['clock_ns']:g} | "
+            f"{r['area_um2']:.1f} | {r['ref_area_um2']:.1f} | {r['area_ratio']:.2f}x | "
+            f"{r['energy_ratio']:.2f}x | {r['area_delay_ratio']:.2f}x | "
+            f"{r['energy_delay_ratio']:.2f}x |")
+    lines += ["", "## Pipelining: fastest mapping (map -D 1) per stage count and cut placement",
+              "", "Minimum clock period (ns, registered ports) of every fast point the searches "
+              "ran; `unit` the generator's unit-delay cuts, `sky130` the cuts on the "
+              "liberty-measured operation delays (shown where they differ).", "",
+              "| neuron | arch | kernel | W | stages | unit cuts | unit ns | sky130 cuts | "
+              "sky130 ns |", "|---|---|---|---:|---:|---|---:|---|---:|"]
+    for r in stage_table(sweep):
+        lines.append(
+            f"| {r['neuron']} | {r['arch']} | {r['kernel']} | {r['width']} | {r['stages']} | "
+            f"{r['unit_cuts']} | {_fmt(r['unit_ns'])} | {r['sky130_cuts']} | "
+            f"{_fmt(r['sky130_ns'])} |")
     lines += ["", "## Every search", "",
               "| neuron | arch | kernel | W | clock ns | met | stages | cuts | mapping | um^2 | "
               "delay ns | pJ | flops |",
