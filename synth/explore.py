@@ -5,13 +5,14 @@ For each (neuron, architecture, kernel, width) and each clock target ``T`` (ns) 
 for the smallest design that runs at ``T`` with registers around it (:func:`search`):
 
 * **stages**: from 0 up to the kernel's ``max_stages``, the fewest register stages whose
-  fastest mapping meets ``T``; the cuts come from the cut model: ``unit``, the generator's
-  unit-delay placement; ``sky130`` (default), the placement on per-operation delays measured
-  with the liberty (:mod:`tn_hw.synth.sky130.cuts`) *and* the unit placement, both mapped
-  ``fast`` and timed, the faster kept (the liberty model sums the delays of a segment's
-  operations, an upper side, so measuring both never does worse than the generator's
-  default; rows and points say which placement a design has);
-* **mapping**, at that stage count, the smallest netlist that meets ``T`` among ``fast`` (ABC's
+  fastest mapping meets ``T`` (``min_stages``), and one stage more (its slack may allow a
+  smaller mapping that saves more than the flops cost); the cuts come from the cut model:
+  ``unit``, the generator's unit-delay placement; ``sky130`` (default), the placement on
+  per-operation delays measured with the liberty (:mod:`tn_hw.synth.sky130.cuts`) *and* the
+  unit placement, both mapped ``fast`` and timed, the faster kept (the liberty model sums the
+  delays of a segment's operations, an upper side, so measuring both never does worse than
+  the generator's default; rows and points say which placement a design has);
+* **mapping**, at those stage counts, the smallest netlist that meets ``T`` among ``fast`` (ABC's
   delay-oriented ``map -D 1``: as fast as ABC maps it), ``area`` (the ``sky130`` target's
   ``amap`` recipe) and ``D`` (``map -D <ps>`` with the target's combinational budget, ``T``
   less the register overhead: ABC trades the slack for area);
@@ -85,7 +86,8 @@ _ABC_DELAY = ("abc -liberty cells.lib -D {ps} -script "
               "+strash;ifraig;scorr;dc2;dretime;strash;dch,-f;map,{{D}};topo")
 
 #: CSV columns, in order.
-CSV_FIELDS = ("neuron", "arch", "kernel", "width", "clock_ns", "clock_mhz", "met", "stages",
+CSV_FIELDS = ("neuron", "arch", "kernel", "width", "clock_ns", "clock_mhz", "met",
+              "min_stages", "stages",
               "cuts", "cut_model", "mapping", "area_um2", "delay_ns", "fmax_mhz", "energy_pj",
               "leakage_nw", "ffs", "cells", "area_delay", "energy_delay", "top")
 
@@ -210,37 +212,50 @@ def _budget_ps(clock_ns: float, overhead_ns: float) -> int:
     return max(FAST_PS + 1, int(round((clock_ns - overhead_ns) * 1000)))
 
 
-def search(clock_ns: float, max_stages: int, overhead_ns: float):
+def search(clock_ns: float, max_stages: int, overhead_ns: float, *, extra: int = 1):
     """The search of one clock target (a generator: yields ``(stages, mapping)`` candidates,
     receives each one's metrics, returns the choice).
 
-    Per stage count from 0: ``fast``; if its delay exceeds ``clock_ns``, the next count; else
-    ``area``, then (if ``area`` misses) ``D<budget>`` (``clock_ns`` less ``overhead_ns``, in
-    ps); the met candidate of least area wins. The driver sends each candidate's metrics.
+    From 0 stages up, ``fast`` (as fast as ABC maps) until one meets ``clock_ns``: the fewest
+    stages that can (``min_stages``). At that count and ``extra`` more (``fast`` first),
+    ``area``, then (if
+    ``area`` misses) ``D<budget>`` (``clock_ns`` less ``overhead_ns``, in ps): a register stage
+    more can leave the slack for a smaller mapping that saves more than its flops cost. The
+    met candidate of least area wins.
 
     Returns (via ``StopIteration.value``)
     -------
     dict
-        ``met``, ``stages``, ``mapping`` and ``metrics`` of the choice (``met`` false: the
-        fastest candidate at ``max_stages``).
+        ``met``, ``min_stages``, ``stages``, ``mapping`` and ``metrics`` of the choice
+        (``met`` false: the fastest candidate at ``max_stages``).
     """
     fast = None
+    first = None
     for stages in range(max_stages + 1):
         fast = yield stages, "fast"
-        if fast["delay_ns"] > clock_ns:
-            continue
-        met = [("fast", fast)]
+        if fast["delay_ns"] <= clock_ns:
+            first = stages
+            break
+    if first is None:
+        return {"met": False, "min_stages": None, "stages": max_stages, "mapping": "fast",
+                "metrics": fast}
+    met = [(first, "fast", fast)]
+    for stages in range(first, min(first + extra, max_stages) + 1):
+        if stages > first:  # its cut placement is picked by the fast mapping
+            more = yield stages, "fast"
+            if more["delay_ns"] <= clock_ns:
+                met.append((stages, "fast", more))
         area = yield stages, "area"
         if area["delay_ns"] <= clock_ns:
-            met.append(("area", area))
-        else:
-            mapping = f"D{_budget_ps(clock_ns, overhead_ns)}"
-            budget = yield stages, mapping
-            if budget["delay_ns"] <= clock_ns:
-                met.append((mapping, budget))
-        name, metrics = min(met, key=lambda m: (m[1]["area_um2"], m[1]["delay_ns"]))
-        return {"met": True, "stages": stages, "mapping": name, "metrics": metrics}
-    return {"met": False, "stages": max_stages, "mapping": "fast", "metrics": fast}
+            met.append((stages, "area", area))
+            continue
+        mapping = f"D{_budget_ps(clock_ns, overhead_ns)}"
+        budget = yield stages, mapping
+        if budget["delay_ns"] <= clock_ns:
+            met.append((stages, mapping, budget))
+    stages, name, metrics = min(met, key=lambda m: (m[2]["area_um2"], m[2]["delay_ns"], m[0]))
+    return {"met": True, "min_stages": first, "stages": stages, "mapping": name,
+            "metrics": metrics}
 
 
 def run_explore(
@@ -491,7 +506,8 @@ def _row(neuron, arch, kernel, width, clock, choice, metrics, result, design, mo
     return {
         "neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}", "width": width,
         "clock_ns": clock, "clock_mhz": round(1e3 / clock, 3), "met": choice["met"],
-        "stages": choice["stages"], "cuts": design["cuts"], "cut_model": model,
+        "min_stages": choice["min_stages"], "stages": choice["stages"], "cuts": design["cuts"],
+        "cut_model": model,
         "mapping": choice["mapping"], "area_um2": area, "delay_ns": delay,
         "fmax_mhz": round(1e3 / delay, 2), "energy_pj": energy,
         "leakage_nw": metrics["leakage_nw"], "ffs": metrics["ffs"], "cells": metrics["cells"],

@@ -165,6 +165,7 @@ def test_explore_command_small_sweep(tmp_path, capsys):
         assert row["met"] and row["delay_ns"] <= clock
         assert row["area_um2"] > 0 and row["energy_pj"] > 0 and row["leakage_nw"] > 0
         assert row["ffs"] >= row["stages"] and len(row["cuts"]) == row["stages"]
+        assert row["min_stages"] <= row["stages"]
         assert row["area_delay"] == round(row["area_um2"] * row["delay_ns"], 2)
     lo, hi = rows[loose], rows[tight]
     assert lo["stages"] == 0 and lo["mapping"] == "area"
