@@ -227,18 +227,21 @@ def search(clock_ns: float, max_stages: int, overhead_ns: float, *, extra: int =
     -------
     dict
         ``met``, ``min_stages``, ``stages``, ``mapping`` and ``metrics`` of the choice
-        (``met`` false: the fastest candidate at ``max_stages``).
+        (``met`` false: the fastest ``fast`` candidate of any stage count).
     """
     fast = None
     first = None
+    fastest = None
     for stages in range(max_stages + 1):
         fast = yield stages, "fast"
+        if fastest is None or fast["delay_ns"] < fastest[1]["delay_ns"]:
+            fastest = (stages, fast)
         if fast["delay_ns"] <= clock_ns:
             first = stages
             break
     if first is None:
-        return {"met": False, "min_stages": None, "stages": max_stages, "mapping": "fast",
-                "metrics": fast}
+        return {"met": False, "min_stages": None, "stages": fastest[0], "mapping": "fast",
+                "metrics": fastest[1]}
     met = [(first, "fast", fast)]
     for stages in range(first, min(first + extra, max_stages) + 1):
         if stages > first:  # its cut placement is picked by the fast mapping
