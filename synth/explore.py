@@ -739,7 +739,10 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
             for ax in (area_ax, energy_ax):
                 for clock in meta["clocks_ns"]:
                     ax.axvline(clock, color="gray", lw=0.6, ls=":")
-                ax.set_xlabel("minimum clock period, registered ports (ns)")
+                ax.set_xlabel("minimum clock period, registered ports (ns; log)")
+                ax.set_xscale("log")
+                ax.set_xticks(meta["clocks_ns"], [f"{c:g}" for c in meta["clocks_ns"]])
+                ax.minorticks_off()
                 ax.set_yscale("log")
                 ax.grid(True, alpha=0.3)
                 ax.legend(fontsize=7)
