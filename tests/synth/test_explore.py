@@ -231,3 +231,11 @@ def test_registered_ports_add_clock_to_q_and_setup_by_hand(tmp_path):
     assert registered["delay_ns"] == pytest.approx(expected, abs=1e-4)
     assert registered["delay_ns"] > plain["delay_ns"] + 0.2
     assert registered["endpoints"] == {"y": registered["delay_ns"]}
+
+
+def test_explore_help_teaches(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["explore", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and "tn-hw explore --kernels 3x3" in text and "--clocks" in text
