@@ -19,6 +19,7 @@ from tn_hw.synth.explore import (
     pareto_front,
     parse_clocks,
     run_explore,
+    search,
     write_outputs,
 )
 from tn_hw.synth.sky130.cuts import OUTPUT_STAGE, op_delays_ns, stage_arrivals
@@ -74,6 +75,45 @@ def test_iso_clock_ratios_take_best_vs_best_meeting_the_clock():
     assert r["energy_ratio"] == 4.0
     assert r["area_delay_ratio"] == round(15000 * 6.0 / (4000 * 5.0), 3)
     assert r["energy_delay_ratio"] == round(12.0 * 6.0 / (3.0 * 5.0), 3)
+
+
+def _drive(clock, table, max_stages=4):
+    """Run :func:`search` against a table ``{(stages, mapping): (delay, area)}``; return the
+    choice and the candidates it asked for."""
+    asked = []
+    gen = search(clock, max_stages, 0.3)
+    value = None
+    try:
+        while True:
+            point = gen.send(value) if value is not None else next(gen)
+            asked.append(point)
+            stages, mapping = point
+            delay, area = table.get(point) or table[(stages, "D")]
+            value = {"delay_ns": delay, "area_um2": area}
+    except StopIteration as stop:
+        return stop.value, asked
+
+
+def test_search_takes_the_fewest_stages_then_the_smallest_that_meets():
+    table = {(0, "fast"): (6.0, 300), (0, "area"): (7.0, 100), (0, "D"): (6.5, 200),
+             (1, "fast"): (4.0, 320), (1, "area"): (4.8, 150), (1, "D"): (4.5, 250),
+             (2, "fast"): (3.0, 400), (2, "area"): (3.9, 260), (2, "D"): (3.5, 330),
+             (3, "fast"): (2.9, 500), (3, "area"): (3.5, 450), (3, "D"): (3.2, 470),
+             (4, "fast"): (2.8, 600), (4, "area"): (3.0, 550), (4, "D"): (2.95, 580)}
+    choice, asked = _drive(10.0, table)          # loose: the area mapping, no register
+    assert (choice["stages"], choice["mapping"], choice["min_stages"]) == (0, "area", 0)
+    assert choice["metrics"]["area_um2"] == 100
+    choice, asked = _drive(6.2, table)           # 0 stages only fast (300); 1 stage area 150
+    assert (choice["stages"], choice["mapping"], choice["min_stages"]) == (1, "area", 0)
+    assert asked == [(0, "fast"), (0, "area"), (0, "D5900"), (1, "fast"), (1, "area")]
+    choice, _ = _drive(3.6, table)               # 2 stages: D (330) beats fast (400)
+    assert (choice["stages"], choice["mapping"]) == (2, "D3300")
+    choice, _ = _drive(2.5, table)               # nothing meets: the fastest design found
+    assert not choice["met"] and choice["min_stages"] is None
+    assert (choice["stages"], choice["metrics"]["delay_ns"]) == (4, 2.8)
+    table[(4, "fast")] = (3.1, 600)              # the fastest may sit below the last count
+    choice, _ = _drive(2.5, table)
+    assert (choice["stages"], choice["metrics"]["delay_ns"]) == (3, 2.9)
 
 
 def test_parse_clocks_units_and_bad_values():
