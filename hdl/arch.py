@@ -29,8 +29,11 @@ adder ``csa``
     ``d``, ``S`` it replicated): the top bit of ``d ^ ~S`` is always 1, so a cell offers its
     ``W`` low bits, the bit ``~s`` and the constant ``-2**W``.
 
-The architectures are combinational: :class:`~tn_hw.spec.KernelSpec` refuses ``stages > 0``
-with them (:mod:`tn_hw.hdl.pipeline` cuts the ``tree`` only).
+With ``spec.stages > 0`` every bit of the tree (terms, bias, the carries and sums of a level)
+is registered at ``spec.stages`` of the boundaries between the cells, the compressor levels and
+the final adder (:class:`ColumnStager`), placed by
+:func:`~tn_hw.hdl.pipeline.place_cuts` over a gate-delay model
+(:meth:`CompressorKernel.op_delays`); the latency is ``spec.stages`` cycles as for ``tree``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .cell import ThresholdCell, check_width
 from .compress import BitMatrix
 from .kernel import Kernel
 from .layer import Layer
+from .pipeline import place_cuts
 
 __all__ = ["AdderCsaKernel", "BoothCell", "CompressorKernel", "ThresholdCmpCell",
            "ThresholdCmpCsaKernel", "ThresholdCsaKernel", "MacCsaKernel", "MacMergedKernel",
@@ -205,6 +209,34 @@ class AdderNegCell(wiring.Component):
         return m
 
 
+class ColumnStager:
+    """Registers every bit of a :class:`~tn_hw.hdl.compress.BitMatrix` at the chosen
+    boundaries (constant bits stay constants); the ``stage`` callback of
+    :meth:`~tn_hw.hdl.compress.BitMatrix.reduce`. Register ``i`` of column ``k`` at the
+    ``j``-th cut is ``stage{j}_k{k}_{i}``, without reset (as :class:`~tn_hw.hdl.pipeline.Stager`).
+    """
+
+    def __init__(self, m, cuts):
+        self._m = m
+        self.cuts = tuple(cuts)
+
+    def __call__(self, boundary, columns):
+        if boundary not in self.cuts:
+            return columns
+        j = self.cuts.index(boundary) + 1
+        staged = []
+        for k, column in enumerate(columns):
+            staged.append([])
+            for i, bit in enumerate(column):
+                if isinstance(bit, Const):
+                    staged[-1].append(bit)
+                    continue
+                reg = Signal(name=f"stage{j}_k{k}_{i}", reset_less=True)
+                self._m.d.sync += reg.eq(bit)
+                staged[-1].append(reg)
+        return staged
+
+
 class CompressorKernel(Kernel):
     """A kernel whose terms, bias and constants are summed by one compressor tree.
 
@@ -215,21 +247,37 @@ class CompressorKernel(Kernel):
     #: The compressor tree (mutation tests swap its adders).
     matrix_class = BitMatrix
 
-    def __init__(self, spec):
-        if isinstance(spec, KernelSpec) and spec.stages:
-            raise SpecError(f"the {spec.arch} architecture is combinational; use stages 0")
-        super().__init__(spec)
-
     def add_terms(self, m, matrix):
         """Build the cells in ``m`` and add their terms and constants to ``matrix``."""
         raise NotImplementedError
+
+    def cell_delay(self, matrix) -> int:
+        """Delay of the cells in gate delays (:func:`op_delays`)."""
+        return self.spec.width + 3  # a W + 1-bit subtraction, then a mask or an XOR
+
+    def op_delays(self, matrix) -> list[int]:
+        """Estimated delay of each operation in gate delays: the cells, ``matrix.levels``
+        compressor levels of 2 (a full adder's sum is two XORs deep), and the final ripple
+        adder of ``output_width + 1`` (a carry per bit, a last XOR)."""
+        return ([self.cell_delay(matrix)] + [2] * matrix.levels
+                + [self.spec.output_width + 1])
+
+    def cuts(self, matrix) -> tuple[int, ...]:
+        """The boundaries that get a register (:func:`~tn_hw.hdl.pipeline.place_cuts` over
+        :meth:`op_delays`): boundary ``b`` lies before operation ``b``."""
+        delays = self.op_delays(matrix)
+        if self.spec.stages > len(delays) - 1:
+            raise SpecError(f"the {self.spec.arch} architecture of this kernel has "
+                            f"{len(delays) - 1} places for a register, not {self.spec.stages}")
+        return place_cuts(delays, self.spec.stages)
 
     def elaborate(self, platform):
         m = Module()
         matrix = self.matrix_class(self.spec.output_width)
         self.add_terms(m, matrix)
         matrix.add_signed(self.bias)
-        total = matrix.reduce(m, "csa")
+        stage = ColumnStager(m, self.cuts(matrix)) if self.spec.stages else None
+        total = matrix.reduce(m, "csa", stage)
         m.d.comb += self.y.eq(total.as_signed())
         return m
 
@@ -261,6 +309,9 @@ class ThresholdCsaKernel(CompressorKernel):
 class ThresholdCmpCsaKernel(CompressorKernel):
     """Threshold ``cmp-csa``: comparator-masked operands into one tree (module docstring)."""
 
+    def cell_delay(self, matrix):
+        return self.spec.width + 2  # the comparator's carry chain, then a mask and an XOR
+
     def make_cell(self, index):
         return ThresholdCmpCell(width=self.spec.width)
 
@@ -277,6 +328,10 @@ class ThresholdCmpCsaKernel(CompressorKernel):
 class MacCsaKernel(CompressorKernel):
     """MAC ``csa``: a Booth multiplier per input (own tree and adder), products in one tree."""
 
+    def cell_delay(self, matrix):
+        # Booth encoding and row selection, the multiplier's own levels, its 2W-bit adder.
+        return 4 + 2 * self._product_levels + 2 * self.spec.width + 1
+
     def make_cell(self, index):
         return BoothCell(width=self.spec.width)
 
@@ -286,11 +341,15 @@ class MacCsaKernel(CompressorKernel):
             product = BitMatrix(2 * width)
             product.full_adder = self.matrix_class.full_adder
             add_booth_rows(product, cell)
+            self._product_levels = product.levels
             matrix.add_signed(product.reduce(m, f"mul{i}"))
 
 
 class MacMergedKernel(CompressorKernel):
     """MAC ``merged``: every Booth partial product and the bias in one tree."""
+
+    def cell_delay(self, matrix):
+        return 4  # Booth encoding, then row selection and inversion
 
     def make_cell(self, index):
         return BoothCell(width=self.spec.width)

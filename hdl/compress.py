@@ -99,23 +99,39 @@ class BitMatrix:
         """Bits in the tallest column (the constant's bits not counted)."""
         return max(len(column) for column in self.columns)
 
-    def reduce(self, m, name: str = "csa"):
-        """Build the compressor tree and the final adder in ``m``; return the sum, ``width``
-        bits unsigned (the caller reads it signed where the sum is signed).
-
-        Adds the constant's set bits as ``1`` bits first; a ``1`` entering a compressor is
-        simplified away by synthesis.
-        """
+    def _with_constant(self):
         columns = [list(column) for column in self.columns]
         constant = self.constant % (1 << self.width)
         for k in range(self.width):
             if constant >> k & 1:
                 columns[k].append(Const(1, 1))
+        return columns
+
+    @property
+    def levels(self) -> int:
+        """Compressor levels :meth:`reduce` builds (Dadda stages down to height 2)."""
+        height = max(len(column) for column in self._with_constant())
+        return len(dadda_heights(height)) if height > 2 else 0
+
+    def reduce(self, m, name: str = "csa", stage=None):
+        """Build the compressor tree and the final adder in ``m``; return the sum, ``width``
+        bits unsigned (the caller reads it signed where the sum is signed).
+
+        Adds the constant's set bits as ``1`` bits first; a ``1`` entering a compressor is
+        simplified away by synthesis. ``stage(boundary, columns) -> columns``, if given, is
+        called before compressor level ``boundary - 1`` and, with ``boundary == levels + 1``,
+        before the final adder; it may return registered copies of the bits (pipelining).
+        """
+        columns = self._with_constant()
         height = max(len(column) for column in columns)
         level = 0
         for target in (dadda_heights(height) if height > 2 else []):
+            if stage is not None:
+                columns = stage(level + 1, columns)
             columns = self._reduce_to(m, columns, target, f"{name}_l{level}")
             level += 1
+        if stage is not None:
+            columns = stage(level + 1, columns)
         rows = [[], []]
         for k, column in enumerate(columns):
             assert len(column) <= 2, (k, len(column))

@@ -35,7 +35,7 @@ from amaranth.hdl import Signal
 
 from ..spec import KernelSpec
 
-__all__ = ["op_delays", "cut_points", "Stager", "reduce_level"]
+__all__ = ["op_delays", "cut_points", "place_cuts", "Stager", "reduce_level"]
 
 
 def op_delays(spec: KernelSpec) -> list[int]:
@@ -49,7 +49,13 @@ def cut_points(spec: KernelSpec) -> tuple[int, ...]:
 
     Returns ``spec.stages`` distinct boundaries from 1 to ``spec.max_stages``.
     """
-    delays = op_delays(spec)
+    return place_cuts(op_delays(spec), spec.stages)
+
+
+def place_cuts(delays, stages: int) -> tuple[int, ...]:
+    """``stages`` boundaries among operations of the given ``delays`` (boundary ``b`` lies
+    before operation ``b``): the shortest longest segment, then the most even segments, then
+    the latest cuts (the module docstring). Also used by :mod:`tn_hw.hdl.arch`."""
     boundaries = range(1, len(delays))
 
     def key(cuts):
@@ -57,7 +63,7 @@ def cut_points(spec: KernelSpec) -> tuple[int, ...]:
         segments = [sum(delays[a:b]) for a, b in itertools.pairwise(edges)]
         return max(segments), sum(s * s for s in segments), tuple(-c for c in cuts)
 
-    return min(itertools.combinations(boundaries, spec.stages), key=key)
+    return min(itertools.combinations(boundaries, stages), key=key)
 
 
 def reduce_level(terms):

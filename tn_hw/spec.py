@@ -199,9 +199,6 @@ class KernelSpec:
         if self.arch not in self.family.architectures:
             raise SpecError(f"arch must be one of {', '.join(self.family.architectures)} for the "
                             f"{self.neuron} neuron, not {self.arch!r}")
-        if self.stages and self.arch != neurons.DEFAULT_ARCH:
-            raise SpecError(f"the {self.arch} architecture is combinational: stages must be 0 "
-                            f"with it (pipelining cuts the {neurons.DEFAULT_ARCH} architecture)")
         if not self.has_bias:
             if self.bias_width is not None:
                 raise SpecError(f"the {self.neuron} neuron has no bias; leave bias width unset")

@@ -8,6 +8,7 @@ tests/testbench/test_arch_regression.py; the formal proofs: tests/testbench/test
 import itertools
 import json
 
+import numpy as np
 import pytest
 from amaranth.hdl import Elaboratable, Fragment, Module, Signal, signed
 from amaranth.sim import Simulator
@@ -15,11 +16,18 @@ from amaranth.sim import Simulator
 from tn_hw import neurons
 from tn_hw.cli import main
 from tn_hw.generate import generate
-from tn_hw.hdl.arch import BoothCell, MacMergedKernel, ThresholdCsaKernel, booth_digits
+from tn_hw.hdl.arch import (
+    BoothCell,
+    ColumnStager,
+    MacMergedKernel,
+    ThresholdCsaKernel,
+    booth_digits,
+)
 from tn_hw.hdl.compress import BitMatrix, dadda_heights
 from tn_hw.hdl.kernel import Kernel
 from tn_hw.hdl.layer import build_component
 from tn_hw.spec import KernelSpec, SpecError
+from tn_hw.testbench.vectors import family_shapes, golden_outputs, random_vectors
 
 ARCHITECTURES = {"threshold": ["tree", "csa", "cmp-csa"], "mac": ["tree", "csa", "merged"],
                  "sam": ["tree"], "adder": ["tree", "csa"]}
@@ -137,17 +145,13 @@ def test_verilog_shows_the_compressors():
     assert " * " in generate(KernelSpec(neuron="mac", kernel=(2, 2), width=4)).verilog
 
 
-def test_pipelining_is_refused():
-    with pytest.raises(SpecError, match="the csa architecture is combinational: stages must "
-                                        "be 0"):
-        KernelSpec(arch="csa", stages=1)
+def test_sam_has_tree_only():
     with pytest.raises(SpecError, match="arch must be one of tree for the sam neuron"):
         KernelSpec(neuron="sam", arch="csa")
 
 
 @pytest.mark.parametrize("extra, message", [
     (["--arch", "merged"], "arch must be one of tree, csa, cmp-csa for the threshold neuron"),
-    (["--arch", "csa", "--stages", "1"], "combinational: stages must be 0"),
     (["--arch", "csa", "--image", "6x6"], "--arch applies to kernels and layers"),
 ])
 def test_cli_refuses(extra, message, tmp_path, capsys):
@@ -171,3 +175,88 @@ def test_cli_generates_and_documents(tmp_path, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "threshold: tree, csa, cmp-csa; mac: tree, csa, merged" in text
     assert "mac merged: all Booth partial products of all inputs" in text
+
+
+# -- pipelined architectures ------------------------------------------------------------------
+
+
+def _run_clocked(dut, spec, vectors):
+    """Apply vector ``t`` in cycle ``t``; ``y`` read in every cycle (``T + latency``)."""
+    shapes = family_shapes(spec, "kernel")
+    batch = len(vectors["x"])
+    seen = []
+
+    async def bench(ctx):
+        for t in range(batch + spec.latency):
+            b = min(t, batch - 1)
+            for family, shape in shapes.items():
+                ports = getattr(dut, family)
+                for index in itertools.product(*(range(n) for n in shape)):
+                    port = ports
+                    for i in index:
+                        port = port[i]
+                    ctx.set(port, int(vectors[family][(b, *index)]))
+            seen.append(ctx.get(dut.y))
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return seen
+
+
+PIPELINED = [KernelSpec(neuron=neuron, arch=arch, kernel=kernel, width=width, stages=stages)
+             for neuron, arch, kernel, width in [
+                 ("threshold", "csa", (2, 2), 4), ("threshold", "cmp-csa", (1, 3), 4),
+                 ("mac", "csa", (1, 3), 4), ("mac", "merged", (2, 2), 4),
+                 ("adder", "csa", (1, 3), 4)]
+             for stages in (1, 2)] + [
+    KernelSpec(arch="csa", kernel=(1, 1), width=3, stages=1),
+    KernelSpec(neuron="mac", arch="merged", kernel=(3, 3), width=4, stages=5)]
+
+
+@pytest.mark.parametrize("spec", PIPELINED, ids=lambda s: s.top_name)
+def test_pipelined_architecture_matches_golden_at_latency(spec):
+    vectors = random_vectors(spec, "kernel", np.random.default_rng(5), 40)
+    want = golden_outputs(spec, "kernel", vectors)["y"].reshape(-1).tolist()
+    seen = _run_clocked(build_component(spec), spec, vectors)
+    assert seen[spec.latency:] == want
+    # One cycle early is another vector's result: the latency is not off by one.
+    assert seen[spec.latency - 1:-1] != want
+
+
+class _Column0Early(ColumnStager):
+    """Planted bug: column 0 skips the first register, meeting the rest a cycle early."""
+
+    def __call__(self, boundary, columns):
+        staged = super().__call__(boundary, columns)
+        if boundary == self.cuts[0]:
+            staged[0] = columns[0]
+        return staged
+
+
+def test_pipelined_check_catches_a_short_column():
+    spec = KernelSpec(arch="csa", kernel=(2, 2), width=4, stages=2)
+
+    class Mutant(ThresholdCsaKernel):
+        def elaborate(self, platform):
+            import tn_hw.hdl.arch as arch
+
+            real = arch.ColumnStager
+            arch.ColumnStager = _Column0Early
+            try:
+                return super().elaborate(platform)
+            finally:
+                arch.ColumnStager = real
+
+    vectors = random_vectors(spec, "kernel", np.random.default_rng(6), 40)
+    want = golden_outputs(spec, "kernel", vectors)["y"].reshape(-1).tolist()
+    assert _run_clocked(ThresholdCsaKernel(spec), spec, vectors)[2:] == want
+    assert _run_clocked(Mutant(spec), spec, vectors)[2:] != want
+
+
+def test_stage_registers_sit_between_levels():
+    verilog = generate(KernelSpec(neuron="mac", arch="merged", kernel=(2, 2), width=4,
+                                  stages=2)).verilog
+    assert "stage1_k" in verilog and "stage2_k" in verilog and "posedge clk" in verilog

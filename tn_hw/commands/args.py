@@ -182,8 +182,9 @@ def arch_epilog() -> str:
     from .. import neurons
 
     lines = textwrap.wrap("--arch NAME picks the kernel's micro-architecture (the same "
-                          "integers, another circuit; every one but tree is combinational: "
-                          "--stages 0; docs/architecture.md):", width=96)
+                          "integers, another circuit; with --stages the compressor trees get "
+                          "their registers between compressor levels; docs/architecture.md):",
+                          width=96)
     for name in neurons.names():
         for arch, text in neurons.get(name).architectures.items():
             lines += textwrap.wrap(f"{name} {arch}: {text}", width=96, initial_indent="  ",
