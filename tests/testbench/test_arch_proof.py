@@ -22,6 +22,11 @@ PROVED = {
     "mac-csa-1x2-w3": KernelSpec(neuron="mac", kernel=(1, 2), width=3, arch="csa"),
     "mac-merged-1x2-w3": KernelSpec(neuron="mac", kernel=(1, 2), width=3, arch="merged"),
     "adder-csa-1x2-w3": KernelSpec(neuron="adder", kernel=(1, 2), width=3, arch="csa"),
+    # Pipelined: the specification delayed by the latency (temporal induction).
+    "threshold-csa-1x2-w3-s2": KernelSpec(neuron="threshold", kernel=(1, 2), width=3,
+                                          arch="csa", stages=2),
+    "mac-merged-1x2-w3-s2": KernelSpec(neuron="mac", kernel=(1, 2), width=3, arch="merged",
+                                       stages=2),
 }
 
 

@@ -28,6 +28,17 @@ DESIGNS = [
                  else pytest.mark.slow)
     for neuron, arch in VARIANTS
     for kernel, width, outputs in [((2, 2), 3, 1), ((1, 3), 5, 1), ((1, 2), 4, 2)]
+] + [
+    # Pipelined: registers between compressor levels, checked at the manifest's latency.
+    pytest.param(KernelSpec(arch="csa", kernel=(2, 2), width=4, stages=2), id="threshold-csa-s2"),
+    pytest.param(KernelSpec(neuron="mac", arch="merged", kernel=(1, 3), width=4, stages=3),
+                 id="mac-merged-s3"),
+    pytest.param(KernelSpec(arch="cmp-csa", kernel=(1, 3), width=4, stages=1), id="cmp-csa-s1",
+                 marks=pytest.mark.slow),
+    pytest.param(KernelSpec(neuron="adder", arch="csa", kernel=(2, 2), width=4, stages=2),
+                 id="adder-csa-s2", marks=pytest.mark.slow),
+    pytest.param(KernelSpec(neuron="mac", arch="csa", kernel=(1, 2), width=4, stages=2),
+                 id="mac-csa-s2", marks=pytest.mark.slow),
 ]
 
 
@@ -36,6 +47,7 @@ def test_variant_is_bit_exact(spec, tmp_path, icarus):
     name = spec.top_name
     design = generate(spec)
     assert design.manifest["parameters"]["arch"] == spec.arch
+    assert design.manifest["latency"] == spec.stages
     assert design.top.endswith("_" + spec.arch.replace("-", "_"))
     result = run_regression(design, tmp_path, random_vectors=1000, seed=7)
     assert result.passed, f"{name}: {result.failed}; see {result.log}"
