@@ -16,16 +16,16 @@ from tn_hw.testbench.runner import run_regression
 VARIANTS = [("threshold", "csa"), ("threshold", "cmp-csa"), ("mac", "csa"), ("mac", "merged"),
             ("adder", "csa")]
 
-# The CI tier runs a 2x2 3-bit kernel of every architecture and a layer of two; the other
-# shapes are marked slow.
+# Every architecture's 3x3 8-bit kernel runs in the regression matrix (test_regression.py), so
+# the CI tier here runs the layers of the strongest of each side and two pipelined kernels;
+# the other small shapes are marked slow.
 CI_LAYERS = {("threshold", "csa"), ("mac", "merged")}
 DESIGNS = [
     pytest.param(KernelSpec(neuron=neuron, arch=arch, kernel=kernel, width=width,
                             outputs=outputs),
                  id=f"{neuron}-{arch}-{kernel[0]}x{kernel[1]}-w{width}"
                     f"{'-o2' if outputs > 1 else ''}",
-                 marks=() if kernel == (2, 2) or (outputs > 1 and (neuron, arch) in CI_LAYERS)
-                 else pytest.mark.slow)
+                 marks=() if outputs > 1 and (neuron, arch) in CI_LAYERS else pytest.mark.slow)
     for neuron, arch in VARIANTS
     for kernel, width, outputs in [((2, 2), 3, 1), ((1, 3), 5, 1), ((1, 2), 4, 2)]
 ] + [
