@@ -49,7 +49,7 @@ from .kernel import Kernel
 from .layer import Layer
 from .pipeline import place_cuts
 
-__all__ = ["AdderCsaKernel", "BoothCell", "CompressorKernel", "ThresholdCmpCell",
+__all__ = ["AdderCsaKernel", "BoothCell", "ColumnStager", "CompressorKernel", "ThresholdCmpCell",
            "ThresholdCmpCsaKernel", "ThresholdCsaKernel", "MacCsaKernel", "MacMergedKernel",
            "AdderNegCell", "booth_digits", "kernel_class", "make_kernel", "make_layer"]
 
