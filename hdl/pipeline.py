@@ -64,7 +64,7 @@ def cut_model(spec: KernelSpec) -> str:
 def best_cuts(delays, stages: int) -> tuple[int, ...]:
     """The ``stages`` boundaries that split the operations of ``delays`` (any unit: adder
     levels, ns) into the segments with the shortest longest segment; ties go to the most even
-    segments, then the later cuts (module docstring)."""
+    segments, then the later cuts (module docstring). Also used by :mod:`tn_hw.hdl.arch`."""
     boundaries = range(1, len(delays))
 
     def key(cuts):

@@ -360,7 +360,9 @@ def run_explore(
         if design in variants:
             return variants[design]
         top = top_stages(neuron, arch, kernel, width)
-        if cut_model == "unit" or stages in (0, top):
+        # Explicit cuts place registers between the tree's operations; the other architectures
+        # place theirs between compressor levels (tn_hw.hdl.arch) and take no cuts.
+        if cut_model == "unit" or stages in (0, top) or arch != neuron_registry.DEFAULT_ARCH:
             variants[design] = [None]
             return variants[design]
         probe = (neuron, arch, kernel, width, top, None, "fast")

@@ -28,7 +28,8 @@ class Config:
         shape = s.kernel_text + (f"x{s.channels}" if s.channels > 1 else "")
         outputs = f"-o{s.outputs}" if s.outputs > 1 else ""
         sparse = "-sparse" if s.is_sparse else ""
-        return f"{s.neuron}-{shape}{outputs}-w{s.width}{sparse}"
+        arch = f"-{s.arch}" if s.arch != "tree" else ""
+        return f"{s.neuron}-{shape}{outputs}-w{s.width}{sparse}{arch}"
 
     def generate(self):
         from ..generate import generate, generate_cell
@@ -54,7 +55,18 @@ def regression_matrix() -> list[Config]:
         configs.append(Config("layer", KernelSpec(neuron=neuron, kernel=(3, 3), outputs=4,
                                                   width=8)))
     configs += _sam_adder_configs()
+    configs += _arch_configs()
     return configs
+
+
+def _arch_configs() -> list[Config]:
+    """Every micro-architecture other than ``tree`` (``KernelSpec.arch``) as a 3x3 8-bit kernel;
+    smaller kernels, layers and the planted bugs: tests/testbench/test_arch_regression.py."""
+    from .. import neurons
+
+    return [Config("kernel", KernelSpec(neuron=neuron, kernel=(3, 3), width=8, arch=arch))
+            for neuron in ("threshold", "mac", "adder")
+            for arch in list(neurons.get(neuron).architectures)[1:]]
 
 
 def seeded_mask(outputs: int, n_inputs: int, keep: float, seed: int) -> tuple:

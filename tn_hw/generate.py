@@ -13,6 +13,7 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
+from . import neurons
 from .conv import ConvSpec
 from .hdl.layer import build_component
 from .manifest import (
@@ -81,6 +82,9 @@ def _pipeline_cuts(spec) -> dict:
     """Where the register stages went and which model placed them (:mod:`tn_hw.hdl.pipeline`)."""
     from .hdl.pipeline import cut_model, cut_points
 
+    if spec.arch != neurons.DEFAULT_ARCH:
+        # Registers between compressor levels, placed on a gate-delay model (tn_hw.hdl.arch).
+        return {"model": "compressor-levels"}
     return {"model": cut_model(spec), "boundaries": list(cut_points(spec))}
 
 

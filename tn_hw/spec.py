@@ -206,6 +206,10 @@ class KernelSpec:
             raise SpecError(f"arch must be one of {', '.join(self.family.architectures)} for the "
                             f"{self.neuron} neuron, not {self.arch!r}")
         if self.cuts is not None:
+            if self.arch != neurons.DEFAULT_ARCH:
+                raise SpecError(f"cuts place registers between the operations of the "
+                                f"{neurons.DEFAULT_ARCH} architecture; the {self.arch} "
+                                f"architecture places its own")
             cuts = tuple(self.cuts)
             if (len(cuts) != self.stages or list(cuts) != sorted(set(cuts))
                     or any(isinstance(c, bool) or not isinstance(c, int)

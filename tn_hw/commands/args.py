@@ -163,8 +163,33 @@ def add_design_options(parser) -> None:
                              "clk and rst), 0 to tree depth + 1; default 0 (combinational)")
     parser.add_argument("--arch", default="tree", metavar="NAME",
                         help="micro-architecture of the kernel, one the neuron family offers "
-                             "(every one computes the same integers); default tree, a balanced "
-                             "binary tree of adders")
+                             "(every one computes the same integers): " + arch_choices()
+                             + "; default tree, a balanced binary tree of adders")
+
+
+def arch_choices() -> str:
+    """The ``--arch`` values per family, e.g. ``"threshold: tree, csa; mac: tree, merged"``."""
+    from .. import neurons
+
+    return "; ".join(f"{name}: {', '.join(neurons.get(name).architectures)}"
+                     for name in neurons.names())
+
+
+def arch_epilog() -> str:
+    """A help paragraph describing every family's ``--arch`` values (docs/architecture.md)."""
+    import textwrap
+
+    from .. import neurons
+
+    lines = textwrap.wrap("--arch NAME picks the kernel's micro-architecture (the same "
+                          "integers, another circuit; with --stages the compressor trees get "
+                          "their registers between compressor levels; docs/architecture.md):",
+                          width=96)
+    for name in neurons.names():
+        for arch, text in neurons.get(name).architectures.items():
+            lines += textwrap.wrap(f"{name} {arch}: {text}", width=96, initial_indent="  ",
+                                   subsequent_indent="      ")
+    return "\n".join(lines) + "\n"
 
 
 def add_stream_option(parser) -> None:

@@ -66,6 +66,9 @@ def conv_requested(args) -> bool:
     if getattr(args, "image", None) is not None:
         if getattr(args, "stream", False):
             raise TnHwError("a conv layer (--image) always has stream interfaces: drop --stream")
+        if getattr(args, "arch", "tree") != "tree":
+            raise TnHwError("--arch applies to kernels and layers; a conv layer (--image) is "
+                            "built with the tree architecture")
         return True
     for option in ("stride", "padding", "reuse"):
         if getattr(args, option, None) is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .args import add_design_options, add_stream_option, formatter, spec_from_args
+from .args import add_design_options, add_stream_option, arch_epilog, formatter, spec_from_args
 from .conv import CONV_EPILOG, add_conv_options, cmd_generate_conv, conv_requested
 
 __all__ = ["cmd_generate", "register"]
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     gen = subparsers.add_parser("generate", help="write Verilog and a manifest for one design",
                                 description="Generate Verilog for a threshold or MAC kernel or "
                                             "layer, or a streaming conv layer.",
-                                epilog=EPILOG + "\n" + CONV_EPILOG,
+                                epilog=EPILOG + "\n" + arch_epilog() + "\n" + CONV_EPILOG,
                                 formatter_class=formatter)
     add_design_options(gen)
     add_stream_option(gen)

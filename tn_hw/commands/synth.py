@@ -135,6 +135,9 @@ def register(subparsers) -> None:
     synth.add_argument("--width", type=int, default=8,
                        help="input and threshold/weight width in bits (default 8)")
     synth.add_argument("--target", default="generic", help=_TARGET_HELP + " (default generic)")
+    synth.add_argument("--arch", default="tree", metavar="NAME",
+                       help="micro-architecture of every kernel (tn-hw generate --help lists "
+                            "each family's); default tree")
     synth.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     synth.add_argument("--keep", metavar="DIR",
                        help="leave design.v, run.ys, run.log and stat files in DIR/<target>")
@@ -236,10 +239,11 @@ def cmd_synth(args) -> int:
     kernel = parse_kernel(args.kernel)
     names = _neurons(args, targets)
     for neuron in names:
-        KernelSpec(neuron=neuron, kernel=kernel, width=args.width)  # validates early
+        KernelSpec(neuron=neuron, kernel=kernel, width=args.width,
+                   arch=args.arch)  # validates early
     runs = []
     for neuron in names:
-        design = build_design(neuron, kernel, args.width, args.weights, args.seed)
+        design = build_design(neuron, kernel, args.width, args.weights, args.seed, args.arch)
         results = []
         for target in targets:
             keep = Path(args.keep) / design["top"] / target if args.keep and len(names) > 1 \

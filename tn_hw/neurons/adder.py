@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import NeuronFamily, register
+from . import DEFAULT_ARCH, DEFAULT_ARCHITECTURES, NeuronFamily, register
 
 __all__ = ["FAMILY"]
 
@@ -20,14 +20,16 @@ def make_cell(width: int):
 
 def make_kernel(spec):
     from ..hdl.adder import AdderKernel
+    from ..hdl.arch import make_kernel
 
-    return AdderKernel(spec)
+    return make_kernel(spec, AdderKernel)
 
 
 def make_layer(spec):
-    from ..hdl.adder import AdderLayer
+    from ..hdl.adder import AdderKernel, AdderLayer
+    from ..hdl.arch import make_layer
 
-    return AdderLayer(spec)
+    return make_layer(spec, AdderLayer, AdderKernel)
 
 
 def golden_cell(x, w, p=None):
@@ -62,4 +64,9 @@ FAMILY = register(NeuronFamily(
         "r": "cell magnitude |x - w|, unsigned",
     },
     cell_delay=lambda width: 2,  # subtract, then negate
+    architectures={
+        DEFAULT_ARCH: DEFAULT_ARCHITECTURES[DEFAULT_ARCH],
+        "csa": "-|x - w| in one's-complement form, all terms in one carry-save compressor "
+               "tree with one final adder",
+    },
 ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import NeuronFamily, register
+from . import DEFAULT_ARCH, NeuronFamily, register
 
 __all__ = ["FAMILY"]
 
@@ -16,6 +16,18 @@ def make_cell(width: int):
     from ..hdl.mac import MacCell
 
     return MacCell(width=width)
+
+
+def make_kernel(spec):
+    from ..hdl.arch import make_kernel
+
+    return make_kernel(spec)
+
+
+def make_layer(spec):
+    from ..hdl.arch import make_layer
+
+    return make_layer(spec)
 
 
 def golden_cell(x, w, p=None):
@@ -40,6 +52,8 @@ FAMILY = register(NeuronFamily(
     summary="multiply-accumulate baseline",
     cell_range=cell_range,
     make_cell=make_cell,
+    make_kernel=make_kernel,
+    make_layer=make_layer,
     golden_cell=golden_cell,
     golden=golden,
     meanings={
@@ -52,4 +66,12 @@ FAMILY = register(NeuronFamily(
     cost_weight=lambda width: width,
     conv=True,
     network=True,
+    architectures={
+        DEFAULT_ARCH: "x * w cells (synthesis builds the multipliers) summed by a balanced "
+                      "binary tree of adders",
+        "csa": "radix-4 Booth multipliers written out, each with its own compressor tree and "
+               "adder; products and bias in one compressor tree",
+        "merged": "all Booth partial products of all inputs and the bias in one compressor "
+                  "tree with one final adder",
+    },
 ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import NeuronFamily, register
+from . import DEFAULT_ARCH, DEFAULT_ARCHITECTURES, NeuronFamily, register
 
 __all__ = ["FAMILY"]
 
@@ -18,6 +18,18 @@ def make_cell(width: int):
     from ..hdl.cell import ThresholdCell
 
     return ThresholdCell(width=width)
+
+
+def make_kernel(spec):
+    from ..hdl.arch import make_kernel
+
+    return make_kernel(spec)
+
+
+def make_layer(spec):
+    from ..hdl.arch import make_layer
+
+    return make_layer(spec)
 
 
 def golden_cell(x, w, p):
@@ -49,6 +61,8 @@ FAMILY = register(NeuronFamily(
     summary="compare-and-subtract with polarity (arXiv 2412.13902)",
     cell_range=cell_range,
     make_cell=make_cell,
+    make_kernel=make_kernel,
+    make_layer=make_layer,
     golden_cell=golden_cell,
     golden_cell_outputs=golden_cell_outputs,
     golden=golden,
@@ -67,4 +81,11 @@ FAMILY = register(NeuronFamily(
     conv=True,
     network=True,
     weight_noun="threshold",
+    architectures={
+        DEFAULT_ARCH: DEFAULT_ARCHITECTURES[DEFAULT_ARCH],
+        "csa": "subtract-and-mask cells, all terms in one carry-save (Dadda) compressor tree "
+               "with one final adder",
+        "cmp-csa": "comparator cells masking x and ~w (no per-cell subtractor), all operands "
+                   "in one carry-save compressor tree",
+    },
 ))
