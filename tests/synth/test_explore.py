@@ -173,6 +173,7 @@ def test_clock_energy_of_the_register_by_hand():
     (["--kernels", "3y3"], "kernel"),
     (["--neurons", "nope"], "--neurons"),
     (["-j", "0"], "-j"),
+    (["--archs", "nosuch"], "--archs: nosuch names no architecture"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
@@ -188,7 +189,7 @@ def test_explore_command_small_sweep(tmp_path, capsys):
     loose, tight = 20.0, 2.2
     out, cache = tmp_path / "out", tmp_path / "cache"
     argv = ["explore", "--kernels", "2x2", "--widths", "4", "--neurons", "threshold",
-            "--clocks", f"{loose:g},{tight:g}ns", "-o", str(out), "--quiet",
+            "--archs", "tree", "--clocks", f"{loose:g},{tight:g}ns", "-o", str(out), "--quiet",
             "--cache-dir", str(cache)]
     assert main(argv) == 0
     assert "2 searches" in capsys.readouterr().out

@@ -62,6 +62,10 @@ def register(subparsers) -> None:
                               "frequencies (50MHz); default "
                               f"{','.join(f'{c:g}' for c in CLOCKS_NS)} ns (20 ns = the "
                               "paper's 50 MHz)")
+    explore.add_argument("--archs", metavar="NAME[,NAME...]",
+                         help="micro-architectures to sweep, comma-separated; each neuron takes "
+                              "the names it has (tn-hw generate --help lists them); default "
+                              "every architecture of every neuron")
     explore.add_argument("--cuts", choices=CUT_MODELS, default="sky130",
                          help="pipeline cut placement: sky130 (liberty-measured per-operation "
                               "delays and the unit placement, the faster kept; default) or unit "
@@ -82,13 +86,25 @@ def cmd_explore(args) -> int:
     clocks = parse_clocks(args.clocks)
     if args.jobs < 1:
         raise TnHwError(f"-j must be a positive integer, not {args.jobs}")
+    archs = None
+    if args.archs is not None:
+        from .. import neurons as registry
+
+        wanted = [a.strip() for a in args.archs.split(",") if a.strip()]
+        archs = {n: [a for a in wanted if a in registry.get(n).architectures] for n in neurons}
+        unknown = [a for a in wanted if not any(a in names for names in archs.values())]
+        if not wanted or unknown:
+            raise TnHwError(f"--archs: {', '.join(unknown) or repr(args.archs)} names no "
+                            f"architecture of {', '.join(neurons)}")
+        archs = {n: names or [registry.DEFAULT_ARCH] for n, names in archs.items()}
     with executor_from_args(args) as executor:
         sweep = run_explore(neurons=neurons, kernels=kernels, widths=widths, clocks=clocks,
-                            cut_model=args.cuts, jobs=args.jobs, executor=executor,
+                            archs=archs, cut_model=args.cuts, jobs=args.jobs, executor=executor,
                             progress=progress_for(args, "explore"), **synth_options(args))
     command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
         "explore", "--kernels", args.kernels, "--widths", ",".join(map(str, widths)),
-        "--neurons", ",".join(neurons), "--clocks", args.clocks, "--cuts", args.cuts,
+        "--neurons", ",".join(neurons), *(["--archs", args.archs] if args.archs else []),
+        "--clocks", args.clocks, "--cuts", args.cuts,
         "-j", str(args.jobs), "-o", args.output])
     paths = write_outputs(sweep, args.output, command=command)
     meta = sweep["meta"]
