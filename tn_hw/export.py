@@ -118,7 +118,8 @@ def _describe_stage(stage, reuse: int = 1) -> dict:
                      channels=stage.spec.channels, outputs=stage.spec.outputs,
                      positions=stage.positions,
                      cells=entry.get("cells", stage.positions * stage.spec.outputs
-                                     * stage.spec.n_inputs), stride=stage.stride, padding=stage.padding,
+                                     * stage.spec.n_inputs),
+                     stride=stage.stride, padding=stage.padding,
                      width=stage.spec.width, bias_width=stage.spec.bias_width,
                      accumulator_width=stage.spec.output_width, shift=stage.shift,
                      out_width=stage.out_width, relu=stage.relu,
