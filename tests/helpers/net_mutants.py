@@ -36,6 +36,11 @@ def tiny_net(seed=0, neuron="threshold", relu=False):
     if neuron == "threshold":
         conv["p"] = matrix(3, 18, 0, 1)
         linear["p"] = matrix(4, 12, 0, 1)
+    if neuron == "adder":
+        # bias - sum |x - w| sits far below zero: centre it on the mean sum of random inputs
+        # (18 * ~16 and 12 * ~10), so requantization neither saturates nor clips everything.
+        conv["bias"] = [b + 300 for b in conv["bias"]]
+        linear["bias"] = [b + 125 for b in linear["bias"]]
     if relu:
         conv["activation"] = "relu"
     return {"format": "tn-hw-net", "version": 1, "name": f"tiny-{neuron}", "task": "random",

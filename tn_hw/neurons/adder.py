@@ -62,4 +62,6 @@ FAMILY = register(NeuronFamily(
         "r": "cell magnitude |x - w|, unsigned",
     },
     cell_delay=lambda width: 2,  # subtract, then negate
+    # A network layer is bias + sum of golden_cell (tn_hw.reference.integer.cell).
+    network=True,
 ))
