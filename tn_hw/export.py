@@ -169,8 +169,9 @@ def export_network(net, *, mode: str = "baked", component=None,
     if component is not None:
         dut = component
     elif clocked:
-        from .hdl.network_stream import NetworkStream
+        from .hdl.network_stream import NetworkStream, check_reuse
 
+        check_reuse(net, reuse)  # before building: a refused component warns as unused
         dut = NetworkStream(net, mode=mode, reuse=reuse)
     else:
         dut = Network(net, mode=mode)
