@@ -198,8 +198,8 @@ class FoldedNetwork(PipelinedNetwork):
             m.d.comb += layer.x[i].eq(inputs[i])
         w, p, bias = self.stage_parameters(stage)
         for g in range(groups):
-            # o per phase; None: the last phase may leave a kernel idle (it then computes
-            # output o of phase 0 again, which nothing reads).
+            # The output kernel g computes in each phase; where the last phase leaves it idle,
+            # it repeats its phase-0 output (nothing reads it), which saves a multiplexer.
             outs = [self.fold_output(stage, phase, g) for phase in range(reuse)]
             outs = [o if o < spec.outputs else outs[0] for o in outs]
             m.d.comb += layer.bias[g].eq(self._by_phase([bias[o] for o in outs]))
