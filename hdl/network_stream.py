@@ -60,7 +60,7 @@ from .network import Network, network_layer, plan_network, top_name
 from .stream import forward_ports, valid_chain
 
 __all__ = ["FoldedNetwork", "NetworkStream", "PipelinedNetwork", "check_reuse",
-           "clocked_top_name", "fold_control", "fold_kernels"]
+           "clocked_top_name", "fold_control", "fold_kernels", "phase_is"]
 
 
 def clocked_top_name(net, mode: str, latency: int, *, stream: bool = True,
@@ -184,7 +184,7 @@ class FoldedNetwork(PipelinedNetwork):
         result = values[-1]
         for phase in reversed(range(len(values) - 1)):
             if not _same(values[phase], result):
-                result = Mux(self.phase == phase, values[phase], result)
+                result = Mux(phase_is(self.phase, phase), values[phase], result)
         return result
 
     def _folded_position(self, m, stage, name, inputs):
@@ -219,7 +219,7 @@ class FoldedNetwork(PipelinedNetwork):
                     values[o] = requant.y
                     continue
                 held = Signal(requant.y.shape(), name=f"{name}_held{o}", reset_less=True)
-                with m.If(self.phase == phase):
+                with m.If(phase_is(self.phase, phase)):
                     m.d.sync += held.eq(requant.y)
                 values[o] = held
         return values
@@ -258,6 +258,12 @@ class FoldedNetwork(PipelinedNetwork):
         return m
 
 
+def phase_is(phase, value: int):
+    """``phase == value``; for 0 as ``~|phase`` (a comparison with 0 is emitted as a logical
+    NOT of the whole vector, which Verilator's lint refuses as a truncation)."""
+    return ~phase.any() if value == 0 else phase == value
+
+
 def _same(a, b) -> bool:
     """Whether two parameter values are the same constant (a baked multiplexer not needed)."""
     return isinstance(a, int) and isinstance(b, int) and a == b
@@ -285,7 +291,7 @@ def fold_control(m, reuse, layers, x, y, phase, load):
         m.d.sync += count.eq(0)
     with m.Elif(~last):
         m.d.sync += count.eq(phase + 1)
-    with m.If(phase == 0):
+    with m.If(phase_is(phase, 0)):
         m.d.sync += take.eq(x.valid)
     with m.If(commit):
         m.d.sync += take.eq(0)

@@ -11,7 +11,7 @@ import random
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 
 from tn_hw.hdl.network import Network
-from tn_hw.hdl.network_stream import FoldedNetwork, NetworkStream, PipelinedNetwork
+from tn_hw.hdl.network_stream import FoldedNetwork, NetworkStream, PipelinedNetwork, phase_is
 from tn_hw.hdl.requant import Requant
 
 __all__ = ["CLOCKED_MUTANTS", "FOLDED_MUTANTS", "NET_MUTANTS", "STAGE_MUTANTS",
@@ -265,7 +265,7 @@ def _fold_control_without_take_clear(m, reuse, layers, x, y, phase, load):
         m.d.sync += count.eq(0)
     with m.Elif(~last):
         m.d.sync += count.eq(phase + 1)
-    with m.If(phase == 0):
+    with m.If(phase_is(phase, 0)):
         m.d.sync += take.eq(x.valid)
     with m.If(commit):
         m.d.sync += [take.eq(0), valid.eq(Cat(x.valid & take, valid[:-1]))]
