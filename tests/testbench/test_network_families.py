@@ -33,6 +33,7 @@ def test_sam_network_is_refused():
         read_network(raw)
 
 
+@pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_adder_network_golden_and_hardware():
     """The golden adder layer is bias - sum |x - w| (by hand on one sample), and the network
     builds the family's own layer."""

@@ -57,6 +57,7 @@ def test_reuse_manifest(ball3, ball3_r2, reuse, kernels):
     check_design(m, design.verilog)
 
 
+@pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_reuse_one_is_the_unfolded_design(ball3):
     """Reuse 1 builds the unfolded core and control (test_clocked_network.py checks them)."""
     dut = NetworkStream(ball3, reuse=1)
