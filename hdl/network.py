@@ -39,8 +39,8 @@ from ..spec import KernelSpec, SpecError
 from .layer import Layer
 from .requant import Requant, requant_width
 
-__all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "neuron_parts", "parameter_values",
-           "plan_network", "top_name"]
+__all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "network_layer", "neuron_parts",
+           "parameter_values", "plan_network", "top_name"]
 
 #: Where the parameters come from: constants folded by synthesis, or programmable ports.
 MODES = ("baked", "ports")
@@ -227,6 +227,7 @@ class Network(wiring.Component):
                 if stage.p is not None:
                     members[f"l{stage.index}_p"] = In(1).array(spec.outputs, spec.n_inputs)
                 members[f"l{stage.index}_bias"] = In(signed(spec.bias_width)).array(spec.outputs)
+        members.update(self.control_members())
         members["y"] = Out(signed(self.output_width)).array(math.prod(self.output_shape))
         super().__init__(members)
 
@@ -266,6 +267,11 @@ class Network(wiring.Component):
         """See :func:`parameter_values`."""
         return parameter_values(self._stages)
 
+    def control_members(self) -> dict:
+        """Extra input ports between the parameters and ``y``: none here; the folded core
+        (:class:`~tn_hw.hdl.network_stream.FoldedNetwork`) adds its phase and load."""
+        return {}
+
     # -- hooks (the mutation tests override these to plant bugs) -----------------------------
 
     def flatten(self, acts, shape):
@@ -291,17 +297,22 @@ class Network(wiring.Component):
 
     # -- elaboration ----------------------------------------------------------------------------
 
-    def _layer(self, m, stage, name, inputs):
-        layer = m.submodules[name] = Layer(stage.spec)
-        spec = stage.spec
-        for i in range(spec.n_inputs):
-            m.d.comb += layer.x[i].eq(inputs[i])
+    def stage_parameters(self, stage):
+        """``(w, p, bias)`` of ``stage``: its ``l<i>_*`` ports in ports mode, else its
+        constants (``p`` is ``None`` without polarity)."""
         if self._mode == "ports":
             w = getattr(self, f"l{stage.index}_w")
             bias = getattr(self, f"l{stage.index}_bias")
             p = getattr(self, f"l{stage.index}_p") if stage.p is not None else None
-        else:
-            w, p, bias = stage.w, stage.p, stage.bias
+            return w, p, bias
+        return stage.w, stage.p, stage.bias
+
+    def _layer(self, m, stage, name, inputs):
+        layer = m.submodules[name] = network_layer(stage.spec)
+        spec = stage.spec
+        for i in range(spec.n_inputs):
+            m.d.comb += layer.x[i].eq(inputs[i])
+        w, p, bias = self.stage_parameters(stage)
         for o in range(spec.outputs):
             m.d.comb += layer.bias[o].eq(bias[o])
             for i in range(spec.n_inputs):
@@ -339,6 +350,14 @@ class Network(wiring.Component):
         for j, value in enumerate(acts):
             m.d.comb += self.y[j].eq(value)
         return m
+
+
+def network_layer(spec):
+    """The layer component a network builds for ``spec``: the family's own layer builder
+    (:attr:`tn_hw.neurons.NeuronFamily.make_layer`) when it has one, else the generic
+    :class:`~tn_hw.hdl.layer.Layer` (ports ``x``, ``w``, ``p``, ``bias``, ``y`` either way)."""
+    family = spec.family
+    return family.make_layer(spec) if family.make_layer else Layer(spec)
 
 
 def window_indices(stage, oy: int, ox: int) -> list:
@@ -416,7 +435,7 @@ class NetworkNeuron(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         stage, o = self._stage, self._output
-        layer = m.submodules.layer = Layer(replace(stage.spec, outputs=1))
+        layer = m.submodules.layer = network_layer(replace(stage.spec, outputs=1))
         real = iter(self.x)
         zero = Const(0, signed(stage.spec.width))
         for i, inside in enumerate(self._inside):

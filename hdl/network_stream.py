@@ -20,25 +20,76 @@ Parameters in ``ports`` mode (``l<i>_w``, ``l<i>_p``, ``l<i>_bias``) are configu
 layer reads them in the cycle its stage computes, so they are not carried along with a beat
 (that would register every weight once per layer); change them only while no beat is in
 flight, as the paper's FPGA system programs its thresholds once before streaming.
+
+Reuse factor
+------------
+``reuse = R > 1`` folds every layer as the streaming conv layer (:mod:`tn_hw.hdl.conv`) folds
+its kernels: a layer of ``O`` outputs per position builds ``G = ceil(O / R)`` kernels (and
+requantizers) per position and computes its outputs in ``R`` phases, output
+``o = phase * G + g`` in kernel ``g`` (the last phase may leave kernels idle);
+:class:`FoldedNetwork` keeps the requantized outputs of phases ``0 .. R-2`` in registers and
+loads the whole layer's register from them and the last phase's outputs. All layers step
+through the same phase counter in lock step: a *round* is ``R`` cycles, every layer computes one
+beat per round from its input register (layer 0 from ``x__payload``, which the stream rules
+hold still while ``x__valid`` waits for ``x__ready``), and at the round's last phase, when the
+output is free (``~y.valid | y.ready``), every layer register loads at once (*commit*).
+
+The stream control (:func:`fold_control`) runs the phase counter only while a round carries
+a beat (one taken at its phase 0, or one in a layer register); a round with none restarts at
+phase 0, so an idle accelerator starts a round the cycle a beat arrives. A beat is accepted at
+a commit (``x.ready`` is high only then) when ``x.valid`` was already high at the round's
+phase 0, so every phase of layer 0 saw its payload; a beat offered later in a round waits for
+the next one. The last valid bit also clears when ``y`` is taken between commits. Back to
+back from idle, beat ``k`` is offered from cycle ``k * R`` and leaves at cycle
+``k * R + L * R``: latency ``L * R`` cycles (``L`` layers), initiation interval ``R``. With
+``R = 1`` the design is :class:`PipelinedNetwork` and :func:`~tn_hw.hdl.stream.valid_chain`
+unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-from amaranth.hdl import EnableInserter, Module, Signal, signed
+from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .network import Network, top_name
+from ..spec import SpecError
+from .network import Network, network_layer, plan_network, top_name
 from .stream import forward_ports, valid_chain
 
-__all__ = ["NetworkStream", "PipelinedNetwork", "clocked_top_name"]
+__all__ = ["FoldedNetwork", "NetworkStream", "PipelinedNetwork", "check_reuse",
+           "clocked_top_name", "fold_control", "fold_kernels", "phase_is"]
 
 
-def clocked_top_name(net, mode: str, latency: int, *, stream: bool = True) -> str:
-    """Verilog name of a clocked network, e.g. ``tn_net_ball3_tn4_baked_s4_stream``."""
-    return f"{top_name(net, mode)}_s{latency}" + ("_stream" if stream else "")
+def clocked_top_name(net, mode: str, latency: int, *, stream: bool = True,
+                     reuse: int = 1) -> str:
+    """Verilog name of a clocked network, e.g. ``tn_net_ball3_tn4_baked_s4_stream``, or
+    ``tn_net_ball3_tn4_baked_s8_r2_stream`` with reuse 2."""
+    return (f"{top_name(net, mode)}_s{latency}" + (f"_r{reuse}" if reuse > 1 else "")
+            + ("_stream" if stream else ""))
+
+
+def check_reuse(net, reuse) -> int:
+    """Validate a reuse factor for ``net``: an integer from 1 to the widest layer's outputs
+    per position (a larger one would only add idle phases).
+
+    Raises
+    ------
+    SpecError
+        With the one-line message the command line prints.
+    """
+    widest = max(stage.spec.outputs for stage in plan_network(net) if stage.has_parameters)
+    if isinstance(reuse, bool) or not isinstance(reuse, int) or not 1 <= reuse <= widest:
+        raise SpecError(f"reuse must be an integer from 1 to {widest} (the widest layer's "
+                        f"outputs), not {reuse!r}")
+    return reuse
+
+
+def fold_kernels(outputs: int, reuse: int) -> int:
+    """Kernels a layer of ``outputs`` outputs per position builds with reuse ``reuse``."""
+    return -(-outputs // reuse)
 
 
 class PipelinedNetwork(Network):
@@ -61,6 +112,195 @@ class PipelinedNetwork(Network):
         return regs
 
 
+    @property
+    def initiation_interval(self) -> int:
+        """Clock cycles between inferences: 1, fully unrolled."""
+        return 1
+
+    @property
+    def reuse(self) -> int:
+        return 1
+
+
+class FoldedNetwork(PipelinedNetwork):
+    """:class:`PipelinedNetwork` with every layer folded ``reuse`` times (see the module
+    docstring, "Reuse factor"): ``ceil(O / reuse)`` kernels per position compute a layer's
+    ``O`` outputs in ``reuse`` phases.
+
+    Parameters
+    ----------
+    net, mode
+        As :class:`~tn_hw.hdl.network.Network`.
+    reuse : int
+        From 2 to the widest layer's outputs (:func:`check_reuse`).
+
+    Attributes
+    ----------
+    phase : In(range(reuse))
+        The phase of the round, from the stream control.
+    load : In(1)
+        Commit: every layer register loads at the next rising edge.
+    x, l<i>_*, y
+        As :class:`~tn_hw.hdl.network.Network`.
+    """
+
+    def __init__(self, net, *, mode="baked", reuse=2):
+        if isinstance(reuse, int) and not isinstance(reuse, bool) and reuse == 1:
+            raise SpecError("a FoldedNetwork needs reuse of 2 or more; reuse 1 is "
+                            "PipelinedNetwork")
+        self._reuse = check_reuse(net, reuse)
+        super().__init__(net, mode=mode)
+
+    def control_members(self) -> dict:
+        return {"phase": In(range(self._reuse)), "load": In(1)}
+
+    @property
+    def reuse(self) -> int:
+        return self._reuse
+
+    @property
+    def latency(self) -> int:
+        """Clock cycles from the first cycle a beat is offered to the cycle it leaves, back to
+        back: ``reuse`` per linear or conv layer."""
+        return self._reuse * super().latency
+
+    @property
+    def initiation_interval(self) -> int:
+        """Clock cycles between inferences: ``reuse``."""
+        return self._reuse
+
+    # -- hook the mutation tests override to plant a wrong neuron select ---------------------
+
+    def fold_output(self, stage, phase: int, kernel: int) -> int:
+        """Which output of ``stage`` kernel ``kernel`` computes in phase ``phase``."""
+        return phase * fold_kernels(stage.spec.outputs, self._reuse) + kernel
+
+    # -- elaboration ------------------------------------------------------------------------
+
+    def _by_phase(self, values):
+        """``values[phase]`` as a chain of multiplexers: continuous assignments in the
+        Verilog, which every simulator evaluates at time 0 (a ``case`` on the phase over
+        constants would not run before the phase first changes)."""
+        result = values[-1]
+        for phase in reversed(range(len(values) - 1)):
+            if not _same(values[phase], result):
+                result = Mux(phase_is(self.phase, phase), values[phase], result)
+        return result
+
+    def _folded_position(self, m, stage, name, inputs):
+        """One position's ``G`` kernels with their phase-selected parameters and requantizers;
+        returns the requantized value of every output after the last phase, in output order
+        (held registers for the phases before the last)."""
+        spec, reuse = stage.spec, self._reuse
+        groups = fold_kernels(spec.outputs, reuse)
+        layer = m.submodules[name] = network_layer(replace(spec, outputs=groups))
+        for i in range(spec.n_inputs):
+            m.d.comb += layer.x[i].eq(inputs[i])
+        w, p, bias = self.stage_parameters(stage)
+        for g in range(groups):
+            # The output kernel g computes in each phase; where the last phase leaves it idle,
+            # it repeats its phase-0 output (nothing reads it), which saves a multiplexer.
+            outs = [self.fold_output(stage, phase, g) for phase in range(reuse)]
+            outs = [o if o < spec.outputs else outs[0] for o in outs]
+            m.d.comb += layer.bias[g].eq(self._by_phase([bias[o] for o in outs]))
+            for i in range(spec.n_inputs):
+                m.d.comb += layer.w[g][i].eq(self._by_phase([w[o][i] for o in outs]))
+                if p is not None:
+                    m.d.comb += layer.p[g][i].eq(self._by_phase([p[o][i] for o in outs]))
+        values = [None] * spec.outputs
+        for g in range(groups):
+            requant = m.submodules[f"{name}_requant{g}"] = self.make_requant(stage, g)
+            m.d.comb += requant.x.eq(layer.y[g])
+            for phase in range(reuse):
+                o = phase * groups + g
+                if o >= spec.outputs:
+                    continue
+                if phase == reuse - 1:
+                    values[o] = requant.y
+                    continue
+                held = Signal(requant.y.shape(), name=f"{name}_held{o}", reset_less=True)
+                with m.If(phase_is(self.phase, phase)):
+                    m.d.sync += held.eq(requant.y)
+                values[o] = held
+        return values
+
+    def stage_output(self, m, stage, acts):
+        """Register ``stage``'s outputs at a commit (no reset: data registers)."""
+        regs = []
+        for j, value in enumerate(acts):
+            reg = Signal(value.shape(), name=f"l{stage.index}_q{j}", reset_less=True)
+            with m.If(self.load):
+                m.d.sync += reg.eq(value)
+            regs.append(reg)
+        return regs
+
+    def elaborate(self, platform):
+        m = Module()
+        acts = list(self.x)
+        for stage in self.stages:
+            if stage.type == "flatten":
+                acts = self.flatten(acts, stage.in_shape)
+                continue
+            if stage.type == "linear":
+                values = self._folded_position(m, stage, f"layer{stage.index}", acts)
+            else:
+                _, h_out, w_out = stage.out_shape
+                values = [None] * math.prod(stage.out_shape)
+                for oy in range(h_out):
+                    for ox in range(w_out):
+                        out = self._folded_position(m, stage, f"layer{stage.index}_y{oy}_x{ox}",
+                                                    self.conv_window(acts, stage, oy, ox))
+                        for k in range(stage.spec.outputs):
+                            values[(k * h_out + oy) * w_out + ox] = out[k]
+            acts = self.stage_output(m, stage, values)
+        for j, value in enumerate(acts):
+            m.d.comb += self.y[j].eq(value)
+        return m
+
+
+def phase_is(phase, value: int):
+    """``phase == value``; for 0 as ``~|phase`` (a comparison with 0 is emitted as a logical
+    NOT of the whole vector, which Verilator's lint refuses as a truncation)."""
+    return ~phase.any() if value == 0 else phase == value
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are the same constant (a baked multiplexer not needed)."""
+    return isinstance(a, int) and isinstance(b, int) and a == b
+
+
+def fold_control(m, reuse, layers, x, y, phase, load):
+    """The phase counter, the valid bits and the commit of a folded network (module
+    docstring, "Reuse factor"), ``layers`` register stages (one valid bit each)."""
+    count = Signal(range(reuse), name="round_phase")
+    take = Signal()             # x.valid was high at phase 0: this round computes that beat
+    valid = Signal(layers)      # valid[k]: layer k's register holds a beat; rst clears it
+    active = Signal()           # the round carries a beat; else it restarts at phase 0
+    last = Signal()
+    commit = Signal()
+    m.d.comb += [
+        active.eq(take | valid.any()),
+        phase.eq(Mux(active, count, 0)),
+        last.eq(phase == reuse - 1),
+        commit.eq(last & (~valid[-1] | y.ready)),
+        load.eq(commit),
+        x.ready.eq(commit & take),
+        y.valid.eq(valid[-1]),
+    ]
+    with m.If(commit | ~(active | x.valid)):
+        m.d.sync += count.eq(0)
+    with m.Elif(~last):
+        m.d.sync += count.eq(phase + 1)
+    with m.If(phase_is(phase, 0)):
+        m.d.sync += take.eq(x.valid)
+    with m.If(commit):
+        m.d.sync += take.eq(0)
+    with m.If(y.valid & y.ready):
+        m.d.sync += valid[-1].eq(0)
+    with m.If(commit):
+        m.d.sync += valid.eq(Cat(x.valid & take, valid[:-1]))
+
+
 class NetworkStream(wiring.Component):
     """A network behind valid/ready streams (semantics in the module docstring).
 
@@ -69,6 +309,9 @@ class NetworkStream(wiring.Component):
     net : tn_hw.netdesc.NetworkDesc, tn_hw.reference.network.Network or dict
     mode : str
         ``"baked"`` or ``"ports"``.
+    reuse : int
+        Reuse factor (module docstring): 1, fully unrolled (default), or up to the widest
+        layer's outputs.
 
     Attributes
     ----------
@@ -78,13 +321,14 @@ class NetworkStream(wiring.Component):
     y : Out(stream.Signature(data.ArrayLayout(signed(output width), outputs)))
     """
 
-    def __init__(self, net, *, mode="baked"):
+    def __init__(self, net, *, mode="baked", reuse=1):
+        self._reuse = check_reuse(net, reuse)
         self._core = self.make_core(net, mode)
         core = self._core
         members = {"x": In(stream.Signature(data.ArrayLayout(
             signed(core.net.input_width), math.prod(core.input_shape))))}
         for name, member in core.signature.members.items():
-            if name not in ("x", "y"):
+            if name not in ("x", "y", "phase", "load"):
                 members[name] = member
         members["y"] = Out(stream.Signature(data.ArrayLayout(
             signed(core.output_width), math.prod(core.output_shape))))
@@ -92,6 +336,8 @@ class NetworkStream(wiring.Component):
 
     def make_core(self, net, mode):
         """The plain clocked core; mutation tests swap in a wrong one."""
+        if self._reuse > 1:
+            return FoldedNetwork(net, mode=mode, reuse=self._reuse)
         return PipelinedNetwork(net, mode=mode)
 
     # Facts the exporter and the manifest read, as on Network.
@@ -127,11 +373,27 @@ class NetworkStream(wiring.Component):
     def latency(self) -> int:
         return self._core.latency
 
+    @property
+    def initiation_interval(self) -> int:
+        return self._core.initiation_interval
+
+    @property
+    def reuse(self) -> int:
+        return self._reuse
+
+    @property
+    def layers(self) -> int:
+        """Register stages: one per linear or conv layer."""
+        return sum(1 for stage in self.stages if stage.has_parameters)
+
     def elaborate(self, platform):
         m = Module()
         core = self._core
         advance = Signal()
-        m.submodules.core = EnableInserter(advance)(core)
+        if self._reuse > 1:
+            m.submodules.core = core
+        else:
+            m.submodules.core = EnableInserter(advance)(core)
         for i in range(len(core.x)):
             m.d.comb += core.x[i].eq(self.x.payload[i])
         for name in self.signature.members:
@@ -139,11 +401,19 @@ class NetworkStream(wiring.Component):
                 forward_ports(m, getattr(self, name), getattr(core, name))
         for o in range(len(core.y)):
             m.d.comb += self.y.payload[o].eq(core.y[o])
-        self.control(m, advance)
+        if self._reuse > 1:
+            self.fold_control(m)
+        else:
+            self.control(m, advance)
         return m
 
     def control(self, m, advance):
         """The valid bits and the global stall enable (as :class:`~tn_hw.hdl.stream.StreamDesign`);
         the mutation tests override it to plant a stale valid."""
         valid_chain(m, self.latency, self.x, self.y, advance)
+
+    def fold_control(self, m):
+        """The control of a folded core (:func:`fold_control`); mutation tests override it."""
+        fold_control(m, self._reuse, self.layers, self.x, self.y, self._core.phase,
+                     self._core.load)
 

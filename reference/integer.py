@@ -63,14 +63,22 @@ def mac_cell(x, w):
 
 
 def cell(neuron, x, w, p=None):
-    """One cell of family ``neuron`` (``"threshold"`` needs ``p``; ``"mac"`` ignores it)."""
+    """One cell of family ``neuron`` (``"threshold"`` needs ``p``; ``"mac"`` ignores it).
+
+    Other families whose kernel is ``bias + sum cell`` (the adder neuron's ``-|x - w|``)
+    come from their registry entry's ``golden_cell`` (:mod:`tn_hw.neurons`).
+    """
     if neuron == "threshold":
         if p is None:
             raise ValueError("the threshold cell needs polarities p")
         return threshold_cell(x, w, p)
     if neuron == "mac":
         return mac_cell(x, w)
-    raise ValueError(f"unknown neuron {neuron!r}")
+    from .. import neurons
+
+    if not neurons.is_family(neuron) or not neurons.get(neuron).network:
+        raise ValueError(f"unknown neuron {neuron!r}")
+    return neurons.get(neuron).golden_cell(x, w, p)
 
 
 def kernel(neuron, x, w, p, bias):

@@ -348,7 +348,8 @@ def _compare_parameters(manifest, spec) -> None:
 def _compare_network_timing(manifest) -> None:
     """A network's latency, initiation interval, clock and interface against its stages: the
     combinational network has latency 0 and no clock; the clocked one (tn_hw.hdl.network_stream)
-    one register stage per linear or conv layer, one inference per clock, clk and rst."""
+    one register stage per linear or conv layer, ``reuse`` cycles each (latency
+    ``layers * reuse``), one inference per ``reuse`` clocks, clk and rst."""
     stages = manifest.get("stages")
     if not isinstance(stages, list):
         raise DesignMismatch("stages: the manifest holds no list of stages")
@@ -359,14 +360,22 @@ def _compare_network_timing(manifest) -> None:
     # Verilog's ports above); the latency must then follow from the stages.
     clocked = interface == "stream" or bool(manifest.get("clock"))
     layers = sum(1 for stage in stages if isinstance(stage, dict) and "neuron" in stage)
-    latency = layers if clocked else 0
+    reuse = manifest.get("reuse", 1) if clocked else 1
+    widest = max((stage.get("outputs", 1) for stage in stages
+                  if isinstance(stage, dict) and "neuron" in stage), default=1)
+    if isinstance(reuse, bool) or not isinstance(reuse, int) or not 1 <= reuse <= widest:
+        raise DesignMismatch(f"reuse: expected an integer from 1 to {widest} (the widest "
+                             f"layer's outputs), found {reuse!r}")
+    latency = layers * reuse if clocked else 0
     if manifest.get("latency", 0) != latency:
-        raise DesignMismatch(f"latency: expected {latency} ({layers} layers, "
+        raise DesignMismatch(f"latency: expected {latency} ({layers} layers"
+                             f"{f' x reuse {reuse}' if reuse > 1 else ''}, "
                              f"{'clocked' if clocked else 'combinational'}), found "
                              f"{manifest.get('latency')!r}")
     if clocked:
-        if manifest.get("initiation_interval") != 1:
-            raise DesignMismatch("initiation_interval: expected 1 (one inference per clock), "
+        if manifest.get("initiation_interval") != reuse:
+            what = f"reuse {reuse}" if reuse > 1 else "one inference per clock"
+            raise DesignMismatch(f"initiation_interval: expected {reuse} ({what}), "
                                  f"found {manifest.get('initiation_interval')!r}")
         if sorted(manifest.get("clock") or {}) != ["clk", "rst"]:
             raise DesignMismatch(f"clock: expected clk and rst (latency {latency}), found "

@@ -13,7 +13,8 @@ valid/ready BFM (:mod:`.valid_ready`):
 1. every sample as a beat under random valid gaps and ready back-pressure (phases of
    probability 1, 0.9, 0.5, 0.1): these are the logits written back and compared;
 2. back to back (valid and ready always high): output beat ``k`` leaves exactly at cycle
-   ``k + latency`` (the manifest's), one inference per clock;
+   ``k * initiation_interval + latency`` (the manifest's), one inference per clock unless the
+   network is folded (``reuse``);
 3. three resets while beats are in flight: the beats in flight are dropped and every beat after
    a reset is the golden output of a beat accepted after it (a valid bit the reset does not
    clear gives a stale beat: wrong count or wrong logits).
@@ -102,6 +103,7 @@ class NetworkStreamTB:
         self.dut = dut
         manifest = config["manifest"]
         self.latency = manifest["latency"]
+        self.initiation_interval = manifest.get("initiation_interval", 1)
         check_port_widths(dut.dut, [(p["name"], p["width"]) for p in manifest["ports"]])
         self.cfg_layout = config_layout(manifest)
         self.in_width, self.inputs = _element(manifest, "x__payload")
@@ -150,7 +152,7 @@ class NetworkStreamTB:
         monitor = HoldMonitor("y__valid", "y__ready", "y__payload")
         segments, got, out_cycles, violations = [[]], [[]], [[]], []
         resets = list(resets)
-        cycle, limit = 0, 64 * len(x) + 1000
+        cycle, limit = 0, 64 * self.initiation_interval * len(x) + 1000
         while True:
             if cycle % phase == 0:
                 source.p_valid = float(self.rng.choice(valid_levels))
@@ -225,13 +227,14 @@ async def network_stream(dut):
         got[beat] = out
     np.save(config["got"], got)
     _compare("random_handshake", expected, segments, outs, board, problems)
-    # 2. Back to back: beat k out at cycle k + latency.
+    # 2. Back to back: beat k out at cycle k * initiation_interval + latency.
     count = min(len(x), 4 * tb.latency + 16)
     segments, outs, cycles, violations = await tb.stream(x[:count], valid_levels=[1.0],
                                                          ready_levels=[1.0])
     problems += violations
-    problems += [f"back_to_back: output beat {k} left at cycle {c}, not {k + tb.latency}"
-                 for k, c in enumerate(cycles[0]) if c != k + tb.latency][:MAX_REPORTED]
+    ii = tb.initiation_interval
+    problems += [f"back_to_back: output beat {k} left at cycle {c}, not {k * ii + tb.latency}"
+                 for k, c in enumerate(cycles[0]) if c != k * ii + tb.latency][:MAX_REPORTED]
     _compare("back_to_back", expected, segments, outs, board, problems)
     # 3. Resets while beats are in flight.
     count = min(len(x), 48)

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TnHwError
+from .errors import SpecError, TnHwError
 from .manifest import MANIFEST_NAME, load_manifest, tool_versions, write_files
 
 __all__ = ["NETWORK_NAME", "NetworkDesign", "export_network", "verify_network",
@@ -106,14 +106,20 @@ def _interface(component) -> str:
     return "stream" if component.signature.members["x"].is_signature else "plain"
 
 
-def _describe_stage(stage) -> dict:
+def _describe_stage(stage, reuse: int = 1) -> dict:
     entry = {"index": stage.index, "type": stage.type, "in_shape": list(stage.in_shape),
              "out_shape": list(stage.out_shape)}
+    if stage.has_parameters and reuse > 1:
+        kernels = -(-stage.spec.outputs // reuse)
+        entry.update(kernels=stage.positions * kernels,
+                     cells=stage.positions * kernels * stage.spec.n_inputs)
     if stage.has_parameters:
         entry.update(neuron=stage.spec.neuron, kernel=list(stage.spec.kernel),
                      channels=stage.spec.channels, outputs=stage.spec.outputs,
-                     positions=stage.positions, cells=stage.positions * stage.spec.outputs
-                     * stage.spec.n_inputs, stride=stage.stride, padding=stage.padding,
+                     positions=stage.positions,
+                     cells=entry.get("cells", stage.positions * stage.spec.outputs
+                                     * stage.spec.n_inputs),
+                     stride=stage.stride, padding=stage.padding,
                      width=stage.spec.width, bias_width=stage.spec.bias_width,
                      accumulator_width=stage.spec.output_width, shift=stage.shift,
                      out_width=stage.out_width, relu=stage.relu,
@@ -122,7 +128,7 @@ def _describe_stage(stage) -> dict:
 
 
 def export_network(net, *, mode: str = "baked", component=None,
-                   clocked: bool = False) -> NetworkDesign:
+                   clocked: bool = False, reuse: int = 1) -> NetworkDesign:
     """Emit a loaded network as Verilog with its manifest.
 
     Parameters
@@ -138,7 +144,16 @@ def export_network(net, *, mode: str = "baked", component=None,
     clocked : bool
         The clocked stream accelerator (:mod:`tn_hw.hdl.network_stream`): a register stage per
         layer, ``x``/``y`` as valid/ready streams; the manifest records ``interface``,
-        ``latency``, ``initiation_interval`` and ``clock``.
+        ``latency``, ``initiation_interval``, ``reuse`` and ``clock``.
+    reuse : int
+        With ``clocked``: fold every layer's outputs onto ``ceil(O / reuse)`` kernels per
+        position over ``reuse`` cycles (initiation interval ``reuse``, latency ``reuse`` per
+        layer; :mod:`tn_hw.hdl.network_stream`).
+
+    Raises
+    ------
+    SpecError
+        ``reuse`` out of range, or above 1 without ``clocked``.
 
     Returns
     -------
@@ -149,21 +164,27 @@ def export_network(net, *, mode: str = "baked", component=None,
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
+    if reuse != 1 and not clocked and component is None:
+        raise SpecError("a reuse factor needs a clocked network (--clocked)")
     if component is not None:
         dut = component
     elif clocked:
-        from .hdl.network_stream import NetworkStream
+        from .hdl.network_stream import NetworkStream, check_reuse
 
-        dut = NetworkStream(net, mode=mode)
+        check_reuse(net, reuse)  # before building: a refused component warns as unused
+        dut = NetworkStream(net, mode=mode, reuse=reuse)
     else:
         dut = Network(net, mode=mode)
     interface = _interface(dut)
     if dut.latency:
         from .hdl.network_stream import clocked_top_name
 
-        top = clocked_top_name(net, dut.mode, dut.latency, stream=interface == "stream")
+        top = clocked_top_name(net, dut.mode, dut.latency, stream=interface == "stream",
+                               reuse=dut.reuse)
     else:
         top = top_name(net, dut.mode)
+    reuse_of_dut = dut.reuse if dut.latency else 1
+    stages = [_describe_stage(s, reuse_of_dut) for s in dut.stages]
     network_text = json.dumps(network_to_dict(net), sort_keys=True, separators=(",", ":")) + "\n"
     manifest = {
         "format": 1,
@@ -180,11 +201,10 @@ def export_network(net, *, mode: str = "baked", component=None,
         "output_shape": list(dut.output_shape),
         "output_width": dut.output_width,
         "latency": dut.latency,
-        **({"interface": interface, "initiation_interval": 1, "clock": dict(CLOCK)}
-           if dut.latency else {}),
-        "cells": sum(s.positions * s.spec.outputs * s.spec.n_inputs
-                     for s in dut.stages if s.has_parameters),
-        "stages": [_describe_stage(s) for s in dut.stages],
+        **({"interface": interface, "initiation_interval": dut.initiation_interval,
+            "reuse": dut.reuse, "clock": dict(CLOCK)} if dut.latency else {}),
+        "cells": sum(s["cells"] for s in stages if "cells" in s),
+        "stages": stages,
         "requantization": "q = saturate((y + 2**(s-1)) >> s) for s > 0, saturate(y) for s = 0; "
                           "saturation to out_width (none if null); then max(q, 0) if relu",
         "ports": _ports(dut),

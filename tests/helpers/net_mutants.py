@@ -8,12 +8,14 @@ keeps the ports of the real design and is wrong in one way real RTL goes wrong.
 
 import random
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 
 from tn_hw.hdl.network import Network
+from tn_hw.hdl.network_stream import FoldedNetwork, NetworkStream, PipelinedNetwork, phase_is
 from tn_hw.hdl.requant import Requant
 
-__all__ = ["NET_MUTANTS", "NoSaturationRequant", "RoundHalfDownRequant", "tiny_net"]
+__all__ = ["CLOCKED_MUTANTS", "FOLDED_MUTANTS", "NET_MUTANTS", "STAGE_MUTANTS",
+           "NoSaturationRequant", "RoundHalfDownRequant", "SkippedStage", "tiny_net"]
 
 
 def tiny_net(seed=0, neuron="threshold", relu=False):
@@ -34,6 +36,11 @@ def tiny_net(seed=0, neuron="threshold", relu=False):
     if neuron == "threshold":
         conv["p"] = matrix(3, 18, 0, 1)
         linear["p"] = matrix(4, 12, 0, 1)
+    if neuron == "adder":
+        # bias - sum |x - w| sits far below zero: centre it on the mean sum of random inputs
+        # (18 * ~16 and 12 * ~10), so requantization neither saturates nor clips everything.
+        conv["bias"] = [b + 300 for b in conv["bias"]]
+        linear["bias"] = [b + 125 for b in linear["bias"]]
     if relu:
         conv["activation"] = "relu"
     return {"format": "tn-hw-net", "version": 1, "name": f"tiny-{neuron}", "task": "random",
@@ -129,3 +136,141 @@ NET_MUTANTS = {
     "pad-with-minus-one": PadWithMinusOneNetwork,
     "pad-one-side": PadOneSideNetwork,
 }
+
+
+# -- the clocked network (hdl/network_stream.py) ---------------------------------------------
+
+
+class SkippedStage(PipelinedNetwork):
+    """The register after layer 1 bypassed: the data arrive one cycle before their valid bit
+    (the manifest still says one stage per layer)."""
+
+    def stage_output(self, m, stage, acts):
+        if stage.index == 1:
+            return acts
+        return super().stage_output(m, stage, acts)
+
+
+class UnregisteredStages(PipelinedNetwork):
+    """No register after any layer (every stage skipped) while the latency still counts one
+    per layer: the formal check of a one-layer stage (tn_hw.testbench.net_equiv) must refute
+    it."""
+
+    def stage_output(self, m, stage, acts):
+        # A register nobody reads keeps clk and rst among the ports, as the manifest says.
+        idle = Signal(name=f"l{stage.index}_idle")
+        m.d.sync += idle.eq(~idle)
+        return acts
+
+
+class DoubleRegisteredStages(PipelinedNetwork):
+    """Two registers after every layer, the latency still one per layer: the data arrive a
+    cycle after their valid bit would (a stale stage)."""
+
+    def stage_output(self, m, stage, acts):
+        first = super().stage_output(m, stage, acts)
+        regs = []
+        for j, value in enumerate(first):
+            reg = Signal(value.shape(), name=f"l{stage.index}_again{j}", reset_less=True)
+            m.d.sync += reg.eq(value)
+            regs.append(reg)
+        return regs
+
+
+class SkippedStageStream(NetworkStream):
+    def make_core(self, net, mode):
+        return SkippedStage(net, mode=mode)
+
+
+class ValidWithoutReset(NetworkStream):
+    """The valid bits keep their value through ``rst``: beats in flight at a reset come out
+    after it (stale valid)."""
+
+    def control(self, m, advance):
+        valid = Signal(self.latency, reset_less=True)
+        m.d.comb += [advance.eq(~valid[-1] | self.y.ready), self.x.ready.eq(advance),
+                     self.y.valid.eq(valid[-1])]
+        with m.If(advance):
+            m.d.sync += valid.eq(Cat(self.x.valid, valid[:-1]))
+
+
+class ValidIgnoresStall(NetworkStream):
+    """The valid bits shift every cycle while the data registers hold on a stall."""
+
+    def control(self, m, advance):
+        valid = Signal(self.latency)
+        m.d.comb += [advance.eq(~valid[-1] | self.y.ready), self.x.ready.eq(advance),
+                     self.y.valid.eq(valid[-1])]
+        m.d.sync += valid.eq(Cat(self.x.valid & advance, valid[:-1]))
+
+
+#: name -> clocked core with a planted bug in its register stages; the per-layer formal check
+#: must refute each (tests/testbench/test_network_equiv.py).
+STAGE_MUTANTS = {"unregistered": UnregisteredStages, "double_registered": DoubleRegisteredStages}
+
+#: name -> NetworkStream subclass (reuse 1) with a planted bug; each must fail the stream
+#: regression (tests/testbench/test_clocked_network.py).
+CLOCKED_MUTANTS = {"skipped_stage": SkippedStageStream, "valid_without_reset": ValidWithoutReset,
+                   "valid_ignores_stall": ValidIgnoresStall}
+
+
+# -- the folded network (--reuse) --------------------------------------------------------------
+
+
+class WrongSelectNetwork(FoldedNetwork):
+    """In phase 1 of the first layer, kernel 0 computes output ``o + 1`` instead of ``o``
+    (a neuron select one off on one cycle): that output's weights land on its neighbour."""
+
+    def fold_output(self, stage, phase, kernel):
+        o = super().fold_output(stage, phase, kernel)
+        first = next(s.index for s in self.stages if s.has_parameters)
+        if stage.index == first and phase == 1 and kernel == 0 and o + 1 < stage.spec.outputs:
+            return o + 1
+        return o
+
+
+class WrongSelectStream(NetworkStream):
+    def make_core(self, net, mode):
+        return WrongSelectNetwork(net, mode=mode, reuse=self.reuse)
+
+
+class ValidKeptOnTake(NetworkStream):
+    """The last valid bit clears only at a commit, not when ``y`` is taken between commits:
+    a beat taken early in a round is offered again (a stale valid)."""
+
+    def fold_control(self, m):
+        _fold_control_without_take_clear(m, self.reuse, self.layers, self.x, self.y,
+                                         self.core.phase, self.core.load)
+
+
+def _fold_control_without_take_clear(m, reuse, layers, x, y, phase, load):
+    """:func:`tn_hw.hdl.network_stream.fold_control` without ``valid[-1]`` clearing when
+    ``y`` is taken between commits."""
+    count = Signal(range(reuse), name="round_phase")
+    take = Signal()
+    valid = Signal(layers)
+    active = Signal()
+    last = Signal()
+    commit = Signal()
+    m.d.comb += [
+        active.eq(take | valid.any()),
+        phase.eq(Mux(active, count, 0)),
+        last.eq(phase == reuse - 1),
+        commit.eq(last & (~valid[-1] | y.ready)),
+        load.eq(commit),
+        x.ready.eq(commit & take),
+        y.valid.eq(valid[-1]),
+    ]
+    with m.If(commit | ~(active | x.valid)):
+        m.d.sync += count.eq(0)
+    with m.Elif(~last):
+        m.d.sync += count.eq(phase + 1)
+    with m.If(phase_is(phase, 0)):
+        m.d.sync += take.eq(x.valid)
+    with m.If(commit):
+        m.d.sync += [take.eq(0), valid.eq(Cat(x.valid & take, valid[:-1]))]
+
+
+#: name -> NetworkStream subclass for reuse > 1 with a planted bug; each must fail the stream
+#: regression (tests/testbench/test_network_reuse.py).
+FOLDED_MUTANTS = {"wrong_select": WrongSelectStream, "valid_kept_on_take": ValidKeptOnTake}

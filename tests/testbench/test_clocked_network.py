@@ -14,11 +14,10 @@ import json
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Cat, Signal
 
+from helpers.net_mutants import CLOCKED_MUTANTS as MUTANTS
 from tn_hw.cli import main
 from tn_hw.export import export_network, verify_network, write_network_design
-from tn_hw.hdl.network_stream import NetworkStream, PipelinedNetwork
 from tn_hw.reference.network import load_network
 from tn_hw.testbench.consistency import DesignMismatch, check_design
 
@@ -33,50 +32,6 @@ BALL3_COMB_SHA256 = "b08c86df59d6847b10d1ca48be870307283f5b1a093b39532c1033c8d01
 @pytest.fixture(scope="module")
 def ball3():
     return load_network(BALL3)
-
-
-# -- planted bugs ----------------------------------------------------------------------------
-
-
-class SkippedStage(PipelinedNetwork):
-    """The register after layer 1 bypassed: the data arrive one cycle before their valid bit
-    (the manifest still says latency 4)."""
-
-    def stage_output(self, m, stage, acts):
-        if stage.index == 1:
-            return acts
-        return super().stage_output(m, stage, acts)
-
-
-class SkippedStageStream(NetworkStream):
-    def make_core(self, net, mode):
-        return SkippedStage(net, mode=mode)
-
-
-class ValidWithoutReset(NetworkStream):
-    """The valid bits keep their value through ``rst``: beats in flight at a reset come out
-    after it (stale valid)."""
-
-    def control(self, m, advance):
-        valid = Signal(self.latency, reset_less=True)
-        m.d.comb += [advance.eq(~valid[-1] | self.y.ready), self.x.ready.eq(advance),
-                     self.y.valid.eq(valid[-1])]
-        with m.If(advance):
-            m.d.sync += valid.eq(Cat(self.x.valid, valid[:-1]))
-
-
-class ValidIgnoresStall(NetworkStream):
-    """The valid bits shift every cycle while the data registers hold on a stall."""
-
-    def control(self, m, advance):
-        valid = Signal(self.latency)
-        m.d.comb += [advance.eq(~valid[-1] | self.y.ready), self.x.ready.eq(advance),
-                     self.y.valid.eq(valid[-1])]
-        m.d.sync += valid.eq(Cat(self.x.valid & advance, valid[:-1]))
-
-
-MUTANTS = {"skipped_stage": SkippedStageStream, "valid_without_reset": ValidWithoutReset,
-           "valid_ignores_stall": ValidIgnoresStall}
 
 
 # -- export and manifest -----------------------------------------------------------------------

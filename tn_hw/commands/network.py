@@ -77,13 +77,16 @@ examples:
   tn-hw export models/digits-tmlp.json -o out/tmlp
   tn-hw export models/digits-tcnn.json -o out/tcnn --thresholds ports
   tn-hw export models/ball3-tn4.json --clocked -o out/ball3-clocked
+  tn-hw export models/ball3-tn4.json --clocked --reuse 2 -o out/ball3-r2
 
 DIR receives <top>.v (the whole network, combinational: layers chained with requantization),
 manifest.json (ports, stages with their widths, shifts and cell counts) and network.json (the
 validated model, which tn-hw verify reads). --clocked: a clocked accelerator instead, a
 register stage after every layer, x and y as valid/ready streams with one global stall, clk
 and rst (synchronous, clears the valid bits); one inference per clock, latency = number of
-layers (manifest: interface, latency, initiation_interval, clock). baked: thresholds,
+layers (manifest: interface, latency, initiation_interval, reuse, clock). --reuse R folds
+each layer as the streaming conv layer does: ceil(O/R) kernels per position compute its O
+outputs over R cycles, one inference per R clocks, latency R per layer. baked: thresholds,
 polarities and biases are constants that synthesis folds into the logic; ports: they are input
 ports l<i>_w, l<i>_p, l<i>_bias, programmable as in the paper's FPGA design (on a clocked
 design: configuration, changed only while no beat is in flight). Nothing is written unless export
@@ -143,6 +146,9 @@ def register(subparsers) -> None:
                      help="baked: parameters are constants (default); ports: programmable")
     exp.add_argument("--clocked", action="store_true",
                      help="a register stage per layer, valid/ready streams, clk and rst")
+    exp.add_argument("--reuse", type=_samples, default=1, metavar="R",
+                     help="with --clocked: fold each layer's outputs onto ceil(O/R) kernels "
+                          "over R cycles (one inference per R clocks); default 1")
     exp.set_defaults(func=cmd_export)
 
     ver = subparsers.add_parser("verify", help="check an exported network's RTL on a data set",
@@ -170,10 +176,12 @@ def cmd_export(args) -> int:
     from ..reference.network import load_network
 
     net = load_network(args.model)
-    design = export_network(net, mode=args.thresholds, clocked=args.clocked)
+    design = export_network(net, mode=args.thresholds, clocked=args.clocked, reuse=args.reuse)
     files = write_network_design(design, args.output)
     m = design.manifest
-    clocked = (f", latency {m['latency']} cycles, one inference per clock, valid/ready streams"
+    every = ("one inference per clock" if args.reuse == 1
+             else f"reuse {args.reuse}: one inference per {args.reuse} clocks")
+    clocked = (f", latency {m['latency']} cycles, {every}, valid/ready streams"
                if args.clocked else "")
     print(f"{design.top}: {math.prod(m['input_shape'])} inputs -> {math.prod(m['output_shape'])} "
           f"logits ({m['output_width']} bits), {len(m['stages'])} layers, {m['cells']} cells, "

@@ -69,4 +69,6 @@ FAMILY = register(NeuronFamily(
         "csa": "-|x - w| in one's-complement form, all terms in one carry-save compressor "
                "tree with one final adder",
     },
+    # A network layer is bias + sum of golden_cell (tn_hw.reference.integer.cell).
+    network=True,
 ))
