@@ -233,7 +233,8 @@ def _sky130_text(result: dict) -> str:
 
 
 def _neurons(args, targets) -> list[str]:
-    text = args.neuron or ("threshold,mac" if "sky130" in targets else "threshold")
+    sky130 = any(t.startswith("sky130") for t in targets)
+    text = args.neuron or ("threshold,mac" if sky130 else "threshold")
     names = [n.strip() for n in text.split(",") if n.strip()]
     bad = [n for n in names if n not in NEURONS]
     if bad or not names:
