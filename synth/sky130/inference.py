@@ -46,7 +46,8 @@ def sky130_netlist(verilog: str, top: str, target: str = "sky130", *, cache_dir=
 
     The flow result comes from :func:`tn_hw.synth.area.flow.synthesize` (cached as usual); the
     netlist from the cache entry beside it, or from one run of the same script that keeps its
-    files (its area must equal the flow's).
+    files, which also fills the flow's entry when that is missing (else its area must equal
+    the cached one).
 
     Raises
     ------
@@ -58,21 +59,29 @@ def sky130_netlist(verilog: str, top: str, target: str = "sky130", *, cache_dir=
     flow = TARGETS[target]
     if not isinstance(flow.extension, Sky130Flow):
         raise SynthError(f"{target!r} is not a sky130 target")
-    result = synthesize(verilog, top, flow, cache_dir=cache_dir, cache=cache, timeout=timeout)
     executable = find_yosys(None)
-    key = cache_key(content_key(verilog, flow.script_text(top=top), yosys_version(executable)),
-                    *flow.extension.key_parts(), "netlist.json")
-    store = ResultCache(cache_dir, enabled=cache).sub("sky130-netlist")
+    # The flow's own cache key (as synthesize() builds it), and the netlist's beside it.
+    flow_key = cache_key(content_key(verilog, flow.script_text(top=top),
+                                     yosys_version(executable)), *flow.extension.key_parts())
+    results = ResultCache(cache_dir, enabled=cache)
+    store = results.sub("sky130-netlist")
+    key = cache_key(flow_key, "netlist.json")
     files = store.load_files(key, ["netlist.json"])
     if files is None:
         with tempfile.TemporaryDirectory(prefix="tn-hw-sky130-net-") as scratch:
             kept = synthesize(verilog, top, flow, keep_dir=scratch, timeout=timeout)
-            if kept["metrics"]["area_um2"] != result["metrics"]["area_um2"]:
-                raise SynthError(f"{top}: a repeated sky130 run gave "
-                                 f"{kept['metrics']['area_um2']} um^2, the cached result "
-                                 f"{result['metrics']['area_um2']} um^2")
             store.store_files(key, scratch, ["netlist.json"])
             files = {"netlist.json": (Path(scratch) / "netlist.json").read_text()}
+        cached = results.load(flow_key)
+        if cached is None:
+            # One Yosys run serves both entries: the flow's result is this run's.
+            results.store(flow_key, kept)
+            return json.loads(files["netlist.json"]), kept
+        if cached["metrics"]["area_um2"] != kept["metrics"]["area_um2"]:
+            raise SynthError(f"{top}: a repeated sky130 run gave "
+                             f"{kept['metrics']['area_um2']} um^2, the cached result "
+                             f"{cached['metrics']['area_um2']} um^2")
+    result = synthesize(verilog, top, flow, cache_dir=cache_dir, cache=cache, timeout=timeout)
     return json.loads(files["netlist.json"]), result
 
 
