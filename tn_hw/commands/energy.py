@@ -255,9 +255,10 @@ def _cmd_sky130(args, kernels, widths, sweep) -> int:
         print(render_text(result))
     document = {"command": "tn-hw " + " ".join(sys.argv[1:]), "results": results}
     if sweep:
+        table = f"Command:\n\n    {document['command']}\n\n" + render_markdown(results)
         written = write_files(args.output, {"energy.json": to_json(document),
                                             "energy.csv": render_csv(results),
-                                            "energy.md": render_markdown(results)})
+                                            "energy.md": table})
         print("wrote " + ", ".join(str(p) for p in written))
     if args.json:
         Path(args.json).write_text(to_json(document if sweep else results[0]))
