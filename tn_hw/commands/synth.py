@@ -114,7 +114,8 @@ characterized energy plus C V^2/2 of its load; zero delay), energy_unit_pj (unit
 glitches counted) and power_uw (at 50 MHz, with leakage). Split by neuron, area, leakage,
 energy and power are sums over the neurons times their copies, and delay_ns is the sum over
 the layers of each layer's slowest neuron timed alone (an estimate; --split none times the
-whole network).
+whole network). Split, every neuron's energy is its activity under random inputs, not the
+network's own (later layers see requantized values); see docs/results/sky130.md.
 
   tn-hw synth-net models/ball3-tn4.json --target sky130 --json b.json --csv b.csv
   tn-hw synth-net models/digits-tmlp.json models/digits-mlp.json --pairs --target sky130
