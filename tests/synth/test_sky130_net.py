@@ -1,7 +1,7 @@
 """``--target sky130`` for ``tn-hw synth-net`` and ``tn-hw energy`` (issue 14 item 3).
 
-Real Yosys runs on the smallest designs that show each point: the paper's ball3 network (four
-distinct programmable neurons in four layers) and a 2x2 4-bit kernel pair. How split figures
+Real Yosys runs on the smallest designs that show each point: the last two layers of the
+paper's ball3 network (two neurons in series) and a 2x2 4-bit kernel pair. How split figures
 combine (sums, the longest delay per layer, layers in series) and the golden-model check of the
 energy simulation each have a planted bug that the test catches.
 """
@@ -43,9 +43,19 @@ def test_combine_metrics_adds_copies_and_keeps_the_longest_delay(monkeypatch):
     assert combine_metrics(parts)["delay_ns"] != 3.5
 
 
+def _ball3_tail(tmp_path):
+    """The last two layers of ball3 (3 -> 1 -> 1) as a network: two small neurons in series."""
+    raw = json.loads(Path(BALL3).read_text())
+    raw.update(name="ball3-tail", input={"shape": [3], "width": 8, "frac_bits": 0},
+               layers=raw["layers"][2:])
+    path = tmp_path / "ball3-tail.json"
+    path.write_text(json.dumps(raw))
+    return str(path)
+
+
 def test_synth_net_sky130_reports_um2_ns_pj_per_inference(capsys, tmp_path):
     out_json, out_csv = tmp_path / "b.json", tmp_path / "b.csv"
-    assert main(["synth-net", BALL3, "--target", "sky130", "--quiet",
+    assert main(["synth-net", _ball3_tail(tmp_path), "--target", "sky130", "--quiet",
                  "--json", str(out_json), "--csv", str(out_csv)]) == 0
     text = capsys.readouterr().out
     assert "area_um2" in text and "delay_ns" in text and "energy_pj" in text
@@ -54,7 +64,7 @@ def test_synth_net_sky130_reports_um2_ns_pj_per_inference(capsys, tmp_path):
     assert m["area_um2"] > 0 and m["delay_ns"] > 0 and m["energy_pj"] > 0
     assert m["power_uw"] == pytest.approx(m["energy_pj"] * 50 + m["leakage_nw"] / 1e3, abs=0.01)
     layers = row["layers"]
-    assert list(layers) == ["layer0", "layer1", "layer2", "layer3"]
+    assert list(layers) == ["layer0", "layer1"]
     # Neurons side by side add up; layers in series add their slowest neuron's delay.
     for key in ("area_um2", "cells", "leakage_nw", "energy_pj", "power_uw"):
         assert m[key] == pytest.approx(sum(v["metrics"][key] for v in layers.values()),
@@ -68,7 +78,7 @@ def test_synth_net_sky130_reports_um2_ns_pj_per_inference(capsys, tmp_path):
                                               for v in layers.values()), abs=1e-3)
     with out_csv.open() as f:
         lines = list(csv.DictReader(f))
-    assert [line["layer"] for line in lines] == ["all", "layer0", "layer1", "layer2", "layer3"]
+    assert [line["layer"] for line in lines] == ["all", "layer0", "layer1"]
     assert float(lines[0]["area_um2"]) == pytest.approx(m["area_um2"])
 
 
