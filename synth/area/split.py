@@ -24,8 +24,34 @@ from ...progress import as_progress
 from ..tools import DEFAULT_TIMEOUT, SynthError
 from .flow import synthesize
 
-__all__ = ["Part", "network_area", "network_parts", "render_network_area", "render_ratios",
-           "synthesize_part", "synthesize_parts"]
+__all__ = ["LONGEST", "Part", "combine_metrics", "network_area", "network_csv", "network_parts",
+           "render_network_area", "render_ratios", "synthesize_part", "synthesize_parts"]
+
+#: Metrics that do not add up over parts side by side: a critical path (``delay_ns`` of the
+#: sky130 target) is the longest of the parts'. Every other metric (cells, area, leakage, energy
+#: per inference, power) is a sum, times the copies.
+LONGEST = frozenset({"delay_ns"})
+
+
+def combine_metrics(items) -> dict:
+    """Combine ``(count, metrics)`` of parts that work side by side (one evaluation each).
+
+    Sums, each weighted by its count, except the :data:`LONGEST` metrics (the largest value).
+    A metric that is ``None`` in any part (no energy figure for a clocked netlist) is ``None``
+    in the result; floats are rounded to 4 decimals.
+    """
+    totals: dict = {}
+    for count, metrics in items:
+        for key, value in metrics.items():
+            if key in totals and totals[key] is None:
+                continue
+            if value is None:
+                totals[key] = None
+            elif key in LONGEST:
+                totals[key] = max(totals.get(key, value), value)
+            else:
+                totals[key] = totals.get(key, 0) + count * value
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in totals.items()}
 
 
 @dataclass(frozen=True)
@@ -112,9 +138,10 @@ def synthesize_parts(
     Returns
     -------
     dict
-        ``metrics`` (sums), ``parts`` (per part: ``name``, ``top``, ``count``, ``metrics``,
-        ``seconds``, ``cached``), ``instances`` (sum of counts), ``yosys_seconds`` (sum of the
-        original run times of the distinct parts) and ``wall_seconds``.
+        ``metrics`` (:func:`combine_metrics`: sums, the longest delay), ``parts`` (per part:
+        ``name``, ``top``, ``count``, ``metrics``, ``seconds``, ``cached``), ``instances`` (sum
+        of counts), ``yosys_seconds`` (sum of the original run times of the distinct parts) and
+        ``wall_seconds``.
 
     Raises
     ------
@@ -132,11 +159,10 @@ def synthesize_parts(
                          [(part, target) for part in parts],
                          describe=lambda task: f"{task[0].name} ({task[0].top}) on {task[1]}",
                          on_result=done, options=options | {"timeout": timeout})
-    totals: dict = {}
+    totals = combine_metrics((part.count, result["metrics"])
+                             for part, result in zip(parts, results, strict=True))
     rows = []
     for part, result in zip(parts, results, strict=True):
-        for key, value in result["metrics"].items():
-            totals[key] = totals.get(key, 0) + part.count * value
         rows.append({"name": part.name, "top": part.top, "count": part.count,
                      "metrics": result["metrics"], "seconds": result["seconds"],
                      "cached": result["cached"]})
@@ -238,9 +264,16 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
                                       {"instances": 0, "distinct": 0, "metrics": {}})
             entry["instances"] += part["count"]
             entry["distinct"] += 1
-            for name, value in part["metrics"].items():
-                entry["metrics"][name] = entry["metrics"].get(name, 0) + part["count"] * value
-        row.update(metrics=result["metrics"], yosys_seconds=result["yosys_seconds"],
+        for name, entry in layers.items():
+            entry["metrics"] = combine_metrics((p["count"], p["metrics"]) for p in result["parts"]
+                                               if p["name"].split()[0] == name)
+        metrics = dict(result["metrics"])
+        for key in LONGEST & metrics.keys():
+            # Layers run in series: the network's path is the sum of each layer's longest
+            # neuron (each timed alone, so an estimate of the flat run's path).
+            values = [entry["metrics"][key] for entry in layers.values()]
+            metrics[key] = None if None in values else round(sum(values), 4)
+        row.update(metrics=metrics, yosys_seconds=result["yosys_seconds"],
                    cached=all(p["cached"] for p in result["parts"]), yosys=result["yosys"],
                    instances=result["instances"], distinct=len(result["parts"]),
                    layers=layers, parts=result["parts"])
@@ -251,7 +284,7 @@ def network_area(model, *, mode="baked", split="neuron", target="generic", jobs=
 def render_network_area(rows) -> str:
     """The console report of :func:`network_area` rows: one line per network, one per layer."""
     def metrics(values):
-        return "  ".join(f"{k} {v}" for k, v in values.items())
+        return "  ".join(f"{k} {_shown(v)}" for k, v in values.items())
 
     lines = []
     for row in rows:
@@ -266,11 +299,37 @@ def render_network_area(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _shown(value):
+    if value is None:
+        return "n/a"
+    return f"{value:.{1 if abs(value) >= 100 else 3}f}" if isinstance(value, float) else value
+
+
 def render_ratios(rows) -> str:
     """``MAC/threshold`` ratio lines of rows given as (threshold, MAC) pairs."""
     lines = []
     for tn, mac in zip(rows[::2], rows[1::2], strict=True):
         ratios = "  ".join(f"{k} {mac['metrics'][k] / v:.2f}x"
-                           for k, v in tn["metrics"].items() if v)
+                           for k, v in tn["metrics"].items() if v and mac["metrics"].get(k))
         lines.append(f"MAC/threshold {mac['name']} / {tn['name']}: {ratios}")
     return "".join(line + "\n" for line in lines)
+
+
+def network_csv(rows) -> str:
+    """CSV of :func:`network_area` rows: one line per network (``layer`` ``all``) and one per
+    layer of a split run, one column per metric."""
+    import csv
+    import io
+
+    keys = list(dict.fromkeys(k for row in rows for k in row["metrics"]))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["model", "name", "mode", "split", "target", "layer", "neurons", *keys])
+    for row in rows:
+        head = [row["model"], row["name"], row["mode"], row["split"], row["target"]]
+        writer.writerow([*head, "all" if row["layer"] is None else row["layer"],
+                         row.get("instances", ""), *(row["metrics"].get(k) for k in keys)])
+        for name, layer in row.get("layers", {}).items():
+            writer.writerow([*head, name, layer["instances"],
+                             *(layer["metrics"].get(k) for k in keys)])
+    return out.getvalue()

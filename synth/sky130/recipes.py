@@ -17,7 +17,14 @@ threshold kernel gets, the MAC gets too):
     ``fa_1``/``ha_1`` (:file:`fa_map.v`; ABC maps single-output cells only), then ``default``
     ABC for the remaining logic;
 ``fa-area``
-    ``fa`` with the ``area`` ABC script.
+    ``fa`` with the ``area`` ABC script;
+``direct``
+    ``area`` without the generic pre-mapping inside ``synth`` (``synth -noabc``): ABC maps
+    Yosys's fine-grained gates straight onto the liberty. ``synth``'s own ``abc -fast`` (to
+    Yosys's internal gates, then replaced by ``abc -liberty``) did not finish in 12 minutes on
+    the constant-weight 7x7 8-bit MAC, while the liberty mapping of the same logic takes 9 s;
+    the recipe of the constant-weight sweep and of the baked networks (docs/results/sky130.md,
+    "Every sweep point finishes").
 
 :data:`DEFAULT_RECIPE` (the ``sky130`` target) is chosen by measurement in
 docs/results/sky130.md ("Mapping recipe").
@@ -35,6 +42,7 @@ _ABC_AREA = f"abc -liberty cells.lib -script {_RESTRUCTURE};amap;topo"
 _ABC_TIMING = ("abc -liberty cells.lib -script "
                "+strash;ifraig;scorr;dc2;dretime;strash;dch,-f;map;topo")
 _SYNTH = "synth -flatten -top {top} {synth_options}"
+_SYNTH_DIRECT = "synth -flatten -top {top} {synth_options} -noabc"
 _SYNTH_FA = """read_liberty -lib cells.lib
 synth -flatten -top {top} {synth_options} -run begin:fine
 maccmap
@@ -49,6 +57,7 @@ RECIPES = {
     "timing": ("abc -liberty, dch then map (ABC's delay-oriented mapper)", _SYNTH, _ABC_TIMING),
     "fa": ("maccmap + extract_fa onto fa_1/ha_1, then abc -liberty (&nf)", _SYNTH_FA, _ABC),
     "fa-area": ("maccmap + extract_fa onto fa_1/ha_1, then &dch + amap", _SYNTH_FA, _ABC_AREA),
+    "direct": ("synth -noabc, then abc -liberty with &dch + amap", _SYNTH_DIRECT, _ABC_AREA),
 }
 
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").

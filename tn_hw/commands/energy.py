@@ -49,8 +49,17 @@ Stimuli:
            the centred window of each image with that window of every first-layer neuron of
            models/digits-tmlp.json / digits-mlp.json
 
+--target sky130: both kernels go through the sky130 target of the area flow (the project's
+sky130_fd_sc_hd liberty, recipe of docs/results/sky130.md); the mapped netlists are simulated
+on the same streams, every output checked against the golden model, and every toggle costs
+the cell's characterized internal energy plus C V^2/2 of its load: pJ per inference at zero
+and unit delay, area um^2, critical path ns, leakage nW and power at 50 MHz (--csv, --json).
+Not with --isolation or --netlists.
+
 examples:
   tn-hw energy --kernel 3x3 --width 8 --stimulus random
+  tn-hw energy --kernel 3x3 --width 8 --target sky130 --json e.json --csv e.csv
+  tn-hw energy --kernels 3x3,5x5 --widths 4,8 --target sky130 -o out/e130
   tn-hw energy --kernel 3x3 --width 8 --stimulus digits --json e3.json
   tn-hw energy --kernel 3x3 --stimulus digits --isolation      # operand-isolation experiment
   tn-hw energy --kernel 3x3 --width 8 --netlists out/nets       # keep both gate netlists
@@ -90,7 +99,13 @@ def register(subparsers) -> None:
                         help="delay models, comma-separated: zero, unit (default both)")
     parser.add_argument("--isolation", action="store_true",
                         help="also measure the operand-isolated threshold kernel")
+    parser.add_argument("--target", default="generic", metavar="TARGET",
+                        help="generic: the gate-count proxy above (default); sky130 (or "
+                             "sky130-<recipe>): sky130_fd_sc_hd cells, pJ per inference, um^2, "
+                             "ns, leakage, uW at 50 MHz")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="also write the result as CSV (--target sky130)")
     parser.add_argument("--netlists", metavar="DIR",
                         help="also write both kernels' gate netlists (<top>.v from "
                              "write_verilog -noattr -noexpr, <top>.json) into DIR")
@@ -141,6 +156,7 @@ def cmd_energy(args) -> int:
                           f"{args.vectors}")
     if args.json:
         _check_json_target(args.json)
+    sky130 = _sky130_target(args)
     if args.netlists:
         check_output_dir(Path(args.netlists))
     sweep = args.sweep or any(getattr(args, name) is not None for name in SWEEP_DEFAULTS)
@@ -151,6 +167,8 @@ def cmd_energy(args) -> int:
     if sorted(neurons) != sorted(COMPARED_NEURONS):
         raise EnergyError(f"the energy proxy compares threshold with its MAC baseline: "
                           f"--neurons must be threshold,mac, not {args.neurons!r}")
+    if sky130:
+        return _cmd_sky130(args, kernels, widths, sweep)
     if sweep:
         if not args.output:
             raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.png")
@@ -186,4 +204,66 @@ def cmd_energy(args) -> int:
     if args.json:
         Path(args.json).write_text(to_json(result))
         print(f"wrote {args.json}")
+    return 0
+
+
+def _sky130_target(args) -> bool:
+    """Whether ``--target`` names a sky130 flow; bad targets and options it cannot take are
+    one line each."""
+    from ..synth.area.flow import TARGETS
+    from .report import check_output_file
+
+    if args.target == "generic":
+        if args.csv:
+            raise EnergyError("--csv is written with --target sky130 (a sweep writes "
+                              "energy.csv into -o DIR)")
+        return False
+    sky = [name for name in TARGETS if name.startswith("sky130")]
+    if args.target not in sky:
+        raise EnergyError(f"--target must be generic or one of {', '.join(sky)}, not "
+                          f"{args.target!r}")
+    for flag, value in (("--isolation", args.isolation), ("--netlists", args.netlists)):
+        if value:
+            raise EnergyError(f"{flag} is not offered with --target {args.target}")
+    if args.csv:
+        check_output_file(args.csv, "--csv", error=EnergyError)
+    return True
+
+
+def _cmd_sky130(args, kernels, widths, sweep) -> int:
+    """``--target sky130``: pJ per inference, um^2, ns, leakage and power of both kernels."""
+    from ..manifest import check_output_dir, write_files
+    from ..synth.energy.proxy import to_json
+    from ..synth.sky130.inference import (
+        render_csv,
+        render_markdown,
+        render_text,
+        run_sky130_energy,
+    )
+
+    points = ([(k, w, s) for k in kernels for w in widths for s in args.stimuli
+               if s == "random" or w == 8] if sweep else
+              [(args.kernel, args.width, args.stimulus)])
+    if sweep:
+        if not args.output:
+            raise EnergyError("--sweep needs -o DIR for energy.json, energy.csv and energy.md")
+        check_output_dir(Path(args.output))
+    results = [run_sky130_energy(kernel, width, stimulus, vectors=args.vectors, seed=args.seed,
+                                 delays=args.delay, target=args.target)
+               for kernel, width, stimulus in points]
+    for result in results:
+        print(render_text(result))
+    document = {"command": "tn-hw " + " ".join(sys.argv[1:]), "results": results}
+    if sweep:
+        table = f"Command:\n\n    {document['command']}\n\n" + render_markdown(results)
+        written = write_files(args.output, {"energy.json": to_json(document),
+                                            "energy.csv": render_csv(results),
+                                            "energy.md": table})
+        print("wrote " + ", ".join(str(p) for p in written))
+    if args.json:
+        Path(args.json).write_text(to_json(document if sweep else results[0]))
+        print(f"wrote {args.json}")
+    if args.csv:
+        Path(args.csv).write_text(render_csv(results))
+        print(f"wrote {args.csv}")
     return 0

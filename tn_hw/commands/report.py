@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import TnHwError
 
-__all__ = ["build_root", "finish_build_root", "print_result", "write_json"]
+__all__ = ["build_root", "check_output_file", "finish_build_root", "print_result", "write_json"]
 
 
 def print_result(result, label=None) -> None:
@@ -53,3 +53,16 @@ def write_json(path, data, *, error=TnHwError) -> None:
         Path(path).write_text(json.dumps(data, indent=1) + "\n")
     except OSError as err:
         raise error(f"cannot write {path!r}: {err.strerror or err}") from None
+
+
+def check_output_file(path, flag: str, *, error=TnHwError) -> None:
+    """Fail before any work, as one ``error`` line, when ``flag``'s file cannot be written."""
+    import os
+
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise error(f"{flag} {str(path)!r} is a directory; give a file name")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise error(f"cannot write {flag} {str(path)!r}: {str(parent)!r} is not a writable "
+                    "directory")

@@ -19,7 +19,7 @@ from .args import (
     sweep_from_args,
     synth_options,
 )
-from .report import write_json
+from .report import check_output_file, write_json
 
 __all__ = ["cmd_compare", "cmd_ops", "cmd_synth", "cmd_synth_net", "register"]
 
@@ -106,6 +106,19 @@ examples:
 
 --pairs reads the models as (threshold network, MAC network) pairs and prints MAC/threshold
 ratios. Results are cached like every tn-hw synthesis run.
+
+--target sky130 (sky130_fd_sc_hd standard cells, docs/results/sky130.md) reports area_um2,
+cells, delay_ns, leakage_nw, energy_pj (dynamic energy per inference: each neuron's gate-level
+activity on 1000 random input vectors, parameters held, every toggle weighted by the cell's
+characterized energy plus C V^2/2 of its load; zero delay), energy_unit_pj (unit delay,
+glitches counted) and power_uw (at 50 MHz, with leakage). Split by neuron, area, leakage,
+energy and power are sums over the neurons times their copies, and delay_ns is the sum over
+the layers of each layer's slowest neuron timed alone (an estimate; --split none times the
+whole network). Split, every neuron's energy is its activity under random inputs, not the
+network's own (later layers see requantized values); see docs/results/sky130.md.
+
+  tn-hw synth-net models/ball3-tn4.json --target sky130 --json b.json --csv b.csv
+  tn-hw synth-net models/digits-tmlp.json models/digits-mlp.json --pairs --target sky130
 """
 
 
@@ -174,13 +187,17 @@ def register(subparsers) -> None:
                      help="only layer I (from 0) with its requantization")
     net.add_argument("--target", default="generic",
                      help="one synthesis flow: generic (gates + CMOS transistor estimate, "
-                          "default), xc7 (DSP48E1 allowed), xc7-nodsp or ice40")
+                          "default), xc7 (DSP48E1 allowed), xc7-nodsp, ice40 or sky130 "
+                          "(sky130_fd_sc_hd cells: um^2, ns, leakage, pJ per inference, uW at "
+                          "50 MHz; also sky130-<recipe>)")
     add_executor_options(net, jobs_help="Yosys runs at once (default 1)")
     net.add_argument("--timeout", type=float, default=None, metavar="S",
                      help="seconds per Yosys run (default 1800)")
     net.add_argument("--pairs", action="store_true",
                      help="models are (threshold, MAC) pairs: print MAC/threshold ratios")
     net.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    net.add_argument("--csv", metavar="FILE",
+                     help="also write one CSV line per network and per layer")
     add_quiet_option(net)
     add_cache_options(net)
     net.set_defaults(func=cmd_synth_net)
@@ -220,7 +237,8 @@ def _sky130_text(result: dict) -> str:
 
 
 def _neurons(args, targets) -> list[str]:
-    text = args.neuron or ("threshold,mac" if "sky130" in targets else "threshold")
+    sky130 = any(t.startswith("sky130") for t in targets)
+    text = args.neuron or ("threshold,mac" if sky130 else "threshold")
     names = [n.strip() for n in text.split(",") if n.strip()]
     bad = [n for n in names if n not in NEURONS]
     if bad or not names:
@@ -319,7 +337,12 @@ def cmd_compare(args) -> int:
 
 def cmd_synth_net(args) -> int:
     """Handler of ``tn-hw synth-net``."""
-    from ..synth.area.split import network_area, render_network_area, render_ratios
+    from ..synth.area.split import (
+        network_area,
+        network_csv,
+        render_network_area,
+        render_ratios,
+    )
     from ..synth.tools import DEFAULT_TIMEOUT
 
     if args.pairs and len(args.models) % 2:
@@ -329,11 +352,11 @@ def cmd_synth_net(args) -> int:
         raise SynthError(f"-j must be a positive integer, not {args.jobs}")
     if args.timeout is not None and args.timeout <= 0:
         raise SynthError(f"--timeout must be positive, not {args.timeout}")
-    flows = [t for t in TARGETS if not t.startswith("sky130")]
-    if args.target not in flows:
-        note = " (sky130 is not offered for networks yet)" if args.target in TARGETS else ""
-        raise SynthError(f"--target must be one of {', '.join(flows)}, not {args.target!r}"
-                         f"{note}")
+    if args.target not in TARGETS:
+        raise SynthError(f"--target must be one of {', '.join(TARGETS)}, not {args.target!r}")
+    for option in ("json", "csv"):
+        if getattr(args, option):
+            check_output_file(getattr(args, option), f"--{option}", error=SynthError)
     from ..reference.network import load_network
 
     nets = [load_network(model) for model in args.models]  # every file checked before Yosys
@@ -352,6 +375,8 @@ def cmd_synth_net(args) -> int:
         print(render_ratios(rows), end="")
     if args.json:
         write_json(args.json, rows, error=SynthError)
+    if args.csv:
+        Path(args.csv).write_text(network_csv(rows))
     return 0
 
 
