@@ -18,8 +18,8 @@ valid/ready streams, one inference per clock), and its MAC twin the same way:
     by gate on the real test inputs the model's task names (``ball3-test``, ``digits-test``),
     every logit checked against the golden model, each toggle weighted by the liberty's internal
     energy plus its load (:mod:`tn_hw.synth.sky130.power`), plus the flip-flops' clock energy.
-    The energy proxy of the generic flow (:mod:`tn_hw.synth.energy`) runs on the combinational
-    network with the same inputs.
+    The energy proxy of the generic flow (:mod:`tn_hw.synth.energy`) runs on the same clocked
+    design's generic gate netlist with the same inputs.
 
 :func:`netlist_regression` runs the project's stream regression (gaps, back-pressure, every
 logit compared as an integer) on the mapped sky130 netlist of the stream design with the cells'
@@ -362,6 +362,49 @@ def _clock_energy_pj(liberty, cell: str) -> float:
     return total + cap * VDD ** 2
 
 
+def _settle_registers(netlist, stimulus: dict, flops: int, latency: int, top: str) -> None:
+    """Set ``stimulus["ff_q_<k>"]`` to the D value each register takes for the same vector
+    (the fixed point of the zero-delay simulation: one pass per stage, plus one to see it)."""
+    import numpy as np
+
+    n = len(next(iter(stimulus.values())))
+    for k in range(flops):
+        stimulus[f"ff_q_{k}"] = np.zeros(n, dtype=np.int64)
+    for _ in range(latency + 2):
+        settled = netlist.simulate(stimulus, delay="zero")
+        changed = False
+        for k in range(flops):
+            d = np.asarray(settled.outputs[f"ff_d_{k}"], dtype=np.int64) & 1
+            if not np.array_equal(d, stimulus[f"ff_q_{k}"]):
+                stimulus[f"ff_q_{k}"] = d
+                changed = True
+        if not changed:
+            return
+    raise SystemFlowError(f"{top}: the register values did not settle in {latency + 2} passes "
+                          "(a loop through the registers other than the stall)")
+
+
+def _cut_registers(module: dict, manifest: dict, is_flop, pins=("D", "Q")) -> tuple:
+    """The module with every flip-flop cut out (its Q an input ``ff_q_<k>``, its D an output
+    ``ff_d_<k>``) and the payload ports split; returns ``(module, flop types)``."""
+    ports = _split_ports(module, manifest)
+    cells, flops = {}, []
+    d_pin, q_pin = pins
+    for name, cell in module["cells"].items():
+        if not is_flop(cell["type"]):
+            cells[name] = cell
+            continue
+        conn = cell["connections"]
+        if d_pin not in conn or q_pin not in conn or len(conn) != 3:
+            raise SystemFlowError(f"{manifest['top']}: flip-flop {cell['type']} has pins "
+                                  f"{sorted(conn)}, expected a clock, {d_pin} and {q_pin}")
+        k = len(flops)
+        ports[f"ff_q_{k}"] = {"direction": "input", "bits": conn[q_pin]}
+        ports[f"ff_d_{k}"] = {"direction": "output", "bits": conn[d_pin]}
+        flops.append(cell["type"])
+    return dict(module, cells=cells, ports=ports), flops
+
+
 def stream_energy(report: dict, design, liberty, x, golden) -> dict:
     """Energy per inference (pJ) of a mapped clocked network streaming back-to-back beats.
 
@@ -395,22 +438,8 @@ def stream_energy(report: dict, design, liberty, x, golden) -> dict:
 
     top = design.top
     library = read_liberty(liberty)
-    module = report["modules"][top]
-    ports = _split_ports(module, design.manifest)
-    cells, flops = {}, []
-    for name, cell in module["cells"].items():
-        if not library[cell["type"]]["ff"]:
-            cells[name] = cell
-            continue
-        conn = cell["connections"]
-        if set(conn) != {"CLK", "D", "Q"}:
-            raise SystemFlowError(f"{top}: flip-flop {cell['type']} has pins {sorted(conn)}, "
-                                  "expected CLK, D, Q")
-        k = len(flops)
-        ports[f"ff_q_{k}"] = {"direction": "input", "bits": conn["Q"]}
-        ports[f"ff_d_{k}"] = {"direction": "output", "bits": conn["D"]}
-        flops.append(cell["type"])
-    cut = dict(module, cells=cells, ports=ports)
+    cut, flops = _cut_registers(report["modules"][top], design.manifest,
+                                lambda kind: library[kind]["ff"])
     try:
         netlist, kinds, loads = build_netlist({"modules": {top: cut}}, top, liberty)
         per_gate, per_input = toggle_energy_fj(netlist, kinds, loads, liberty)
@@ -429,23 +458,7 @@ def stream_energy(report: dict, design, liberty, x, golden) -> dict:
     per_clock = {kind: _clock_energy_pj(liberty, kind) for kind in set(flops)}
     clock = sum(per_clock[kind] for kind in flops)
     stimulus = _stream_stimulus(netlist, x)
-    n = len(x)
-    for k in range(len(flops)):
-        stimulus[f"ff_q_{k}"] = np.zeros(n, dtype=np.int64)
-    latency = design.manifest["latency"]
-    for _ in range(latency + 2):
-        settled = netlist.simulate(stimulus, delay="zero")
-        changed = False
-        for k in range(len(flops)):
-            d = np.asarray(settled.outputs[f"ff_d_{k}"], dtype=np.int64) & 1
-            if not np.array_equal(d, stimulus[f"ff_q_{k}"]):
-                stimulus[f"ff_q_{k}"] = d
-                changed = True
-        if not changed:
-            break
-    else:
-        raise SystemFlowError(f"{top}: the register values did not settle in {latency + 2} "
-                              "passes (a loop through the registers other than the stall)")
+    _settle_registers(netlist, stimulus, len(flops), design.manifest["latency"], top)
     out = {}
     for delay in ("zero", "unit"):
         sim = netlist.simulate(stimulus, delay=delay)
@@ -517,40 +530,54 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
         "critical_ns": seq["delay_ns"], "fmax_mhz": round(1000.0 / seq["delay_ns"], 2),
         "leakage_nw": round(leakage, 3), **energy,
         "power_uw_50mhz": round(energy["energy_pj"] * CLOCK_MHZ + leakage / 1e3, 3),
-        "proxy": _proxy(net, x, golden, timeout) if proxy else None,
+        "proxy": _proxy(clocked, x, golden, timeout) if proxy else None,
         "data": data_name, "samples": len(x), "yosys": seq["yosys"],
         "liberty_sha256": seq["liberty_sha256"],
     }
 
 
-def _proxy(net, x, golden, timeout: float) -> dict:
-    """Energy proxy per inference (:mod:`tn_hw.synth.energy`: generic gates, zero delay, per
-    weighting) of the combinational network on the same inputs, every logit checked."""
-    import numpy as np
-
-    from ..export import export_network
-    from .energy.netlist import synthesize_netlist
+def _proxy(design, x, golden, timeout: float) -> dict:
+    """Energy proxy per inference (:mod:`tn_hw.synth.energy`: generic gates of ``generic.ys``,
+    zero delay, per weighting) of the clocked network, registers cut as in
+    :func:`stream_energy`: the logic's gate toggles (register outputs are its inputs, counted
+    with their load under ``fanout``), and ``register_toggles`` apart. Every logit checked."""
+    from .area.flow import TARGETS
+    from .energy.gatesim import Netlist
+    from .energy.netlist import NETLIST_TAIL
     from .energy.options import WEIGHTINGS
     from .energy.proxy import proxy_energy
+    from .tools import SynthError, find_yosys, run_tool
 
-    comb = export_network(net)
-    signed = {p["name"]: p["signed"] for p in comb.manifest["ports"]}
-    netlist, area = synthesize_netlist(comb.verilog, comb.top, signed=signed, timeout=timeout)
-    flat = x.reshape(len(x), -1).numpy()
-    stimulus = {p["name"]: flat[:, p["index"][0]] for p in comb.manifest["ports"]
-                if p["port"] == "x"}
+    top = design.top
+    script = TARGETS["generic"].script_text(top=top) + NETLIST_TAIL
+    with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
+        work = Path(scratch)
+        (work / "design.v").write_text(design.verilog)
+        (work / "run.ys").write_text(script)
+        try:
+            run_tool([find_yosys(), "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                     timeout=timeout, what=f"generic synthesis of {top}")
+            report = json.loads((work / "netlist.json").read_text())
+        except (SynthError, OSError) as error:
+            raise SystemFlowError(str(error)) from None
+    cut, flops = _cut_registers(report["modules"][top], design.manifest,
+                                lambda kind: kind.startswith("$_DFF"), pins=("D", "Q"))
+    try:
+        netlist = Netlist.from_json({"modules": {top: cut}}, top)
+    except SynthError as error:
+        raise SystemFlowError(str(error)) from None
+    stimulus = _stream_stimulus(netlist, x)
+    _settle_registers(netlist, stimulus, len(flops), design.manifest["latency"], top)
     sim = netlist.simulate(stimulus, delay="zero")
-    golden = golden.numpy()
-    for p in comb.manifest["ports"]:
-        if p["port"] == "y":
-            mask = (1 << p["width"]) - 1
-            got = np.asarray(sim.outputs[p["name"]], dtype=np.int64) & mask
-            if not np.array_equal(got, golden[:, p["index"][0]] & mask):
-                raise SystemFlowError(f"generic netlist of {comb.top}: {p['name']} differs "
-                                      "from the golden model")
+    _check_logits(sim.outputs, design.manifest, golden, f"generic netlist of {top}")
+    q_bits = {netlist.inputs[f"ff_q_{k}"][0] for k in range(len(flops))}
+    register = sum(int(t) for bit, t in zip(netlist.input_bits, sim.input_toggles, strict=True)
+                   if bit in q_bits)
     out = {w: round(proxy_energy(netlist, sim.toggles, sim.input_toggles, w) / sim.transitions,
                     2) for w in WEIGHTINGS}
-    out["transistors"] = area["metrics"]["transistors"]
+    out["register_toggles"] = round(register / sim.transitions, 2)
+    out["gates"] = len(netlist.types)
+    out["flops"] = len(flops)
     return out
 
 
@@ -838,6 +865,6 @@ def render_table(result: dict) -> str:
     for r in result["ratios"]:
         parts = [f"{k} {v:g}x" for k, v in r.items()
                  if k not in ("threshold", "mac", "flow", "mac_flow") and v is not None]
-        lines.append(f"{r['mac']} ({r['mac_flow']}) / {r['threshold']} ({r['flow']}): "
-                     + ", ".join(parts))
+        lines.append(f"{r['threshold']} ({r['flow']}) vs {r['mac']} ({r['mac_flow']}), "
+                     "above 1 threshold better: " + ", ".join(parts))
     return "\n".join(lines) + "\n"
