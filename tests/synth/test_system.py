@@ -163,7 +163,7 @@ def test_sky130_energy_of_the_ball3_pair(yosys, tmp_path):
         assert row["area_um2"] > 0 and row["ffs"] > 0 and row["critical_ns"] > 0
         assert row["energy_pj"] > 0 and row["energy_unit_pj"] >= row["energy_pj"]
         assert row["power_uw_50mhz"] == pytest.approx(
-            row["energy_pj"] * 50 + row["leakage_nw"] / 1e3, abs=2e-3)
+            row["energy_pj"] * 50 + row["leakage_nw"] / 1e3, abs=5e-3)
         assert row["proxy"]["fanout"] > 0
     (ratio,) = result["ratios"]
     assert ratio["energy"] == round(rows["ball3-mac4"]["energy_pj"]
