@@ -73,6 +73,10 @@ MODELS = {
         "ball3", (("linear", _T, 3, 5), ("linear", _T, 5, 3), ("linear", _T, 3, 1),
                   ("linear", _T, 1, 1)), (3,), 6, 60, 10, 0.003, (-1.0, 1.0),
         "paper Table 2 4-layer NN N3(5)-N5(3)-N3(1)-N1(1) on ball3"),
+    "ball3-mac4": ModelConfig(
+        "ball3", (("linear", _M, 3, 5), ("relu",), ("linear", _M, 5, 3), ("relu",),
+                  ("linear", _M, 3, 1), ("linear", _M, 1, 1)), (3,), 6, 60, 10, 0.01,
+        description="conventional twin of ball3-tn4 (the paper's Fig. 11 baseline), ReLU"),
 }
 
 

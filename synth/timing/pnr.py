@@ -60,6 +60,7 @@ __all__ = [
     "place_and_route",
     "registered_wrapper",
     "resolve_targets",
+    "route_wrapper",
     "seed_key",
     "summarize_seeds",
 ]
@@ -506,9 +507,58 @@ def place_and_route(
         run or a failed check.
     """
     target = _one_target(target)
+    wrap = wrapper or registered_wrapper(design)
+    synth, results, versions = route_wrapper(wrap, target, name=design.top, seeds=seeds,
+                                             freq=freq, cache_dir=cache_dir, cache=cache,
+                                             keep_dir=keep_dir, timeout=timeout)
+    return {
+        "target": target.name,
+        "device": target.device,
+        "flow": target.synth.description,
+        "top": design.top,
+        "spec": design.spec.describe(),
+        "synth": synth["resources"],
+        "cells_by_type": synth["cells_by_type"],
+        "wrapper": {"input_bits": wrap.input_bits, "output_bits": wrap.output_bits},
+        "latency_cycles": design.spec.latency + 1,
+        "freq_mhz": freq,
+        "tools": versions,
+        "seeds": [results[s] for s in seeds],
+    }
+
+
+def route_wrapper(wrap: Wrapper, target, *, name: str, seeds=(1,), freq: float = DEFAULT_FREQ,
+                  cache_dir=None, cache: bool = True, keep_dir=None,
+                  timeout: float = DEFAULT_TIMEOUT) -> tuple[dict, dict, dict]:
+    """Synthesize a registered wrapper once and route it per seed, through the cache.
+
+    The engine of :func:`place_and_route`, for any :class:`Wrapper` (a kernel's, or a whole
+    clocked network's from :mod:`tn_hw.synth.system`).
+
+    Parameters
+    ----------
+    wrap : Wrapper
+        Its top module must pass :func:`check_registered`.
+    target : str or PnrTarget
+    name : str
+        The wrapped design, for messages.
+    seeds, freq, cache_dir, cache, keep_dir, timeout
+        As :func:`place_and_route`.
+
+    Returns
+    -------
+    (dict, dict, dict)
+        ``synth`` (``resources``, ``cells_by_type``, ``seconds``), ``{seed: figures}`` (from
+        :func:`parse_report` plus ``seed``, ``seconds``, ``cached``) and the tool versions.
+
+    Raises
+    ------
+    PnrError
+        As :func:`place_and_route`.
+    """
+    target = _one_target(target)
     if not seeds:
         raise PnrError("at least one placement seed is needed")
-    wrap = wrapper or registered_wrapper(design)
     yosys, nextpnr = find_yosys(), find_nextpnr(target.nextpnr)
     versions = {"yosys": yosys_version(yosys), "nextpnr": nextpnr_version(nextpnr)}
     script = target.synth.script_text(top=wrap.top)
@@ -529,31 +579,18 @@ def place_and_route(
         with tempfile.TemporaryDirectory(prefix="tn-hw-pnr-") as scratch:
             work = Path(keep_dir) if keep_dir is not None else Path(scratch)
             work.mkdir(parents=True, exist_ok=True)
-            synth = _synthesize_wrapper(work, wrap, script, target, yosys, name=design.top,
+            synth = _synthesize_wrapper(work, wrap, script, target, yosys, name=name,
                                         timeout=timeout)
             for seed in missing:
                 results[seed] = _route_seed(work, nextpnr, target, seed, freq=freq,
-                                            timeout=timeout, name=design.top,
+                                            timeout=timeout, name=name,
                                             ffs=synth["resources"]["ffs"],
                                             keep=keep_dir is not None)
                 store.store(seed_keys[seed],
                             {k: v for k, v in results[seed].items() if k != "cached"})
         store.store(synth_key, synth, ".synth.json")
-    _check_capacity(synth["resources"], target, design.top)  # cached results too
-    return {
-        "target": target.name,
-        "device": target.device,
-        "flow": target.synth.description,
-        "top": design.top,
-        "spec": design.spec.describe(),
-        "synth": synth["resources"],
-        "cells_by_type": synth["cells_by_type"],
-        "wrapper": {"input_bits": wrap.input_bits, "output_bits": wrap.output_bits},
-        "latency_cycles": design.spec.latency + 1,
-        "freq_mhz": freq,
-        "tools": versions,
-        "seeds": [results[s] for s in seeds],
-    }
+    _check_capacity(synth["resources"], target, name)  # cached results too
+    return synth, results, versions
 
 
 def _one_target(target) -> PnrTarget:

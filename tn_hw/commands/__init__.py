@@ -11,7 +11,8 @@ registers :data:`COMMANDS` in this order (the order of ``tn-hw --help``):
 * :mod:`.explore`: ``explore`` (sky130 fronts over architectures and clock targets);
 * :mod:`.network`: ``train``, ``export``, ``verify``;
 * :mod:`.energy`: ``energy``;
-* :mod:`.timing`: ``timing``.
+* :mod:`.timing`: ``timing``;
+* :mod:`.system`: ``system``.
 
 To add a command: a module here with ``register`` and its handler, then one line in
 :data:`COMMANDS`.
@@ -19,12 +20,12 @@ To add a command: a module here with ``register`` and its handler, then one line
 
 from __future__ import annotations
 
-from . import energy, explore, generate, network, regress, synth, timing
+from . import energy, explore, generate, network, regress, synth, system, timing
 
 __all__ = ["COMMANDS", "register_all"]
 
 #: Command modules in ``tn-hw --help`` order.
-COMMANDS = (generate, regress, synth, explore, network, energy, timing)
+COMMANDS = (generate, regress, synth, explore, network, energy, timing, system)
 
 
 def register_all(subparsers) -> None:

@@ -1,0 +1,128 @@
+"""``tn-hw system``: a whole network as a clocked accelerator, measured against its MAC twin."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ..errors import TnHwError
+from .args import add_cache_options, add_quiet_option, formatter
+
+__all__ = ["cmd_system", "register"]
+
+#: Names of the files ``-o DIR`` receives (all or nothing).
+OUTPUTS = ("system.json", "system.csv", "system.md")
+
+_EPILOG = """\
+What is measured: the network as `tn-hw export --clocked` builds it (baked weights, a register
+stage per layer, valid/ready streams, one inference per clock), and its MAC twin the same way.
+
+targets:
+  ice40   Yosys + nextpnr on an iCE40 HX8K (LUT only): Fmax (median over the seeds), LUT4,
+          carry, FF, DSP, BRAM; the design sits between a shift-register input and an output
+          register (harness_ffs of the FFs), so every path is register to register
+  ecp5    the same on an ECP5 LFE5U-85F; a network with MAC layers also without DSP blocks
+          (flow ecp5-nodsp: Booth multipliers in LUTs)
+  sky130  the stream design mapped onto sky130_fd_sc_hd: area, flip-flops, register-to-register
+          critical path, leakage; the register-free network's netlist simulated gate by gate on
+          the task's real test inputs (ball3-test, digits-test; every logit checked against the
+          golden model): energy per inference in pJ (zero delay; unit delay counts glitches),
+          power at 50 MHz (one inference per clock plus leakage), and the generic-flow energy
+          proxy on the same inputs
+
+Latency is the accelerator's cycles (one per layer) at 50 MHz (the paper's clock) and at Fmax;
+inferences per second are one per initiation interval. The twin is found in the model's folder
+(same task, input and layer shapes, the other neuron), or given with --twin FILE; --no-twin
+measures the model alone. Ratios: twin over threshold for latency, area, LUTs, energy and power,
+threshold over twin for Fmax; above 1 the threshold network is better.
+
+examples:
+  tn-hw system models/ball3-tn4.json --target ecp5 -o out/sys-ecp5
+  tn-hw system models/ball3-tn4.json --target sky130 -o out/sys-sky130
+  tn-hw system models/digits-tmlp.json --target ice40 --seeds 3
+"""
+
+
+def _command(args) -> str:
+    argv = ["system", args.model, "--target", args.target, "--seeds", str(args.seeds)]
+    if args.twin:
+        argv += ["--twin", args.twin]
+    if args.no_twin:
+        argv.append("--no-twin")
+    if args.samples is not None:
+        argv += ["--samples", str(args.samples)]
+    if args.no_proxy:
+        argv.append("--no-proxy")
+    return "tn-hw " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _progress(line: str) -> None:
+    print(f"system: {line}", file=sys.stderr, flush=True)
+
+
+def cmd_system(args) -> int:
+    """Handler of ``tn-hw system``."""
+    from ..manifest import check_output_dir, write_files
+    from ..synth.system import SYSTEM_TARGETS, render_csv, render_table, run_system
+
+    if args.target not in SYSTEM_TARGETS:
+        raise TnHwError(f"unknown target {args.target!r}; choose from "
+                        f"{', '.join(SYSTEM_TARGETS)}")
+    if args.seeds < 1:
+        raise TnHwError(f"--seeds must be a positive integer, not {args.seeds}")
+    if args.twin and args.no_twin:
+        raise TnHwError("--twin and --no-twin exclude each other")
+    for path in (args.model, args.twin):
+        if path and not Path(path).is_file():
+            raise TnHwError(f"model {path!r} is not a file")
+    if args.output:
+        check_output_dir(Path(args.output))
+    twin = False if args.no_twin else (args.twin or True)
+    progress = None if args.quiet else _progress
+    result = run_system(args.model, args.target, twin=twin,
+                        seeds=tuple(range(1, args.seeds + 1)), freq=args.freq,
+                        samples=args.samples, proxy=not args.no_proxy,
+                        cache_dir=args.cache_dir, cache=not args.no_cache,
+                        timeout=args.timeout, progress=progress)
+    result["meta"]["command"] = _command(args)
+    table = render_table(result)
+    print(table, end="")
+    if args.output:
+        write_files(args.output, {
+            "system.json": json.dumps(result, indent=1) + "\n",
+            "system.csv": render_csv(result),
+            "system.md": f"    {result['meta']['command']}\n\n{table}",
+        })
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``system`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "system", help="a network as a clocked accelerator vs its MAC twin: Fmax, latency, "
+                       "LUTs, sky130 area, energy and power",
+        description="Place and route (iCE40, ECP5) or map (sky130) a whole network as a clocked "
+                    "streaming accelerator, with its MAC twin, and compare them.",
+        epilog=_EPILOG, formatter_class=formatter)
+    parser.add_argument("model", help="a tn-hw-net model file (e.g. models/ball3-tn4.json)")
+    parser.add_argument("--target", default="ecp5", help="ice40, ecp5 or sky130 (default ecp5)")
+    parser.add_argument("--twin", metavar="FILE", help="the twin model (default: found beside "
+                                                       "MODEL)")
+    parser.add_argument("--no-twin", action="store_true", help="measure MODEL alone")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="nextpnr placement seeds 1..N, median Fmax (default 1)")
+    parser.add_argument("--freq", type=float, default=100.0, metavar="MHZ",
+                        help="nextpnr target clock (default 100)")
+    parser.add_argument("--samples", type=int, metavar="N",
+                        help="sky130: first N test inputs of the energy simulation (default all)")
+    parser.add_argument("--no-proxy", action="store_true",
+                        help="sky130: skip the generic-flow energy proxy")
+    parser.add_argument("--timeout", type=float, default=1800, metavar="S",
+                        help="seconds per Yosys or nextpnr run (default 1800)")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="write system.json, system.csv and system.md into DIR")
+    add_cache_options(parser)
+    add_quiet_option(parser)
+    parser.set_defaults(func=cmd_system)
