@@ -91,6 +91,37 @@ class LaneLayout:
         self.outputs = self._layout(manifest, "output")
         self.in_bits = sum(p.width for p in self.inputs)
         self.out_bits = sum(p.width for p in self.outputs)
+        self._pack_plan = self._plan(self.inputs)
+        self._flat = {}
+
+    @staticmethod
+    def _plan(ports):
+        """What :meth:`pack` precomputes for ``ports``: each family's ports (``{family: (their
+        indices, their positions among the ports)}``), the bytes of each port value that hold
+        its bits, and where the port bits sit among the bits of those bytes (ports are laid
+        out one after another, so port-major, bit-minor order is the lane's bit order)."""
+        families = {}
+        for position, port in enumerate(ports):
+            families.setdefault(port.family, []).append((port.index, position))
+        columns = {family: (tuple(index for index, _ in members),
+                            np.array([position for _, position in members], dtype=np.intp))
+                   for family, members in families.items()}
+        widths = np.array([p.width for p in ports] or [0], dtype=np.int64)
+        widest = int(widths.max())
+        # Bits of a value: the low bytes of its int64 (little-endian); wider ports than 64
+        # bits take the shift path, where numpy fills bits 64 and up with the sign.
+        value_bits = 8 * -(-max(1, widest) // 8) if widest <= 64 else widest
+        bit = np.arange(value_bits, dtype=np.int64)
+        take = np.flatnonzero(bit[None, :] < widths[:, None])
+        return columns, value_bits, take
+
+    def _flat_indices(self, family, indices, shape):
+        """Positions of ``indices`` in a flattened family array of index shape ``shape``."""
+        key = (family, shape)
+        if key not in self._flat:
+            self._flat[key] = np.array([np.ravel_multi_index(index, shape) if index else 0
+                                        for index in indices], dtype=np.intp)
+        return self._flat[key]
 
     @staticmethod
     def _layout(manifest, direction):
@@ -173,35 +204,53 @@ class LaneLayout:
 
     # -- packing -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _column(arrays, port):
-        column = arrays[port.family]
-        return column[(slice(None),) + port.index]
-
     def pack(self, arrays, start, count) -> int:
         """Pack vectors ``start .. start+count-1`` of ``arrays`` into the ``in_bus`` integer.
 
         ``arrays`` maps a port family to an int64 array of shape ``(batch, *index_shape)``.
-        Lanes beyond ``count`` are zero.
+        Lanes beyond ``count`` are zero. Vectorized over the whole batch: one gather per port
+        family, one shift of every port value by every bit position, one ``packbits``.
         """
-        bits = np.zeros((self.lanes, self.in_bits), dtype=np.uint8)
-        for port in self.inputs:
-            values = self._column(arrays, port)[start:start + count].astype(np.int64)
-            shifts = np.arange(port.width, dtype=np.int64)
-            bits[:count, port.offset:port.offset + port.width] = (values[:, None] >> shifts) & 1
+        if count <= 0:
+            return 0
+        columns, value_bits, take = self._pack_plan
+        values = np.empty((count, len(self.inputs)), dtype="<i8")
+        for family, (indices, positions) in columns.items():
+            block = np.asarray(arrays[family][start:start + count])
+            flat = self._flat_indices(family, indices, block.shape[1:])
+            values[:, positions] = block.reshape(count, -1)[:, flat]
+        if value_bits <= 64:
+            low = values.view(np.uint8).reshape(count, -1, 8)[:, :, :value_bits // 8]
+            bits = np.unpackbits(low, axis=-1, bitorder="little")
+        else:
+            shifts = np.minimum(np.arange(value_bits, dtype=np.int64), 63)
+            bits = ((values[:, :, None] >> shifts) & 1).astype(np.uint8)
+        bits = np.take(bits.reshape(count, -1), take, axis=1)
         return int.from_bytes(np.packbits(bits.reshape(-1), bitorder="little").tobytes(),
                               "little")
 
     def unpack(self, value: int, count) -> dict:
-        """Split an ``out_bus`` integer into ``{port name: int64 array of count values}``."""
-        total = self.lanes * self.out_bits
-        raw = np.frombuffer(value.to_bytes((total + 7) // 8, "little"), dtype=np.uint8)
-        bits = np.unpackbits(raw, bitorder="little")[:total].reshape(self.lanes, self.out_bits)
+        """Split an ``out_bus`` integer into ``{port name: int64 array of count values}``.
+
+        A lane of at most 64 bits is read as one ``uint64`` word per vector and each port cut
+        out of it with a shift and a mask; wider lanes are summed bit by bit per port.
+        """
+        total = count * self.out_bits
+        raw = np.frombuffer(value.to_bytes((self.lanes * self.out_bits + 7) // 8, "little"),
+                            dtype=np.uint8)
+        bits = np.unpackbits(raw, count=total, bitorder="little").reshape(count, self.out_bits)
+        if self.out_bits <= 64:
+            padded = np.zeros((count, 64), dtype=np.uint8)
+            padded[:, :self.out_bits] = bits
+            words = np.packbits(padded, axis=1, bitorder="little").view("<u8").reshape(count)
         result = {}
         for port in self.outputs:
-            field = bits[:count, port.offset:port.offset + port.width].astype(np.uint64)
-            weights = np.left_shift(np.uint64(1), np.arange(port.width, dtype=np.uint64))
-            unsigned = (field * weights).sum(axis=1, dtype=np.uint64)
+            if self.out_bits <= 64:
+                unsigned = (words >> np.uint64(port.offset)) & np.uint64((1 << port.width) - 1)
+            else:
+                field = bits[:, port.offset:port.offset + port.width].astype(np.uint64)
+                weights = np.left_shift(np.uint64(1), np.arange(port.width, dtype=np.uint64))
+                unsigned = (field * weights).sum(axis=1, dtype=np.uint64)
             if port.signed and port.width < 64:
                 signed = unsigned.astype(np.int64)
                 signed[signed >= (1 << (port.width - 1))] -= 1 << port.width

@@ -78,7 +78,8 @@ def random_vectors(spec: KernelSpec, kind: str, rng: np.random.Generator, count:
         edges = np.array(sorted({v for v in (lo, lo + 1, -1, 0, 1, hi - 1, hi) if lo <= v <= hi}),
                          dtype=np.int64)
         edgy = rng.choice(edges, size=(count // 2, *shape))
-        vectors[family] = np.concatenate([flat, edgy]).astype(np.int64)
+        # Both halves are int64 already: no second copy of the whole set.
+        vectors[family] = np.concatenate([flat, edgy]).astype(np.int64, copy=False)
     return vectors
 
 
