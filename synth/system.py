@@ -185,24 +185,11 @@ def network_wrapper(design):
     -------
     tn_hw.synth.timing.pnr.Wrapper
     """
-    from .timing.pnr import WRAPPER_TOP, Wrapper
+    from .timing.pnr import WRAPPER_TOP, Wrapper, chain_connections
 
     if not design.manifest.get("latency"):
         raise SystemFlowError(f"{design.top} is not a clocked network (export it with --clocked)")
-    ports = design.manifest["ports"]
-    inputs = [p for p in ports if p["direction"] == "input"]
-    outputs = [p for p in ports if p["direction"] == "output"]
-    n_in = sum(p["width"] for p in inputs)
-    n_out = sum(p["width"] for p in outputs)
-    connections, low = [], 0
-    for port in inputs:
-        connections.append(f"    .{port['name']}(chain[{low + port['width'] - 1}:{low}]),")
-        low += port["width"]
-    out_low = 0
-    for port in outputs:
-        high = out_low + port["width"] - 1
-        connections.append(f"    .{port['name']}(net_out[{high}:{out_low}]),")
-        out_low += port["width"]
+    n_in, n_out, connections = chain_connections(design.manifest["ports"], "net_out")
     connections += ["    .clk(clk),", "    .rst(1'b0)"]
     # Both harness registers are shift registers, so that a network of any width needs three
     # pins (sin, load, sout): the output register loads all outputs while `load` (registered)

@@ -100,6 +100,24 @@ class Sky130Flow:
         return [f"liberty sha256 {digest}", f"fa_map.v sha256 {techmap}",
                 ANALYSIS if self.energy else ANALYSIS + " no energy"]
 
+    def mapped_cells(self, stat: dict, top: str) -> tuple[dict, dict]:
+        """``(cell counts by type, the read liberty)`` of a mapped design's ``stat``.
+
+        Raises
+        ------
+        SynthError
+            If the netlist holds a cell the liberty does not define.
+        """
+        from .liberty import read_liberty
+
+        cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
+        library = read_liberty(self._path())
+        unknown = sorted(c for c in cells if c not in library)
+        if unknown:
+            raise SynthError(f"sky130 synthesis of {top} left cells outside the liberty: "
+                             f"{', '.join(unknown)}")
+        return cells, library
+
     def analyze(self, work: Path, stat: dict, top: str) -> dict:
         """Figures of the mapped netlist in ``work`` (``netlist.json``).
 
@@ -111,15 +129,8 @@ class Sky130Flow:
             (``area_by_type``, ``lef_area_um2``, ``critical_path``, ``endpoint``, ``energy``,
             ``liberty_sha256``, ``clock_mhz``).
         """
-        from .liberty import read_liberty
-
         lib = self._path()
-        cells = dict(sorted(stat.get("num_cells_by_type", {}).items()))
-        library = read_liberty(lib)
-        unknown = sorted(c for c in cells if c not in library)
-        if unknown:
-            raise SynthError(f"sky130 synthesis of {top} left cells outside the liberty: "
-                             f"{', '.join(unknown)}")
+        cells, library = self.mapped_cells(stat, top)
         area = round(float(stat.get("area", 0.0)), 4)
         try:
             lef = check_area(cells, area, top=top)

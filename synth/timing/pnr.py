@@ -53,6 +53,7 @@ __all__ = [
     "PnrError",
     "PnrTarget",
     "Wrapper",
+    "chain_connections",
     "check_registered",
     "find_nextpnr",
     "nextpnr_version",
@@ -229,6 +230,24 @@ class Wrapper:
     output_bits: int
 
 
+
+def chain_connections(ports, out_bus: str) -> tuple[int, int, list[str]]:
+    """``(input bits, output bits, port connection lines)`` of a design wrapped between shift
+    registers: the inputs, in manifest order, take consecutive slices of ``chain`` from bit 0,
+    the outputs consecutive slices of ``out_bus``."""
+    inputs = [p for p in ports if p["direction"] == "input"]
+    outputs = [p for p in ports if p["direction"] == "output"]
+    connections, low = [], 0
+    for port in inputs:
+        connections.append(f"    .{port['name']}(chain[{low + port['width'] - 1}:{low}]),")
+        low += port["width"]
+    out_low = 0
+    for port in outputs:
+        connections.append(
+            f"    .{port['name']}({out_bus}[{out_low + port['width'] - 1}:{out_low}]),")
+        out_low += port["width"]
+    return low, out_low, connections
+
 def registered_wrapper(design, *, output_register: bool = True) -> Wrapper:
     """Wrap a generated kernel so that every path through it runs from register to register.
 
@@ -244,19 +263,7 @@ def registered_wrapper(design, *, output_register: bool = True) -> Wrapper:
     -------
     Wrapper
     """
-    inputs = [p for p in design.manifest["ports"] if p["direction"] == "input"]
-    outputs = [p for p in design.manifest["ports"] if p["direction"] == "output"]
-    n_in = sum(p["width"] for p in inputs)
-    n_out = sum(p["width"] for p in outputs)
-    connections, low = [], 0
-    for port in inputs:
-        connections.append(f"    .{port['name']}(chain[{low + port['width'] - 1}:{low}]),")
-        low += port["width"]
-    out_low = 0
-    for port in outputs:
-        connections.append(
-            f"    .{port['name']}(kernel_y[{out_low + port['width'] - 1}:{out_low}]),")
-        out_low += port["width"]
+    n_in, n_out, connections = chain_connections(design.manifest["ports"], "kernel_y")
     if design.spec.stages:
         # The kernel's pipeline registers have no reset (tn_hw.hdl.pipeline); rst stays low.
         connections += ["    .clk(clk),", "    .rst(1'b0),"]

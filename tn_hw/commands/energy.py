@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from .args import (
     progress_for,
     sweep_from_args,
 )
+from .report import check_output_file
 
 __all__ = ["cmd_energy", "register"]
 
@@ -126,16 +126,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=cmd_energy)
 
 
-def _check_json_target(path) -> None:
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise EnergyError(f"--json {path!r} is a directory")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise EnergyError(f"cannot write --json {path!r}: {str(parent)!r} is not a writable "
-                          "directory")
-
-
 def cmd_energy(args) -> int:
     # The proxy imports torch (digits stimulus, golden model): only when a run is asked for.
     from ..manifest import check_output_dir, write_files
@@ -155,7 +145,7 @@ def cmd_energy(args) -> int:
         raise EnergyError(f"vectors must be at least 2 (toggles need a transition), not "
                           f"{args.vectors}")
     if args.json:
-        _check_json_target(args.json)
+        check_output_file(args.json, "--json", error=EnergyError)
     sky130 = _sky130_target(args)
     if args.netlists:
         check_output_dir(Path(args.netlists))
@@ -211,7 +201,6 @@ def _sky130_target(args) -> bool:
     """Whether ``--target`` names a sky130 flow; bad targets and options it cannot take are
     one line each."""
     from ..synth.area.flow import TARGETS
-    from .report import check_output_file
 
     if args.target == "generic":
         if args.csv:
