@@ -20,9 +20,15 @@ for the smallest design that runs at ``T`` with registers around it (:func:`sear
   registered (inputs arrive at the flop's clock-to-Q, outputs need its setup), so ``delay_ns``
   is the minimum clock period of the design between registers, combinational or pipelined;
   area (``stat -liberty``), leakage, and energy per inference (:mod:`tn_hw.synth.sky130.power`,
-  zero delay, registers counted with their clock energy).
+  zero delay, registers counted with their clock energy);
+* **report** (:func:`best_design`): each clock's row is the smallest design that meets it among
+  *every* point synthesized for that neuron, architecture, kernel and width, whichever clock's
+  search asked for it (a looser clock's search may have found a smaller design that also meets
+  a tighter clock: its ``D<budget>`` mapping differs, or it times another stage count);
+  equal areas go to the shorter delay,
+  then the fewer stages. ``min_stages`` stays the search's.
 
-A target that no stage count meets leaves a row with ``met`` false and the fastest design found.
+A target that no design meets leaves a row with ``met`` false and the fastest design found.
 Every synthesis is one point of :func:`tn_hw.executor.run_points` (``-j``, ``--scheduler``) and
 one entry of the synthesis cache; points are run in rounds (each search's next candidate), the
 same point asked by several searches runs once.
@@ -58,6 +64,7 @@ __all__ = [
     "CSV_FIELDS",
     "CUT_MODELS",
     "ExploreFlow",
+    "best_design",
     "explore_point",
     "fronts",
     "headline",
@@ -253,6 +260,21 @@ def search(clock_ns: float, max_stages: int, overhead_ns: float, *, extra: int =
     stages, name, metrics = min(met, key=lambda m: (m[2]["area_um2"], m[2]["delay_ns"], m[0]))
     return {"met": True, "min_stages": first, "stages": stages, "mapping": name,
             "metrics": metrics}
+
+
+def best_design(points, clock_ns: float) -> dict | None:
+    """The design a clock's row reports, among ``points`` (dicts with ``area_um2``,
+    ``delay_ns`` and ``stages``: every design synthesized for one neuron, architecture, kernel
+    and width, whichever clock's search asked for it).
+
+    The smallest area among the points whose ``delay_ns`` meets ``clock_ns``; equal areas: the
+    shorter delay, then the fewer stages. No point meets: the fastest (equal delays: the
+    smaller area, then the fewer stages). ``None`` for no points.
+    """
+    met = [p for p in points if p["delay_ns"] <= clock_ns]
+    if met:
+        return min(met, key=lambda p: (p["area_um2"], p["delay_ns"], p["stages"]))
+    return min(points, key=lambda p: (p["delay_ns"], p["area_um2"], p["stages"]), default=None)
 
 
 def run_explore(
@@ -452,16 +474,25 @@ def run_explore(
                         advance(key, metrics)
                         progressed = True
 
+    # Each clock's row: the smallest design meeting it over EVERY point synthesized for its
+    # (neuron, arch, kernel, width), whichever search asked for it (best_design).
+    candidates: dict = {}
+    for concrete, result in results.items():
+        candidates.setdefault(concrete[:4], []).append(
+            {"stages": concrete[4], "area_um2": result["metrics"]["area_um2"],
+             "delay_ns": result["metrics"]["delay_ns"], "concrete": concrete})
     rows = []
     for key, choice in chosen.items():
         neuron, arch, kernel, width, clock = key
-        design = (neuron, arch, kernel, width, choice["stages"])
-        concrete = (*design, picked.get(design), choice["mapping"])
+        best = best_design(candidates[key[:4]], clock)
+        concrete = best["concrete"]
         result = results[concrete]
-        model = None
-        if choice["stages"]:
-            model = "unit" if picked.get(design) is None else "sky130"
-        rows.append(_row(neuron, arch, kernel, width, clock, choice, choice["metrics"], result,
+        stages, cuts, mapping = concrete[4:]
+        met = best["delay_ns"] <= clock
+        choice = {"met": met, "stages": stages, "mapping": mapping,
+                  "min_stages": choice["min_stages"] if choice["met"] or not met else stages}
+        model = None if not stages else "unit" if cuts is None else "sky130"
+        rows.append(_row(neuron, arch, kernel, width, clock, choice, result["metrics"], result,
                          built[concrete[:6]], model))
     order = {k: i for i, k in enumerate(searches)}
     rows.sort(key=lambda r: order[(r["neuron"], r["arch"], parse_kernel(r["kernel"]),
@@ -667,6 +698,8 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
             f"{r['unit_cuts']} | {_fmt(r['unit_ns'])} | {r['sky130_cuts']} | "
             f"{_fmt(r['sky130_ns'])} |")
     lines += ["", "## Every search", "",
+              "Per architecture and clock: the smallest design meeting the clock among every "
+              "point synthesized for the architecture, whichever clock's search ran it.", "",
               "| neuron | arch | kernel | W | clock ns | met | stages | cuts | mapping | um^2 | "
               "delay ns | pJ | flops |",
               "|---|---|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|"]

@@ -33,7 +33,9 @@ clock with registers around it:
            inputs at the flop's clk->q, outputs with its setup), energy per inference (zero
            delay, 1000 random vectors, pipeline registers and their clock counted), leakage
 
-A clock no design meets leaves a row with met=false and the fastest design found. DIR gets
+Each row reports the smallest design meeting its clock among every design synthesized for the
+architecture, whichever clock's search ran it. A clock no design meets leaves a row with
+met=false and the fastest design found. DIR gets
 explore.json (rows, every synthesized point, Pareto fronts, iso-clock ratios), explore.csv,
 explore.md and explore_<kernel>_w<width>.png (area vs delay with each neuron's Pareto front,
 energy vs delay). Runs in parallel (-j, --scheduler) and from the synthesis cache.
