@@ -131,8 +131,8 @@ class Target:
     extension : object, optional
         A cell-library flow's additions (the ``sky130`` target:
         :class:`tn_hw.synth.sky130.target.Sky130Flow`): ``files()`` (``{name: path}`` copied
-        into the work folder), ``key_parts()`` (more cache-key parts, e.g. the liberty's hash)
-        and ``analyze(work, stat, top)`` (``{"metrics": {...}, "details": {...}}`` from the
+        into the work folder), ``key_parts(verilog)`` (more cache-key parts, e.g. the liberty's
+        hash) and ``analyze(work, stat, top)`` (``{"metrics": {...}, "details": {...}}`` from the
         files the script wrote, merged into the result).
     """
 
@@ -353,7 +353,7 @@ def synthesize(
     key = content_key(verilog, script, version)
     extension = flow.extension
     if extension is not None:
-        key = cache_key(key, *extension.key_parts())
+        key = cache_key(key, *extension.key_parts(verilog))
     results = ResultCache(cache_dir, enabled=cache and keep_dir is None)
     result = results.load(key)
     if result is not None:

@@ -62,7 +62,7 @@ def sky130_netlist(verilog: str, top: str, target: str = "sky130", *, cache_dir=
     executable = find_yosys(None)
     # The flow's own cache key (as synthesize() builds it), and the netlist's beside it.
     flow_key = cache_key(content_key(verilog, flow.script_text(top=top),
-                                     yosys_version(executable)), *flow.extension.key_parts())
+                                     yosys_version(executable)), *flow.extension.key_parts(verilog))
     results = ResultCache(cache_dir, enabled=cache)
     store = results.sub("sky130-netlist")
     key = cache_key(flow_key, "netlist.json")

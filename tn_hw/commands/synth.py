@@ -227,12 +227,13 @@ def _sky130_text(result: dict) -> str:
             + ", ".join(f"{c.split('__')[-1]} {a:.0f} um^2" for c, a in largest) + ")",
             f"delay {m['delay_ns']:.3f} ns (sta.py over the liberty)",
             f"leakage {m['leakage_nw']:.2f} nW"]
-    if m["energy_pj"] is not None:
-        text += [f"energy {m['energy_pj']:.3f} pJ/inference (zero delay; "
-                 f"{m['energy_unit_pj']:.3f} pJ with unit-delay glitches)",
-                 f"power {m['power_uw']:.1f} uW at {d['clock_mhz']:g} MHz"]
+    if m["energy_pj"] is None:
+        text.append("energy: n/a")
     else:
-        text.append("energy: n/a (clocked netlist)")
+        glitches = ("registers transparent, clock pins counted" if m["energy_unit_pj"] is None
+                    else f"{m['energy_unit_pj']:.3f} pJ with unit-delay glitches")
+        text += [f"energy {m['energy_pj']:.3f} pJ/inference (zero delay; {glitches})",
+                 f"power {m['power_uw']:.1f} uW at {d['clock_mhz']:g} MHz"]
     return ", ".join(text)
 
 
