@@ -85,3 +85,36 @@ def test_a_clock_no_design_meets_reports_the_fastest(synthetic):
     assert len(missed) == 1 and not missed[0]["met"] and missed[0]["min_stages"] is None
     assert missed[0]["delay_ns"] == min(p["delay_ns"] for p in sweep["points"]) == 3.0
     assert iso_clock_ratios(sweep) == []             # no reference neuron in this sweep
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("csa", {"threshold": ["csa"], "mac": ["csa"]}),
+    ("threshold:tree,threshold:csa,mac:merged",
+     {"threshold": ["tree", "csa"], "mac": ["merged"]}),
+    ("merged", {"threshold": ["tree"], "mac": ["merged"]}),    # a neuron left out: its default
+    ("mac:csa,csa", {"threshold": ["csa"], "mac": ["csa"]}),
+])
+def test_archs_names_and_neuron_qualified_names(monkeypatch, tmp_path, capsys, text, expected):
+    from tn_hw.cli import main
+    from tn_hw.errors import TnHwError
+
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        raise TnHwError("stopped before synthesis")
+
+    monkeypatch.setattr(explore, "run_explore", fake)
+    assert main(["explore", "--archs", text, "-o", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "stopped before synthesis" in capsys.readouterr().err
+    assert seen["archs"] == expected
+
+
+@pytest.mark.parametrize("text", ["mac:cmp-csa", "nope:tree", "threshold:nosuch"])
+def test_a_qualified_name_of_no_architecture_is_one_line_exit_2(tmp_path, capsys, text):
+    from tn_hw.cli import main
+
+    assert main(["explore", "--archs", text, "-o", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--archs: {text} names no architecture" in err[0]
+    assert not (tmp_path / "o").exists()

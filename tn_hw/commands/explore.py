@@ -44,6 +44,7 @@ examples:
   tn-hw explore --kernels 3x3 --widths 8 -o out/explore
   tn-hw explore --kernels 3x3,5x5 --widths 4,8,16 --clocks 20,10,5,4,3 -j 2 -o out/fronts
   tn-hw explore --kernels 3x3 --widths 8 --clocks 50MHz,200MHz,300MHz -o out/mhz
+  tn-hw explore --kernels 5x5 --widths 16 --archs threshold:tree,threshold:csa,mac:merged -o out/w16
 """
 
 
@@ -66,7 +67,8 @@ def register(subparsers) -> None:
                               "paper's 50 MHz)")
     explore.add_argument("--archs", metavar="NAME[,NAME...]",
                          help="micro-architectures to sweep, comma-separated; each neuron takes "
-                              "the names it has (tn-hw generate --help lists them); default "
+                              "the names it has (tn-hw generate --help lists them), NEURON:NAME "
+                              "only that neuron's (e.g. threshold:csa,mac:merged); default "
                               "every architecture of every neuron")
     explore.add_argument("--cuts", choices=CUT_MODELS, default="sky130",
                          help="pipeline cut placement: sky130 (liberty-measured per-operation "
@@ -93,8 +95,17 @@ def cmd_explore(args) -> int:
         from .. import neurons as registry
 
         wanted = [a.strip() for a in args.archs.split(",") if a.strip()]
-        archs = {n: [a for a in wanted if a in registry.get(n).architectures] for n in neurons}
-        unknown = [a for a in wanted if not any(a in names for names in archs.values())]
+        archs = {n: [] for n in neurons}
+        unknown = []
+        for item in wanted:
+            neuron, _, name = item.rpartition(":")
+            owners = [neuron] if neuron else neurons
+            hits = [n for n in owners if n in archs and name in registry.get(n).architectures]
+            for n in hits:
+                if name not in archs[n]:
+                    archs[n].append(name)
+            if not hits:
+                unknown.append(item)
         if not wanted or unknown:
             raise TnHwError(f"--archs: {', '.join(unknown) or repr(args.archs)} names no "
                             f"architecture of {', '.join(neurons)}")
