@@ -138,9 +138,9 @@ def constant_wrapper(design, seed: int) -> tuple[str, str]:
 
 
 def build_design(neuron: str, kernel, width: int, weights: str = "programmable",
-                 seed: int = 0, arch: str = "tree") -> dict:
-    """Generate one kernel (micro-architecture ``arch``) and return ``{"verilog", "top",
-    "spec"}`` ready for synthesis.
+                 seed: int = 0, arch: str = "tree", stages: int = 0) -> dict:
+    """Generate one kernel (micro-architecture ``arch``, ``stages`` register stages) and return
+    ``{"verilog", "top", "spec"}`` ready for synthesis.
 
     Raises
     ------
@@ -153,7 +153,8 @@ def build_design(neuron: str, kernel, width: int, weights: str = "programmable",
         raise SynthError(f"weights must be one of {', '.join(WEIGHT_MODES)}, not {weights!r}")
     if isinstance(kernel, str):
         kernel = parse_kernel(kernel)
-    spec = KernelSpec(neuron=neuron, kernel=tuple(kernel), width=width, arch=arch)
+    spec = KernelSpec(neuron=neuron, kernel=tuple(kernel), width=width, arch=arch,
+                      stages=stages)
     design = generate(spec)
     verilog, top = design.verilog, design.top
     if weights == "constant":

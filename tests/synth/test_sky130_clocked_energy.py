@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from tn_hw.cli import main
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec
-from tn_hw.synth.area.flow import synthesize
 from tn_hw.synth.sky130.liberty import default_liberty
 from tn_hw.synth.sky130.power import energy_figures
 from tn_hw.synth.sky130.target import (
@@ -38,21 +38,24 @@ def test_only_clocked_designs_get_the_clocked_energy_key_part():
     assert quiet.key_parts(_verilog(1).verilog) == quiet.key_parts()
 
 
-def test_clocked_design_reports_its_clocked_energy(tmp_path):
+def test_clocked_design_reports_its_clocked_energy(tmp_path, capsys):
+    """``tn-hw synth --stages 1 --target sky130``: the printed and JSON energy is
+    ``energy_figures(..., flops=True)`` of the mapped netlist."""
     design = _verilog(1)
-    keep = tmp_path / "run"
-    result = synthesize(design.verilog, design.top, "sky130", keep_dir=keep,
-                        cache_dir=tmp_path / "cache")
+    keep, out = tmp_path / "keep", tmp_path / "synth.json"
+    assert main(["synth", "--neuron", "threshold", "--kernel", "1x3", "--width", "4",
+                 "--stages", "1", "--target", "sky130", "--keep", str(keep), "--json", str(out),
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())["results"][0]
+    assert result["top"] == design.top
     m = result["metrics"]
-    report = json.loads((keep / "netlist.json").read_text())
+    report = json.loads((keep / "sky130" / "netlist.json").read_text())
     clocked = energy_figures(report, design.top, default_liberty(), vectors=ENERGY_VECTORS,
                              seed=ENERGY_SEED, flops=True)
     assert clocked["clock_pj"] > 0
     assert m["energy_pj"] == clocked["energy_pj"] and m["energy_unit_pj"] is None
     assert m["power_uw"] == pytest.approx(m["energy_pj"] * 50 + m["leakage_nw"] / 1e3, abs=1e-3)
     assert result["details"]["energy"] == clocked
-
-    from tn_hw.commands.synth import _sky130_text
-
-    text = _sky130_text(result)
-    assert f"energy {m['energy_pj']:.3f} pJ/inference" in text and "n/a" not in text
+    assert f"energy {m['energy_pj']:.3f} pJ/inference (zero delay; registers transparent" \
+        in printed and "n/a" not in printed

@@ -151,6 +151,10 @@ def register(subparsers) -> None:
     synth.add_argument("--arch", default="tree", metavar="NAME",
                        help="micro-architecture of every kernel (tn-hw generate --help lists "
                             "each family's); default tree")
+    synth.add_argument("--stages", type=int, default=0, metavar="S",
+                       help="register stages (tn-hw generate --stages); sky130 then reports "
+                            "the clocked energy: registers transparent, clock pins counted "
+                            "(default 0)")
     synth.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     synth.add_argument("--keep", metavar="DIR",
                        help="leave design.v, run.ys, run.log and stat files in DIR/<target>")
@@ -258,11 +262,12 @@ def cmd_synth(args) -> int:
     kernel = parse_kernel(args.kernel)
     names = _neurons(args, targets)
     for neuron in names:
-        KernelSpec(neuron=neuron, kernel=kernel, width=args.width,
-                   arch=args.arch)  # validates early
+        KernelSpec(neuron=neuron, kernel=kernel, width=args.width, arch=args.arch,
+                   stages=args.stages)  # validates early
     runs = []
     for neuron in names:
-        design = build_design(neuron, kernel, args.width, args.weights, args.seed, args.arch)
+        design = build_design(neuron, kernel, args.width, args.weights, args.seed, args.arch,
+                              stages=args.stages)
         results = []
         for target in targets:
             keep = Path(args.keep) / design["top"] / target if args.keep and len(names) > 1 \
