@@ -41,6 +41,11 @@ def tiny_net(seed=0, neuron="threshold", relu=False):
         # (18 * ~16 and 12 * ~10), so requantization neither saturates nor clips everything.
         conv["bias"] = [b + 300 for b in conv["bias"]]
         linear["bias"] = [b + 125 for b in linear["bias"]]
+    if neuron == "sam":
+        # Two weight sets over the full input range, no bias (docs/network-format.md).
+        for layer, (n_out, n_in, lo, hi) in ((conv, (3, 18, -32, 31)), (linear, (4, 12, -16, 15))):
+            del layer["w"], layer["bias"]
+            layer["wp"], layer["wm"] = matrix(n_out, n_in, lo, hi), matrix(n_out, n_in, lo, hi)
     if relu:
         conv["activation"] = "relu"
     return {"format": "tn-hw-net", "version": 1, "name": f"tiny-{neuron}", "task": "random",
