@@ -303,6 +303,11 @@ class Network(wiring.Component):
         return [zero if index is None else acts[index]
                 for index in window_indices(stage, oy, ox)]
 
+    def make_layer(self, stage, spec):
+        """The layer component of one position of ``stage`` (``spec``: the stage's, or a
+        folded network's fewer kernels): :func:`network_layer`."""
+        return network_layer(spec)
+
     def make_requant(self, stage, output):
         """The requantization stage of one output of ``stage``."""
         return stage.requant()
@@ -324,7 +329,7 @@ class Network(wiring.Component):
         return {family: stage.parameter(family) for family in stage.parameter_families}
 
     def _layer(self, m, stage, name, inputs):
-        layer = m.submodules[name] = network_layer(stage.spec)
+        layer = m.submodules[name] = self.make_layer(stage, stage.spec)
         spec = stage.spec
         for i in range(spec.n_inputs):
             m.d.comb += layer.x[i].eq(inputs[i])

@@ -56,7 +56,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..spec import SpecError
-from .network import Network, drive_parameters, network_layer, plan_network, top_name
+from .network import Network, drive_parameters, plan_network, top_name
 from .stream import forward_ports, valid_chain
 
 __all__ = ["FoldedNetwork", "NetworkStream", "PipelinedNetwork", "check_reuse",
@@ -193,7 +193,7 @@ class FoldedNetwork(PipelinedNetwork):
         (held registers for the phases before the last)."""
         spec, reuse = stage.spec, self._reuse
         groups = fold_kernels(spec.outputs, reuse)
-        layer = m.submodules[name] = network_layer(replace(spec, outputs=groups))
+        layer = m.submodules[name] = self.make_layer(stage, replace(spec, outputs=groups))
         for i in range(spec.n_inputs):
             m.d.comb += layer.x[i].eq(inputs[i])
         params = self.stage_parameters(stage)
