@@ -189,3 +189,48 @@ def test_folded_sam_swapped_weight_sets_is_caught(tmp_path, icarus):
     dut = SwappedWeightSetsStream(net, mode="ports", reuse=2)
     report = _verify(export_network(net, component=dut), tmp_path / "bad", samples=60)
     assert not report["passed"] and report["mismatch_count"] > 0
+
+
+# -- the trained SAM model (models/ball3-sam4.json) ---------------------------------------------
+
+
+def test_sam_training_converts_exactly():
+    """tn-hw train's SAM path (a float SamLayer network, power-of-two quantization, conversion
+    to wp/wm): the integer network reproduces the fake-quantized logits exactly."""
+    from tn_hw.train import train_model
+
+    result = train_model("ball3-sam4", epochs=1, qat_epochs=1)
+    assert result.metrics["logits_equal"] == 100.0 and result.metrics["agreement"] == 100.0
+    assert {layer["neuron"] for layer in result.network["layers"]} == {"sam"}
+    load_network(result.network)
+
+
+def test_committed_ball3_sam4_accuracy():
+    """The golden model's accuracy on ball3-test is the integer accuracy the file records."""
+    from pathlib import Path
+
+    from tn_hw.reference.data import network_dataset
+    from tn_hw.reference.network import predict
+
+    model = Path(__file__).resolve().parents[2] / "models" / "ball3-sam4.json"
+    net = load_network(model)
+    x, labels = network_dataset(net, "ball3-test")
+    accuracy = round(100 * float((predict(net, x) == labels).double().mean()), 2)
+    assert accuracy == json.loads(model.read_text())["training"]["accuracy"]["integer"] == 63.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clocked, reuse, mode", [(False, 1, "baked"), (True, 1, "baked"),
+                                                  (True, 5, "ports")])
+def test_ball3_sam4_rtl_on_ball3_test(clocked, reuse, mode, tmp_path, icarus):
+    """The committed SAM model's RTL on the whole ball3 test set: 0 mismatches, RTL accuracy =
+    golden accuracy (63.0 %)."""
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[2] / "models" / "ball3-sam4.json"
+    out = tmp_path / "sam4"
+    write_network_design(export_network(load_network(model), mode=mode, clocked=clocked,
+                                        reuse=reuse), out)
+    report = verify_network(out, data="ball3-test")
+    assert report["passed"] and report["mismatch_count"] == 0 and report["samples"] == 1000
+    assert report["rtl_accuracy"] == report["golden_accuracy"] == 0.63
