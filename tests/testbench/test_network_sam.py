@@ -175,7 +175,11 @@ def test_sam_network_verify(raw, mode, clocked, reuse, tmp_path, icarus):
     assert report["mismatch_count"] == 0 and report["samples"] == 150
 
 
-@pytest.mark.parametrize("name", sorted(SAM_NET_MUTANTS))
+# W+/W- swapped in the combinational network is slow-tier: the CI tier catches the same bug in
+# the folded stream network (test_folded_sam_swapped_weight_sets_is_caught).
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name == "swapped_weight_sets" else name
+    for name in sorted(SAM_NET_MUTANTS)])
 def test_sam_network_mutant_is_caught(name, tmp_path, icarus):
     net = load_network(tiny_sam_net(2))
     report = _verify(export_network(net, component=SAM_NET_MUTANTS[name](net, mode="baked")),
@@ -234,3 +238,19 @@ def test_ball3_sam4_rtl_on_ball3_test(clocked, reuse, mode, tmp_path, icarus):
     report = verify_network(out, data="ball3-test")
     assert report["passed"] and report["mismatch_count"] == 0 and report["samples"] == 1000
     assert report["rtl_accuracy"] == report["golden_accuracy"] == 0.63
+
+
+@pytest.mark.slow  # the checker runs in the CI tier on ball3-tn4 (test_network_equiv.py)
+def test_ball3_sam4_clocked_network_proved(yosys):
+    """Formal check (tn_hw.testbench.net_equiv): every registered SAM stage of the clocked
+    ball3-sam4 equals its combinational stage delayed by one cycle, for every input sequence."""
+    from pathlib import Path
+
+    from tn_hw.testbench.net_equiv import check_network_stages
+
+    report = check_network_stages(Path(__file__).resolve().parents[2] / "models"
+                                  / "ball3-sam4.json")
+    assert report["proved"], report
+    assert report["latency"] == 4 and len(report["stages"]) == 4
+    for stage in report["stages"]:
+        assert "Induction step proven: SUCCESS!" in stage["summary"]
