@@ -3,8 +3,9 @@
 Built from a ``tn-hw-net`` (read by :mod:`tn_hw.netdesc`, so building hardware never imports
 torch; a network loaded by :mod:`tn_hw.reference.network` works as well):
 
-* ``linear`` is one :class:`~tn_hw.hdl.layer.Layer` of ``in_features`` inputs and
-  ``out_features`` kernels;
+* ``linear`` is one layer of ``in_features`` inputs and ``out_features`` kernels: the
+  family's own layer (:func:`network_layer`: :class:`~tn_hw.hdl.layer.Layer`, or e.g.
+  :class:`~tn_hw.hdl.sam.SamLayer` for a Sum-and-Max layer);
 * ``conv2d`` is an unrolled array of Layers, one per output position, each seeing the
   ``(channel, row, column)`` window of the input that KernelSpec's input order names, with zero
   padding (a constant 0 input) and a stride;
@@ -19,8 +20,9 @@ Two modes set where the parameters come from. ``baked``: thresholds/weights, pol
 biases are constants driven into the Layers' parameter ports, so synthesis folds them into the
 logic (a constant threshold makes ``x - w`` an add-constant, a constant polarity removes the
 negation mux). ``ports``: they are top-level input ports (``l<i>_w``, ``l<i>_p``, ``l<i>_bias``
-for the ``i``-th layer of the file), programmable as in the paper's FPGA design; a conv layer's
-ports are shared by all its output positions.
+for the ``i``-th layer of the file; a Sum-and-Max layer has ``l<i>_wp`` and ``l<i>_wm``, its
+``W+`` and ``W-``), programmable as in the paper's FPGA design; a conv layer's ports are shared by
+all its output positions.
 """
 
 from __future__ import annotations
