@@ -3,8 +3,9 @@
 Built from a ``tn-hw-net`` (read by :mod:`tn_hw.netdesc`, so building hardware never imports
 torch; a network loaded by :mod:`tn_hw.reference.network` works as well):
 
-* ``linear`` is one :class:`~tn_hw.hdl.layer.Layer` of ``in_features`` inputs and
-  ``out_features`` kernels;
+* ``linear`` is one layer of ``in_features`` inputs and ``out_features`` kernels: the
+  family's own layer (:func:`network_layer`: :class:`~tn_hw.hdl.layer.Layer`, or e.g.
+  :class:`~tn_hw.hdl.sam.SamLayer` for a Sum-and-Max layer);
 * ``conv2d`` is an unrolled array of Layers, one per output position, each seeing the
   ``(channel, row, column)`` window of the input that KernelSpec's input order names, with zero
   padding (a constant 0 input) and a stride;
@@ -19,8 +20,9 @@ Two modes set where the parameters come from. ``baked``: thresholds/weights, pol
 biases are constants driven into the Layers' parameter ports, so synthesis folds them into the
 logic (a constant threshold makes ``x - w`` an add-constant, a constant polarity removes the
 negation mux). ``ports``: they are top-level input ports (``l<i>_w``, ``l<i>_p``, ``l<i>_bias``
-for the ``i``-th layer of the file), programmable as in the paper's FPGA design; a conv layer's
-ports are shared by all its output positions.
+for the ``i``-th layer of the file; a Sum-and-Max layer has ``l<i>_wp`` and ``l<i>_wm``, its
+``W+`` and ``W-``), programmable as in the paper's FPGA design; a conv layer's ports are shared by
+all its output positions.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from ..spec import KernelSpec, SpecError
 from .layer import Layer
 from .requant import Requant, requant_width
 
-__all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "network_layer", "neuron_parts",
-           "parameter_values", "plan_network", "top_name"]
+__all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "drive_parameters", "layer_parameter",
+           "network_layer", "neuron_parts", "parameter_member", "parameter_values",
+           "plan_network", "top_name"]
 
 #: Where the parameters come from: constants folded by synthesis, or programmable ports.
 MODES = ("baked", "ports")
@@ -67,7 +70,10 @@ class Stage:
     relu : bool
         Requantization after the layer (and its optional ReLU activation).
     w, p, bias : tuple
-        The layer's parameters (``p`` is ``None`` for a MAC layer).
+        The layer's parameters (``p`` is ``None`` without polarity). A Sum-and-Max layer:
+        ``w`` is ``W+``, ``p`` and ``bias`` are ``None``.
+    wm : tuple or None
+        ``W-`` of a Sum-and-Max layer; ``None`` for every other family.
     """
 
     index: int
@@ -81,12 +87,28 @@ class Stage:
     out_width: int | None = None
     w: tuple = ()
     p: tuple | None = None
-    bias: tuple = ()
+    bias: tuple | None = ()
     relu: bool = False
+    wm: tuple | None = None
 
     @property
     def has_parameters(self) -> bool:
         return self.spec is not None
+
+    @property
+    def parameter_families(self) -> tuple:
+        """The layer's parameter port families in port order: ``("w", "p", "bias")``,
+        ``("w", "bias")`` without polarity, SAM's ``("wp", "wm")``; ``()`` for flatten."""
+        if not self.has_parameters:
+            return ()
+        if self.wm is not None:
+            return ("wp", "wm")
+        return ("w",) + (("p",) if self.p is not None else ()) + ("bias",)
+
+    def parameter(self, family: str):
+        """The values of one parameter family: ``O`` rows of ``N`` (``bias``: ``O`` values)."""
+        return {"w": self.w, "wp": self.w, "wm": self.wm, "p": self.p,
+                "bias": self.bias}[family]
 
     @property
     def positions(self) -> int:
@@ -142,8 +164,9 @@ def plan_network(net) -> list[Stage]:
                       layer.stride if conv else 1, layer.padding if conv else 0,
                       layer.shift, layer.out_width, _rows(layer.w),
                       None if layer.p is None else _rows(layer.p),
-                      tuple(int(v) for v in _values(layer.bias)),
-                      getattr(layer, "activation", None) == "relu")
+                      None if layer.bias is None else tuple(int(v) for v in _values(layer.bias)),
+                      getattr(layer, "activation", None) == "relu",
+                      None if getattr(layer, "wm", None) is None else _rows(layer.wm))
         stage.activation_width  # noqa: B018 -- validates shift and out_width for the hardware
         stages.append(stage)
     return stages
@@ -160,11 +183,10 @@ def parameter_values(stages) -> dict:
     """
     values = {}
     for stage in stages:
-        if stage.has_parameters:
-            values[f"l{stage.index}_w"] = [list(row) for row in stage.w]
-            if stage.p is not None:
-                values[f"l{stage.index}_p"] = [list(row) for row in stage.p]
-            values[f"l{stage.index}_bias"] = list(stage.bias)
+        for family in stage.parameter_families:
+            value = stage.parameter(family)
+            values[f"l{stage.index}_{family}"] = [list(row) for row in value] \
+                if family != "bias" else list(value)
     return values
 
 
@@ -197,6 +219,8 @@ class Network(wiring.Component):
         Ports mode, threshold layers: polarities.
     l<i>_bias : In(signed(bias width)).array(O)
         Ports mode: biases.
+    l<i>_wp, l<i>_wm : In(signed(W)).array(O, N)
+        Ports mode, Sum-and-Max layers (instead of ``w``, ``p``, ``bias``): ``W+`` and ``W-``.
     y : Out(signed(output width)).array(outputs)
         Logits: the last layer's requantized (usually full-precision) outputs.
 
@@ -221,12 +245,8 @@ class Network(wiring.Component):
             for stage in self._stages:
                 if not stage.has_parameters:
                     continue
-                spec = stage.spec
-                members[f"l{stage.index}_w"] = In(signed(spec.width)).array(spec.outputs,
-                                                                             spec.n_inputs)
-                if stage.p is not None:
-                    members[f"l{stage.index}_p"] = In(1).array(spec.outputs, spec.n_inputs)
-                members[f"l{stage.index}_bias"] = In(signed(spec.bias_width)).array(spec.outputs)
+                for family in stage.parameter_families:
+                    members[f"l{stage.index}_{family}"] = parameter_member(stage.spec, family)
         members.update(self.control_members())
         members["y"] = Out(signed(self.output_width)).array(math.prod(self.output_shape))
         super().__init__(members)
@@ -285,6 +305,11 @@ class Network(wiring.Component):
         return [zero if index is None else acts[index]
                 for index in window_indices(stage, oy, ox)]
 
+    def make_layer(self, stage, spec):
+        """The layer component of one position of ``stage`` (``spec``: the stage's, or a
+        folded network's fewer kernels): :func:`network_layer`."""
+        return network_layer(spec)
+
     def make_requant(self, stage, output):
         """The requantization stage of one output of ``stage``."""
         return stage.requant()
@@ -297,28 +322,24 @@ class Network(wiring.Component):
 
     # -- elaboration ----------------------------------------------------------------------------
 
-    def stage_parameters(self, stage):
-        """``(w, p, bias)`` of ``stage``: its ``l<i>_*`` ports in ports mode, else its
-        constants (``p`` is ``None`` without polarity)."""
+    def stage_parameters(self, stage) -> dict:
+        """``{family: values}`` of ``stage`` (:attr:`Stage.parameter_families`): its
+        ``l<i>_*`` ports in ports mode, else its constants."""
         if self._mode == "ports":
-            w = getattr(self, f"l{stage.index}_w")
-            bias = getattr(self, f"l{stage.index}_bias")
-            p = getattr(self, f"l{stage.index}_p") if stage.p is not None else None
-            return w, p, bias
-        return stage.w, stage.p, stage.bias
+            return {family: getattr(self, f"l{stage.index}_{family}")
+                    for family in stage.parameter_families}
+        return {family: stage.parameter(family) for family in stage.parameter_families}
 
     def _layer(self, m, stage, name, inputs):
-        layer = m.submodules[name] = network_layer(stage.spec)
+        layer = m.submodules[name] = self.make_layer(stage, stage.spec)
         spec = stage.spec
         for i in range(spec.n_inputs):
             m.d.comb += layer.x[i].eq(inputs[i])
-        w, p, bias = self.stage_parameters(stage)
+        params = self.stage_parameters(stage)
         for o in range(spec.outputs):
-            m.d.comb += layer.bias[o].eq(bias[o])
-            for i in range(spec.n_inputs):
-                m.d.comb += layer.w[o][i].eq(w[o][i])
-                if p is not None:
-                    m.d.comb += layer.p[o][i].eq(p[o][i])
+            drive_parameters(m, layer, stage, o,
+                             lambda family, i, o=o: params[family][o] if i is None
+                             else params[family][o][i])
         return layer
 
     def elaborate(self, platform):
@@ -350,6 +371,42 @@ class Network(wiring.Component):
         for j, value in enumerate(acts):
             m.d.comb += self.y[j].eq(value)
         return m
+
+
+def parameter_member(spec, family: str):
+    """The ``l<i>_<family>`` port of a ports-mode network layer of ``spec``: ``O x N``
+    weights (``w``, ``wp``, ``wm``: signed ``W``; ``p``: one bit), or ``O`` biases."""
+    if family == "bias":
+        return In(signed(spec.bias_width)).array(spec.outputs)
+    shape = 1 if family == "p" else signed(spec.width)
+    return In(shape).array(spec.outputs, spec.n_inputs)
+
+
+def layer_parameter(layer, stage, family: str, output: int, index: int | None = None):
+    """Parameter input ``family`` of kernel ``output`` (input ``index``; ``None`` for the bias)
+    of a layer component built by :func:`network_layer` for ``stage``.
+
+    A SAM layer's ``wp``/``wm`` ports list the kept connections, row-major (output first); a
+    network's SAM layer is dense, so pair ``(output, index)`` is port ``output * N + index``.
+    """
+    port = getattr(layer, family)
+    if family in ("wp", "wm"):
+        return port[output * stage.spec.n_inputs + index]
+    return port[output] if index is None else port[output][index]
+
+
+def drive_parameters(m, layer, stage, output: int, value) -> None:
+    """Drive every parameter input of kernel ``output`` of ``layer`` with ``value(family,
+    index)`` (``index`` ``None`` for the bias): the bias first, then input by input each
+    weight family (the order fixes the emitted Verilog, which is hashed)."""
+    families = stage.parameter_families
+    for family in families:
+        if family == "bias":
+            m.d.comb += layer_parameter(layer, stage, family, output).eq(value(family, None))
+    for i in range(stage.spec.n_inputs):
+        for family in families:
+            if family != "bias":
+                m.d.comb += layer_parameter(layer, stage, family, output, i).eq(value(family, i))
 
 
 def network_layer(spec):
@@ -408,7 +465,8 @@ class NetworkNeuron(wiring.Component):
     Attributes
     ----------
     x : In(signed(W)).array(number of real inputs)
-    w, p, bias : ports mode only, as one row of :class:`Network`'s ``l<i>_*`` ports.
+    w, p, bias : ports mode only, as one row of :class:`Network`'s ``l<i>_*`` ports
+        (a SAM layer: ``wp``, ``wm``).
     y : Out(signed(stage.activation_width))
     """
 
@@ -425,10 +483,12 @@ class NetworkNeuron(wiring.Component):
                             f"have {spec.n_inputs} inputs")
         members = {"x": In(signed(spec.width)).array(sum(self._inside))}
         if mode == "ports":
-            members["w"] = In(signed(spec.width)).array(spec.n_inputs)
-            if stage.p is not None:
-                members["p"] = In(1).array(spec.n_inputs)
-            members["bias"] = In(signed(spec.bias_width))
+            for family in stage.parameter_families:
+                if family == "bias":
+                    members["bias"] = In(signed(spec.bias_width))
+                else:
+                    members[family] = In(1 if family == "p" else signed(spec.width)).array(
+                        spec.n_inputs)
         members["y"] = Out(signed(stage.activation_width))
         super().__init__(members)
 
@@ -441,16 +501,11 @@ class NetworkNeuron(wiring.Component):
         for i, inside in enumerate(self._inside):
             m.d.comb += layer.x[i].eq(next(real) if inside else zero)
         if self._mode == "ports":
-            w, bias = self.w, self.bias
-            p = self.p if stage.p is not None else None
+            params = {family: getattr(self, family) for family in stage.parameter_families}
         else:
-            w, bias = stage.w[o], stage.bias[o]
-            p = stage.p[o] if stage.p is not None else None
-        m.d.comb += layer.bias[0].eq(bias)
-        for i in range(stage.spec.n_inputs):
-            m.d.comb += layer.w[0][i].eq(w[i])
-            if p is not None:
-                m.d.comb += layer.p[0][i].eq(p[i])
+            params = {family: stage.parameter(family)[o] for family in stage.parameter_families}
+        drive_parameters(m, layer, stage, 0,
+                         lambda family, i: params[family] if i is None else params[family][i])
         requant = m.submodules.requant = stage.requant()
         m.d.comb += [requant.x.eq(layer.y[0]), self.y.eq(requant.y)]
         return m

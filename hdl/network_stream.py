@@ -56,7 +56,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..spec import SpecError
-from .network import Network, network_layer, plan_network, top_name
+from .network import Network, drive_parameters, plan_network, top_name
 from .stream import forward_ports, valid_chain
 
 __all__ = ["FoldedNetwork", "NetworkStream", "PipelinedNetwork", "check_reuse",
@@ -193,20 +193,19 @@ class FoldedNetwork(PipelinedNetwork):
         (held registers for the phases before the last)."""
         spec, reuse = stage.spec, self._reuse
         groups = fold_kernels(spec.outputs, reuse)
-        layer = m.submodules[name] = network_layer(replace(spec, outputs=groups))
+        layer = m.submodules[name] = self.make_layer(stage, replace(spec, outputs=groups))
         for i in range(spec.n_inputs):
             m.d.comb += layer.x[i].eq(inputs[i])
-        w, p, bias = self.stage_parameters(stage)
+        params = self.stage_parameters(stage)
         for g in range(groups):
             # The output kernel g computes in each phase; where the last phase leaves it idle,
             # it repeats its phase-0 output (nothing reads it), which saves a multiplexer.
             outs = [self.fold_output(stage, phase, g) for phase in range(reuse)]
             outs = [o if o < spec.outputs else outs[0] for o in outs]
-            m.d.comb += layer.bias[g].eq(self._by_phase([bias[o] for o in outs]))
-            for i in range(spec.n_inputs):
-                m.d.comb += layer.w[g][i].eq(self._by_phase([w[o][i] for o in outs]))
-                if p is not None:
-                    m.d.comb += layer.p[g][i].eq(self._by_phase([p[o][i] for o in outs]))
+            drive_parameters(
+                m, layer, stage, g,
+                lambda family, i, outs=outs: self._by_phase(
+                    [params[family][o] if i is None else params[family][o][i] for o in outs]))
         values = [None] * spec.outputs
         for g in range(groups):
             requant = m.submodules[f"{name}_requant{g}"] = self.make_requant(stage, g)

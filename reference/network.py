@@ -7,7 +7,8 @@ the validated parameters in int64 tensors. Every violation of the contract raise
 :class:`NetworkError` with a one-line message naming the layer and field.
 
 The forward pass uses the kernels of :mod:`.integer` on int64 tensors:
-each layer computes ``y = bias + sum_i cell(x_i, w_i, p_i)``, then
+each layer computes ``y = bias + sum_i cell(x_i, w_i, p_i)`` (a Sum-and-Max layer
+``y = max_i(x_i + W+_i) + min_i(x_i + W-_i)``, :func:`.sam.sam_layer`), then
 ``requantize(y, shift, out_width)`` and, if the layer says ``"activation": "relu"``,
 ``max(q, 0)``; a convolution is the same layer applied to every patch
 (``unfold``), with patches flattened in ``(channel, row, column)`` order.
@@ -38,6 +39,7 @@ from ..netdesc import (
 )
 from ..spec import KernelSpec
 from . import integer
+from .sam import sam_layer
 
 __all__ = [
     "ACTIVATIONS",
@@ -51,6 +53,7 @@ __all__ = [
     "NetworkError",
     "conv2d",
     "forward",
+    "linear",
     "load_network",
     "network_to_dict",
     "predict",
@@ -70,7 +73,9 @@ class Linear:
     """A fully connected layer of ``out_features`` kernels over ``in_features`` inputs.
 
     ``w`` and ``p`` are int64 ``(out_features, in_features)`` (``p`` is ``None`` for
-    ``neuron == "mac"``), ``bias`` int64 ``(out_features,)``.
+    ``neuron == "mac"``), ``bias`` int64 ``(out_features,)``. A Sum-and-Max layer
+    (``neuron == "sam"``): ``w`` is ``W+`` (max side), ``wm`` ``W-`` (min side), both
+    ``(out_features, in_features)``; ``p`` and ``bias`` are ``None``.
     """
 
     neuron: str
@@ -83,6 +88,7 @@ class Linear:
     shift: int
     out_width: int | None
     activation: str | None = None
+    wm: torch.Tensor | None = None
 
     type = "linear"
 
@@ -102,7 +108,8 @@ class Conv2d:
     """A 2-D convolution of ``out_channels`` kernels of ``in_channels x kh x kw`` inputs.
 
     ``w`` and ``p`` are int64 ``(out_channels, in_channels * kh * kw)`` in ``(c, r, k)`` order,
-    the :class:`~tn_hw.spec.KernelSpec` input order; ``padding`` pads with zeros.
+    the :class:`~tn_hw.spec.KernelSpec` input order; ``padding`` pads with zeros. A SAM layer's
+    ``w`` and ``wm`` are ``W+`` and ``W-`` (``p`` and ``bias`` ``None``), as in :class:`Linear`.
     """
 
     neuron: str
@@ -118,6 +125,7 @@ class Conv2d:
     shift: int
     out_width: int | None
     activation: str | None = None
+    wm: torch.Tensor | None = None
 
     type = "conv2d"
 
@@ -190,15 +198,16 @@ def _wrap(desc: NetworkDesc) -> Network:
         n_out, n_in = len(layer.w), len(layer.w[0])
         w = _tensor(layer.w, (n_out, n_in))
         p = None if layer.p is None else _tensor(layer.p, (n_out, n_in))
-        bias = _tensor(layer.bias, (n_out,))
+        wm = None if layer.wm is None else _tensor(layer.wm, (n_out, n_in))
+        bias = None if layer.bias is None else _tensor(layer.bias, (n_out,))
         if layer.type == "linear":
             layers.append(Linear(layer.neuron, layer.in_features, layer.out_features,
                                  layer.width, w, p, bias, layer.shift, layer.out_width,
-                                 layer.activation))
+                                 layer.activation, wm))
         else:
             layers.append(Conv2d(layer.neuron, layer.in_channels, layer.out_channels,
                                  layer.kernel, layer.stride, layer.padding, layer.width, w, p,
-                                 bias, layer.shift, layer.out_width, layer.activation))
+                                 bias, layer.shift, layer.out_width, layer.activation, wm))
     return Network(desc.name, desc.task, desc.input_shape, desc.input_width,
                    desc.input_frac_bits, tuple(layers), desc.shapes)
 
@@ -233,8 +242,13 @@ def network_to_dict(net: Network) -> dict:
             layers.append({"type": "flatten"})
             continue
         entry = {"type": layer.type, "neuron": layer.neuron, "width": layer.width,
-                 "w": layer.w.tolist(), "bias": layer.bias.tolist(), "shift": layer.shift,
-                 "out_width": layer.out_width}
+                 "shift": layer.shift, "out_width": layer.out_width}
+        if layer.wm is not None:
+            entry.update(wp=layer.w.tolist(), wm=layer.wm.tolist())
+        else:
+            entry["w"] = layer.w.tolist()
+        if layer.bias is not None:
+            entry["bias"] = layer.bias.tolist()
         if layer.p is not None:
             entry["p"] = layer.p.tolist()
         if layer.activation is not None:
@@ -298,8 +312,9 @@ def _patches(x, kernel, s, pad):
     return blocks.permute(0, 2, 3, 1, 4, 5).reshape(b, ho * wo, c * kh * kw), ho, wo
 
 
-def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0):
-    """Raw integer convolution: ``y = bias + sum cell(x, w, p)`` over every window.
+def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0, wm=None):
+    """Raw integer convolution: ``y = bias + sum cell(x, w, p)`` over every window (a SAM
+    layer: ``max(x + w) + min(x + wm)``, :func:`linear`).
 
     The layer's accumulator before requantization, as :class:`~tn_hw.hdl.layer.Layer` and the
     streaming :class:`~tn_hw.hdl.conv.ConvLayer` output it.
@@ -325,18 +340,47 @@ def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0):
         int64 ``(B, C_out, H_out, W_out)`` with ``H_out = (H + 2 padding - kh) // stride + 1``.
     """
     patches, ho, wo = _patches(x, kernel, stride, padding)
-    y = integer.layer(neuron, patches, w, p, bias)  # (B, L, C_out)
-    return y.transpose(1, 2).reshape(len(x), len(bias), ho, wo)
+    y = linear(neuron, patches, w, p, bias, wm=wm)  # (B, L, C_out)
+    return y.transpose(1, 2).reshape(len(x), len(w), ho, wo)
+
+
+def linear(neuron, x, w, p, bias, *, wm=None):
+    """Raw integer layer of any network family over the last axis of ``x``.
+
+    ``y = bias + sum_i cell(x_i, w_i, p_i)`` (:func:`tn_hw.reference.integer.layer`); for
+    ``neuron == "sam"``, ``y = max_i(x_i + w_i) + min_i(x_i + wm_i)``
+    (:func:`tn_hw.reference.sam.sam_layer`, dense: no bias, no polarity).
+
+    Parameters
+    ----------
+    neuron : str
+    x : torch.Tensor
+        int64 ``(..., N)``.
+    w, p, wm : torch.Tensor
+        int64 ``(O, N)`` (``p`` None without polarity, ``wm`` None but for SAM).
+    bias : torch.Tensor or None
+        int64 ``(O,)``; ``None`` for SAM.
+
+    Returns
+    -------
+    torch.Tensor
+        int64 ``(..., O)``.
+    """
+    if neuron == "sam":
+        if wm is None:
+            raise ValueError("a SAM layer needs both W+ (w) and W- (wm)")
+        return sam_layer(x, w, wm)
+    return integer.layer(neuron, x, w, p, bias)
 
 
 def _apply(layer, x):
     if isinstance(layer, Flatten):
         return x.flatten(1)
     if isinstance(layer, Linear):
-        y = integer.layer(layer.neuron, x, layer.w, layer.p, layer.bias)
+        y = linear(layer.neuron, x, layer.w, layer.p, layer.bias, wm=layer.wm)
     else:
         y = conv2d(layer.neuron, x, layer.w, layer.p, layer.bias, kernel=layer.kernel,
-                   stride=layer.stride, padding=layer.padding)
+                   stride=layer.stride, padding=layer.padding, wm=layer.wm)
     q = integer.requantize(y, layer.shift, layer.out_width)
     # relu after requantization equals relu before it: requantize is monotone and maps 0 to 0.
     return q.clamp(min=0) if layer.activation == "relu" else q

@@ -10,6 +10,10 @@ Scheme (section 5.2.3 of arXiv 2412.13902, made shift-only):
   above the input range are clamped to its top (the cell is 0 either way); thresholds below it are
   clamped to its bottom and the constant difference ``s * (lo - w)`` moves into the bias (the cell
   is ``x - w`` for every input either way), so clamping changes no output.
+- A Sum-and-Max layer (:class:`~tn_hw.reference.sam.SamLayer`, dense) is quantized like a
+  threshold layer: ``W+`` and ``W-`` share its input's scale (``x + w`` needs no rescaling), so
+  its output ``max + min`` is at the input scale; weights outside the ``width``-bit range are
+  saturated (the fake-quantized forward saturates them the same way). It has no bias.
 - A MAC layer's weights get their own scale ``frac_w`` (the largest that holds ``max |w|``); its
   accumulator is at ``2**-(frac_in + frac_w)``.
 - The output scale ``frac_out`` of every layer but the last is calibrated: the largest that holds
@@ -34,6 +38,7 @@ from torch import nn
 
 from ..spec import KernelSpec
 from .network import FORMAT, VERSION
+from .sam import SamExtreme, SamLayer
 from .tnet import TConv2d, TLinear, threshold_conv2d, threshold_linear
 
 __all__ = [
@@ -87,7 +92,8 @@ class QuantPlan:
 def layer_groups(model: nn.Sequential):
     """Split a sequential model into ``(module, relu)`` steps.
 
-    Compute modules are :class:`TLinear`, :class:`TConv2d`, ``nn.Linear`` and ``nn.Conv2d``;
+    Compute modules are :class:`TLinear`, :class:`TConv2d`, :class:`SamLayer`, ``nn.Linear``
+    and ``nn.Conv2d``;
     ``nn.Flatten`` is a step of its own; an ``nn.ReLU`` marks the compute step before it.
 
     Raises
@@ -103,7 +109,7 @@ def layer_groups(model: nn.Sequential):
             if not steps or steps[-1][0] is None or isinstance(steps[-1][0], nn.Flatten):
                 raise ValueError("a ReLU must follow a linear or conv layer")
             steps[-1] = (steps[-1][0], True)
-        elif isinstance(module, (TLinear, TConv2d, nn.Linear, nn.Conv2d, nn.Flatten)):
+        elif isinstance(module, (TLinear, TConv2d, SamLayer, nn.Linear, nn.Conv2d, nn.Flatten)):
             steps.append((module, False))
         else:
             raise TypeError(f"cannot quantize a {type(module).__name__} layer")
@@ -112,6 +118,11 @@ def layer_groups(model: nn.Sequential):
 
 def _is_threshold(module) -> bool:
     return isinstance(module, (TLinear, TConv2d))
+
+
+def _shares_input_scale(module) -> bool:
+    """Threshold and SAM layers: weights at the input's scale, no weight scale of their own."""
+    return _is_threshold(module) or isinstance(module, SamLayer)
 
 
 def _round(v, frac: int, ste: bool):
@@ -137,6 +148,15 @@ def _apply(module, relu, lq: LayerQuant | None, h, width, ste):
     """One step of the fake-quantized network (``lq`` None: flatten)."""
     if isinstance(module, nn.Flatten):
         return h.flatten(1)
+    if isinstance(module, SamLayer):
+        wp = _quant(module.wp.to(h.dtype), lq.in_frac, width, ste)
+        wm = _quant(module.wm.to(h.dtype), lq.in_frac, width, ste)
+        high, _ = SamExtreme.apply(h, wp, module.keep_max, True)
+        low, _ = SamExtreme.apply(h, wm, module.keep_min, False)
+        y = high + low
+        if lq.out_frac is not None:
+            y = _quant(y, lq.out_frac, width, ste)
+        return torch.relu(y) if relu else y
     bias = module.bias if module.bias is not None else None
     if _is_threshold(module):
         w = _round(module.weight.to(h.dtype), lq.in_frac, ste)
@@ -202,7 +222,7 @@ def calibrate(model: nn.Sequential, x, *, width: int = 8, input_frac: int) -> Qu
             h = h.flatten(1)
             continue
         w_frac = None
-        if not _is_threshold(module):
+        if not _shares_input_scale(module):
             w_frac = _best_frac(float(module.weight.abs().max()), width)
         is_last = len(layers) == n_compute - 1
         lq = LayerQuant(frac, w_frac, None)
@@ -218,6 +238,23 @@ def calibrate(model: nn.Sequential, x, *, width: int = 8, input_frac: int) -> Qu
 
 def _to_int(v: torch.Tensor, frac: int) -> torch.Tensor:
     return torch.floor(v.detach().to(torch.float64) * (2.0 ** frac) + 0.5).to(torch.int64)
+
+
+def _sam_entry(module, lq: LayerQuant, width: int, relu: bool) -> dict:
+    """The tn-hw-net linear layer of a dense :class:`SamLayer` (``wp``/``wm`` at the input
+    scale, saturated to ``width`` bits; docs/network-format.md)."""
+    if not (bool(module.keep_max.all()) and bool(module.keep_min.all())):
+        raise ValueError("a pruned SAM layer cannot be written: the network format's SAM "
+                         "layers are dense")
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    n_out, n_in = module.wp.shape
+    entry = {"type": "linear", "neuron": "sam", "in_features": n_in, "out_features": n_out,
+             "width": width, "wp": _to_int(module.wp, lq.in_frac).clamp(lo, hi).tolist(),
+             "wm": _to_int(module.wm, lq.in_frac).clamp(lo, hi).tolist(), "shift": lq.shift,
+             "out_width": None if lq.out_frac is None else width}
+    if relu:
+        entry["activation"] = "relu"
+    return entry
 
 
 @torch.no_grad()
@@ -250,6 +287,9 @@ def to_network(model: nn.Sequential, plan: QuantPlan, *, name: str, task: str,
             continue
         lq = plan.layers[index]
         index += 1
+        if isinstance(module, SamLayer):
+            layers.append(_sam_entry(module, lq, width, relu))
+            continue
         n_out = module.weight.shape[0]
         if module.bias is not None:
             bias = _to_int(module.bias, lq.acc_frac)

@@ -118,17 +118,17 @@ def _layer_dicts(net) -> list:
 
 def find_twin(path) -> Path | None:
     """The twin of a model file: a network in the same folder with the same task, input and
-    layer shapes whose layers are all of the other neuron (MAC for an all-threshold model,
-    threshold for an all-MAC one). The first such file by name, or ``None``."""
+    layer shapes whose layers are all of the other neuron (MAC for an all-threshold or all-SAM
+    model, threshold for an all-MAC one). The first such file by name, or ``None``."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
     kinds = _neurons(data)
-    if kinds not in ({"threshold"}, {"mac"}):
+    if kinds not in ({"threshold"}, {"mac"}, {"sam"}):
         return None
-    want = {"mac"} if kinds == {"threshold"} else {"threshold"}
+    want = {"threshold"} if kinds == {"mac"} else {"mac"}
     key = _shape_key(data)
     for other in sorted(path.parent.glob("*.json")):
         if other.resolve() == path.resolve():
@@ -677,7 +677,7 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
         return rows
     for flow in SYSTEM_TARGETS[target]:
-        if flow == "ecp5-nodsp" and kind == "threshold":
+        if flow == "ecp5-nodsp" and kind in MULTIPLIER_FREE:
             continue  # no multiplier to keep out of the DSP blocks
         if progress:
             progress(f"{net.name}: {flow}")
@@ -688,21 +688,26 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
     return rows
 
 
+#: Network kinds (:func:`neuron_kind`) measured against a MAC twin in :func:`pair_ratios`.
+MULTIPLIER_FREE = ("threshold", "sam")
+
+
 def _ratio(a, b):
     return None if not a or not b else round(a / b, 3)
 
 
 def pair_ratios(rows: list[dict]) -> list[dict]:
-    """MAC twin against the threshold network, per flow (above 1: threshold better)."""
+    """MAC twin against the threshold (or SAM) network, per flow (above 1: threshold or SAM
+    better); the entry names the network under its kind (``"threshold"`` or ``"sam"``)."""
     out = []
     by = {(r["neuron"], r["flow"]): r for r in rows}
     for (kind, flow), tn in by.items():
-        if kind != "threshold":
+        if kind not in MULTIPLIER_FREE:
             continue
         macs = [(f, r) for (k, f), r in by.items() if k == "mac"
                 and (f == flow or (flow == "ecp5" and f == "ecp5-nodsp"))]
         for mac_flow, mac in macs:
-            entry = {"threshold": tn["model"], "mac": mac["model"], "flow": flow,
+            entry = {kind: tn["model"], "mac": mac["model"], "flow": flow,
                      "mac_flow": mac_flow,
                      "fmax": _ratio(tn["fmax_mhz"], mac["fmax_mhz"]),
                      "latency_fmax": _ratio(mac["latency_ns_fmax"], tn["latency_ns_fmax"]),
@@ -826,8 +831,9 @@ def render_table(result: dict) -> str:
     for row in result["rows"]:
         lines.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
     for r in result["ratios"]:
+        kind = next(k for k in MULTIPLIER_FREE if k in r)
         parts = [f"{k} {v:g}x" for k, v in r.items()
-                 if k not in ("threshold", "mac", "flow", "mac_flow") and v is not None]
-        lines.append(f"{r['threshold']} ({r['flow']}) vs {r['mac']} ({r['mac_flow']}), "
-                     "above 1 threshold better: " + ", ".join(parts))
+                 if k not in (*MULTIPLIER_FREE, "mac", "flow", "mac_flow") and v is not None]
+        lines.append(f"{r[kind]} ({r['flow']}) vs {r['mac']} ({r['mac_flow']}), "
+                     f"above 1 {kind} better: " + ", ".join(parts))
     return "\n".join(lines) + "\n"

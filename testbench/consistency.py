@@ -201,6 +201,10 @@ def _network_ports(manifest) -> dict:
                 continue
             n = stage["kernel"][0] * stage["kernel"][1] * stage["channels"]
             i = stage["index"]
+            if stage["neuron"] == "sam":  # two weight sets, no bias (docs/network-format.md)
+                for family in ("wp", "wm"):
+                    families[f"l{i}_{family}"] = ("input", stage["outputs"] * n, stage["width"])
+                continue
             families[f"l{i}_w"] = ("input", stage["outputs"] * n, stage["width"])
             if stage["neuron"] == "threshold":
                 families[f"l{i}_p"] = ("input", stage["outputs"] * n, 1)

@@ -36,6 +36,8 @@ _MEANINGS = {
     "w": "threshold (threshold layer) or weight (mac layer) w[o][i], i in KernelSpec order",
     "p": "polarity p[o][i]: 0 excitatory (+r), 1 inhibitory (-r)",
     "bias": "bias of output o, signed",
+    "wp": "W+ (max side) of a SAM layer wp[o][i], i in KernelSpec order, signed",
+    "wm": "W- (min side) of a SAM layer wm[o][i], i in KernelSpec order, signed",
 }
 
 

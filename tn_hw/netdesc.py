@@ -60,7 +60,9 @@ class LinearDesc:
     """A fully connected layer of ``out_features`` kernels over ``in_features`` inputs.
 
     ``w`` and ``p`` are ``out_features`` rows of ``in_features`` ints (``p`` is ``None`` for a
-    family without polarity), ``bias`` ``out_features`` ints.
+    family without polarity), ``bias`` ``out_features`` ints. A Sum-and-Max layer (``neuron ==
+    "sam"``) has two weight sets: ``w`` holds ``W+`` (the file's ``wp``, max side) and ``wm``
+    ``W-`` (min side); its ``p`` and ``bias`` are ``None``.
     """
 
     neuron: str
@@ -73,6 +75,7 @@ class LinearDesc:
     shift: int
     out_width: int | None
     activation: str | None = None
+    wm: tuple | None = None
 
     type = "linear"
 
@@ -92,7 +95,8 @@ class ConvDesc:
     """A 2-D convolution of ``out_channels`` kernels of ``in_channels x kh x kw`` inputs.
 
     ``w`` and ``p`` are ``out_channels`` rows of ``in_channels * kh * kw`` ints in ``(c, r, k)``
-    order, the :class:`~tn_hw.spec.KernelSpec` input order; ``padding`` pads with zeros.
+    order, the :class:`~tn_hw.spec.KernelSpec` input order; ``padding`` pads with zeros. A SAM
+    layer's ``w`` is ``W+`` and ``wm`` ``W-``, as in :class:`LinearDesc`.
     """
 
     neuron: str
@@ -108,6 +112,7 @@ class ConvDesc:
     shift: int
     out_width: int | None
     activation: str | None = None
+    wm: tuple | None = None
 
     type = "conv2d"
 
@@ -240,15 +245,34 @@ def _kernel_params(where, raw, n_out, n_in, width, spec_args):
     family = spec.family
     lo, hi = spec.input_range
     what = f"a {family.weight_noun}"
-    w = _matrix(where, raw, "w", n_out, n_in, lo, hi, f"{what} of width {width}")
+    if family.weight_sets != ("w",):
+        # Two weight sets (SAM's W+ and W-): "w" would be ambiguous, so it is refused.
+        if "w" in raw:
+            raise NetworkError(f"{where}: a {neuron} layer has the weight sets "
+                               f"{' and '.join(map(repr, family.weight_sets))}, not 'w'")
+        for key in ("mask", "mask_min", "keep_max", "keep_min"):
+            if key in raw:
+                raise NetworkError(f"{where}: a {neuron} network layer is dense; keep masks "
+                                   f"({key!r}) are not part of the format")
+        w, wm = (_matrix(where, raw, key, n_out, n_in, lo, hi, f"{what} of width {width}")
+                 for key in family.weight_sets)
+    else:
+        w = _matrix(where, raw, "w", n_out, n_in, lo, hi, f"{what} of width {width}")
+        wm = None
     if family.has_polarity:
         p = _matrix(where, raw, "p", n_out, n_in, 0, 1, "a polarity")
     else:
         if raw.get("p") is not None:
             raise NetworkError(f"{where}: a {neuron} layer has no polarities; drop 'p'")
         p = None
-    blo, bhi = spec.bias_range
-    bias = _vector(where, raw, "bias", n_out, blo, bhi, f"a bias of width {spec.bias_width}")
+    if family.has_bias:
+        blo, bhi = spec.bias_range
+        bias = _vector(where, raw, "bias", n_out, blo, bhi,
+                       f"a bias of width {spec.bias_width}")
+    else:
+        if raw.get("bias") is not None:
+            raise NetworkError(f"{where}: a {neuron} layer has no bias; drop 'bias'")
+        bias = None
     shift = _int_field(where, raw, "shift", 0, MAX_SHIFT)
     if "out_width" not in raw:
         raise NetworkError(f"{where}: missing field 'out_width' (null for full precision)")
@@ -260,7 +284,7 @@ def _kernel_params(where, raw, n_out, n_in, width, spec_args):
     activation = raw.get("activation")
     if activation not in ACTIVATIONS:
         raise NetworkError(f"{where}: activation must be null or \"relu\", not {activation!r}")
-    return neuron, w, p, bias, shift, out_width, activation
+    return neuron, w, p, bias, shift, out_width, activation, wm
 
 
 def _parse_layer(index, raw, in_shape, in_width):
@@ -280,9 +304,10 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation, wm = _kernel_params(
             where, raw, n_out, n_in, width, {"kernel": (1, 1), "channels": n_in})
-        return LinearDesc(neuron, n_in, n_out, width, w, p, bias, shift, out_width, activation)
+        return LinearDesc(neuron, n_in, n_out, width, w, p, bias, shift, out_width, activation,
+                          wm)
     if kind == "conv2d":
         where = f"layer {index} (conv2d)"
         c_in = _int_field(where, raw, "in_channels", 1, 1 << 20)
@@ -304,10 +329,10 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation, wm = _kernel_params(
             where, raw, c_out, c_in * kh * kw, width, {"kernel": (kh, kw), "channels": c_in})
         return ConvDesc(neuron, c_in, c_out, (kh, kw), stride, padding, width, w, p, bias,
-                        shift, out_width, activation)
+                        shift, out_width, activation, wm)
     raise NetworkError(f"{where}: unknown layer type {kind!r} (expected linear, conv2d or "
                        f"flatten)")
 

@@ -184,7 +184,7 @@ def _one_layer(net, index):
     from ...reference.network import load_network, network_to_dict
 
     raw = network_to_dict(net)
-    if not 0 <= index < len(raw["layers"]) or "w" not in raw["layers"][index]:
+    if not 0 <= index < len(raw["layers"]) or "neuron" not in raw["layers"][index]:
         raise SynthError(f"layer {index} of {net.name} is not a linear or conv layer "
                          f"(it has {len(raw['layers'])} layers, counted from 0)")
     layer = raw["layers"][index]

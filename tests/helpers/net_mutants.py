@@ -10,12 +10,15 @@ import random
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 
+from helpers.mutants_sam import SwappedMaxMinKernel
 from tn_hw.hdl.network import Network
 from tn_hw.hdl.network_stream import FoldedNetwork, NetworkStream, PipelinedNetwork, phase_is
 from tn_hw.hdl.requant import Requant
+from tn_hw.hdl.sam import SamLayer
 
-__all__ = ["CLOCKED_MUTANTS", "FOLDED_MUTANTS", "NET_MUTANTS", "STAGE_MUTANTS",
-           "NoSaturationRequant", "RoundHalfDownRequant", "SkippedStage", "tiny_net"]
+__all__ = ["CLOCKED_MUTANTS", "FOLDED_MUTANTS", "NET_MUTANTS", "SAM_NET_MUTANTS", "STAGE_MUTANTS",
+           "NoSaturationRequant", "RoundHalfDownRequant", "SkippedStage",
+           "SwappedWeightSetsStream", "tiny_net", "tiny_sam_net"]
 
 
 def tiny_net(seed=0, neuron="threshold", relu=False):
@@ -41,6 +44,11 @@ def tiny_net(seed=0, neuron="threshold", relu=False):
         # (18 * ~16 and 12 * ~10), so requantization neither saturates nor clips everything.
         conv["bias"] = [b + 300 for b in conv["bias"]]
         linear["bias"] = [b + 125 for b in linear["bias"]]
+    if neuron == "sam":
+        # Two weight sets over the full input range, no bias (docs/network-format.md).
+        for layer, (n_out, n_in, lo, hi) in ((conv, (3, 18, -32, 31)), (linear, (4, 12, -16, 15))):
+            del layer["w"], layer["bias"]
+            layer["wp"], layer["wm"] = matrix(n_out, n_in, lo, hi), matrix(n_out, n_in, lo, hi)
     if relu:
         conv["activation"] = "relu"
     return {"format": "tn-hw-net", "version": 1, "name": f"tiny-{neuron}", "task": "random",
@@ -274,3 +282,77 @@ def _fold_control_without_take_clear(m, reuse, layers, x, y, phase, load):
 #: name -> NetworkStream subclass for reuse > 1 with a planted bug; each must fail the stream
 #: regression (tests/testbench/test_network_reuse.py).
 FOLDED_MUTANTS = {"wrong_select": WrongSelectStream, "valid_kept_on_take": ValidKeptOnTake}
+
+
+# -- Sum-and-Max networks (docs/network-format.md, "neuron": "sam") ------------------------------
+
+
+def tiny_sam_net(seed=0):
+    """The smallest SAM network that shows the planted SAM bugs: linear 4 -> 3 (shift 1,
+    saturate to 5 bits), linear 3 -> 2 (full precision), 5-bit inputs, as a tn-hw-net dict."""
+    rng = random.Random(seed)
+
+    def matrix(rows, cols, lo, hi):
+        return [[rng.randint(lo, hi) for _ in range(cols)] for _ in range(rows)]
+
+    first = {"type": "linear", "neuron": "sam", "in_features": 4, "out_features": 3, "width": 5,
+             "wp": matrix(3, 4, -16, 15), "wm": matrix(3, 4, -16, 15), "shift": 1,
+             "out_width": 5}
+    second = {"type": "linear", "neuron": "sam", "in_features": 3, "out_features": 2,
+              "width": 5, "wp": matrix(2, 3, -16, 15), "wm": matrix(2, 3, -16, 15), "shift": 0,
+              "out_width": None}
+    return {"format": "tn-hw-net", "version": 1, "name": "tiny-sam2", "task": "random",
+            "input": {"shape": [4], "width": 5, "frac_bits": 0}, "layers": [first, second]}
+
+
+class SwappedMaxMinLayer(SamLayer):
+    """A SAM layer whose kernels take the min of the ``W+`` sums and the max of the ``W-``
+    sums (max swapped for min)."""
+
+    kernel_class = SwappedMaxMinKernel
+
+
+class SwappedMaxMinNetwork(Network):
+    """Every SAM layer built with max and min swapped."""
+
+    def make_layer(self, stage, spec):
+        return SwappedMaxMinLayer(spec) if spec.neuron == "sam" else super().make_layer(stage,
+                                                                                        spec)
+
+
+def _swap_weight_sets(params):
+    """``W+`` driven into the min side and ``W-`` into the max side."""
+    if "wp" in params:
+        params = dict(params, wp=params["wm"], wm=params["wp"])
+    return params
+
+
+class SwappedWeightSetsNetwork(Network):
+    """``W-`` wired to the max side and ``W+`` to the min side (the two weight sets of the
+    file confused)."""
+
+    def stage_parameters(self, stage):
+        return _swap_weight_sets(super().stage_parameters(stage))
+
+
+class SwappedWeightSetsPipelined(PipelinedNetwork):
+    def stage_parameters(self, stage):
+        return _swap_weight_sets(super().stage_parameters(stage))
+
+
+class SwappedWeightSetsFolded(FoldedNetwork):
+    def stage_parameters(self, stage):
+        return _swap_weight_sets(super().stage_parameters(stage))
+
+
+class SwappedWeightSetsStream(NetworkStream):
+    def make_core(self, net, mode):
+        if self.reuse > 1:
+            return SwappedWeightSetsFolded(net, mode=mode, reuse=self.reuse)
+        return SwappedWeightSetsPipelined(net, mode=mode)
+
+
+#: name -> combinational Network subclass with a SAM-specific planted bug; each must fail the
+#: network regression (tests/testbench/test_network_sam.py).
+SAM_NET_MUTANTS = {"swapped_max_min": SwappedMaxMinNetwork,
+                   "swapped_weight_sets": SwappedWeightSetsNetwork}

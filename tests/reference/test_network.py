@@ -293,7 +293,7 @@ BROKEN = {
     "version": (lambda r: r.update(version=2), "unsupported tn-hw-net version 2"),
     "unknown type": (lambda r: r["layers"][1].update(type="maxpool"),
                      "unknown layer type 'maxpool'"),
-    "neuron": (lambda r: r["layers"][0].update(neuron="sam"), "neuron must be one of"),
+    "neuron": (lambda r: r["layers"][0].update(neuron="xnor"), "neuron must be one of"),
     "w out of width": (lambda r: r["layers"][0]["w"][0].__setitem__(2, 8),
                        "w[0][2] = 8 is not a threshold of width 4"),
     "w shape": (lambda r: r["layers"][0]["w"][0].pop(), "w[0] must hold 4 values, not 3"),

@@ -1,12 +1,12 @@
 # amaranth: UnusedElaboratable=no
-"""Clocked networks of every family the network format supports (threshold, MAC, adder),
+"""Clocked networks of every family the network format supports (threshold, MAC, SAM, adder),
 baked or ports, unfolded or folded: exported, and run through the stream regression of
 tb_network.py with every logit compared with the golden model.
 
 The network format takes a family whose layer is ``bias + sum cell`` (registry entries with
 ``network``: the golden cell of :func:`tn_hw.reference.integer.cell`, the family's own layer
-in hardware, :func:`tn_hw.hdl.network.network_layer`). The Sum-and-Max neuron is no such
-family (two weight sets, keep masks, no bias): the format refuses it with one line.
+in hardware, :func:`tn_hw.hdl.network.network_layer`), and the dense Sum-and-Max layer (two
+weight sets ``wp``/``wm``, no bias; its own tests: tests/testbench/test_network_sam.py).
 """
 
 import pytest
@@ -15,22 +15,14 @@ from helpers.net_mutants import tiny_net
 from tn_hw.export import export_network, verify_network, write_network_design
 from tn_hw.hdl.adder import AdderLayer
 from tn_hw.hdl.network import Network, network_layer
-from tn_hw.netdesc import NetworkError, network_neurons, read_network
+from tn_hw.netdesc import network_neurons
 from tn_hw.reference.network import forward, load_network
 
-FAMILIES = ("threshold", "mac", "adder")
+FAMILIES = ("threshold", "mac", "sam", "adder")
 
 
 def test_network_families():
     assert network_neurons() == FAMILIES
-
-
-def test_sam_network_is_refused():
-    raw = tiny_net(neuron="mac")
-    raw["layers"][0]["neuron"] = "sam"
-    with pytest.raises(NetworkError, match=r"layer 0 \(conv2d\): neuron must be one of "
-                                           r"threshold, mac, adder, not 'sam'"):
-        read_network(raw)
 
 
 @pytest.mark.filterwarnings("ignore:.*created but never used")

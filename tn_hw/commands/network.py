@@ -88,9 +88,10 @@ layers (manifest: interface, latency, initiation_interval, reuse, clock). --reus
 each layer as the streaming conv layer does: ceil(O/R) kernels per position compute its O
 outputs over R cycles, one inference per R clocks, latency R per layer. baked: thresholds,
 polarities and biases are constants that synthesis folds into the logic; ports: they are input
-ports l<i>_w, l<i>_p, l<i>_bias, programmable as in the paper's FPGA design (on a clocked
-design: configuration, changed only while no beat is in flight). Nothing is written unless export
-succeeds. The model file is parsed as JSON only, never executed.
+ports l<i>_w, l<i>_p, l<i>_bias (Sum-and-Max layers: l<i>_wp, l<i>_wm), programmable as in
+the paper's FPGA design (on a clocked design: configuration, changed only while no beat is in
+flight). Nothing is written unless export succeeds. The model file is parsed as JSON only,
+never executed.
 """
 
 VERIFY_EPILOG = """\

@@ -106,6 +106,10 @@ class NeuronFamily:
         layer (:mod:`tn_hw.netdesc`) may use the family (their golden models know it).
     weight_noun : str
         What ``w`` is called in messages: ``"threshold"`` or ``"weight"``.
+    weight_sets : tuple of str
+        The weight matrices of a network layer of the family, as the tn-hw-net file names
+        them (docs/network-format.md): ``("w",)``, or SAM's ``("wp", "wm")``; the hardware
+        network's parameter ports are ``l<i>_<name>``.
     architectures : dict
         Micro-architectures the family's kernel and layer can be built as, ``{name: one-line
         description}`` (the :attr:`~tn_hw.spec.KernelSpec.arch` values it accepts); the first
@@ -136,6 +140,7 @@ class NeuronFamily:
     conv: bool = False
     network: bool = False
     weight_noun: str = "weight"
+    weight_sets: tuple = ("w",)
     summary: str = ""
     architectures: dict = field(default_factory=lambda: dict(DEFAULT_ARCHITECTURES))
 

@@ -135,5 +135,9 @@ FAMILY = register(NeuronFamily(
     },
     has_bias=False,
     has_mask=True,
+    # A network layer (docs/network-format.md): dense, W+ and W- per connection, no bias; the
+    # golden network forward calls tn_hw.reference.sam.sam_layer.
+    network=True,
+    weight_sets=("wp", "wm"),
     cell_delay=lambda width: 1,
 ))
