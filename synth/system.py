@@ -44,6 +44,7 @@ __all__ = [
     "find_twin",
     "load_model",
     "map_clocked_sky130",
+    "netlist_equivalence",
     "netlist_regression",
     "network_wrapper",
     "place_network",
@@ -631,6 +632,156 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
         "reason": None if result.passed else (result.reason or
                                               f"{len(result.mismatches)} mismatching logits"),
     }
+
+
+def _renamed(netlist: str, top: str, name: str) -> str:
+    text, n = re.subn(rf"^module {re.escape(top)}\(", f"module {name}(", netlist,
+                      flags=re.MULTILINE)
+    if n != 1:
+        raise SystemFlowError(f"the netlist holds no module {top}")
+    return text
+
+
+def _sat_trace(log: str) -> dict:
+    """``{step: {signal: bits}}`` from the table ``sat -show-inputs -show-outputs`` prints."""
+    trace: dict = {}
+    for m in re.finditer(r"^\s+(\d+)\s+\\(\w+)\s+\S+\s+\S+\s+([01xz]+)\s*$", log, re.MULTILINE):
+        trace.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+    return trace
+
+
+def _signed(bits: str, width: int) -> list[int]:
+    """Elements of a payload bit string (MSB first, element 0 at the low end), signed."""
+    value = int(bits.replace("x", "0").replace("z", "0"), 2)
+    out = []
+    for i in range(len(bits) // width):
+        v = (value >> (i * width)) & ((1 << width) - 1)
+        out.append(v - (1 << width) if v >> (width - 1) else v)
+    return out
+
+
+def netlist_equivalence(design, gold: str, other: str, *, prove: bool = True,
+                        one_sample: bool = False, depth: int | None = None,
+                        timeout: float = 600) -> dict:
+    """Are two sky130 netlists of one clocked stream design equivalent? A proof or an input.
+
+    Both netlists (``gold``: e.g. as mapped; ``other``: e.g. with :func:`plant_netlist_bug`
+    applied) are read with the cell functions of the project's liberty (Yosys ``read_liberty``;
+    those functions are checked against the vendor's models by
+    :func:`tn_hw.synth.sky130.validate.check_functions`).
+
+    1. With ``prove``: Yosys ``equiv_make`` pairs their nets by name, ``equiv_simple -seq`` and
+       ``equiv_induct -seq`` prove the pairs; all proven means equivalent in every cycle from
+       any reachable state (an inductive proof, not bounded). Unproven pairs are listed.
+    2. Otherwise, or when some pair is unproven: a miter whose ``trigger`` is high when a
+       handshake output (``x__ready``, ``y__valid``) differs, or the payload of a valid output
+       beat does; Yosys ``sat`` searches ``depth`` clock cycles from registers at zero with
+       ``rst`` high in the first cycle for a counterexample. ``one_sample`` restricts the inputs
+       to one input beat in cycle 2 with ready always high (the question "is there an input
+       whose logits differ"); otherwise every input is free in every cycle (stalls, gaps,
+       resets). ``depth`` defaults to ``latency + 3``.
+
+    Parameters
+    ----------
+    design : tn_hw.export.NetworkDesign
+        The clocked design both netlists implement (its ports and latency).
+    gold, other : str
+        Mapped Verilog netlists (``write_verilog`` of :func:`map_clocked_sky130`).
+
+    Returns
+    -------
+    dict
+        ``equivalent`` (``True``: proven; ``False``: a counterexample; ``None``: neither, no
+        difference within ``depth`` cycles), ``method``, ``unproven`` (nets ``equiv_induct``
+        left, with ``prove``), ``depth``, ``one_sample``, ``seconds`` and, with a
+        counterexample, ``step`` (its first cycle with a difference), ``inputs`` (per cycle:
+        ``rst``, ``x__valid``, ``y__ready``, ``x`` as signed elements), ``gold_y`` and
+        ``other_y`` (the output elements at ``step``) and, with ``one_sample``, ``sample``
+        (the input beat that shows it).
+    """
+    from .sky130.liberty import default_liberty
+    from .tools import SynthError, find_yosys, run_tool
+
+    ports = {p["name"]: p for p in design.manifest["ports"]}
+    need = {"x__payload", "x__valid", "x__ready", "y__payload", "y__valid", "y__ready"}
+    if not need <= set(ports):
+        raise SystemFlowError(f"{design.top} has no valid/ready stream ports")
+    latency = design.manifest["latency"]
+    depth = latency + 3 if depth is None else depth
+    if depth < latency + 2:
+        raise SystemFlowError(f"depth {depth} is shorter than the latency {latency} + 2")
+    n_in, n_out = ports["x__payload"]["width"], ports["y__payload"]["width"]
+    miter = "\n".join([
+        "module tn_miter(input clk, input rst, input x__valid, input y__ready,",
+        f"                input [{n_in - 1}:0] x__payload, output trigger,",
+        f"                output [{n_out - 1}:0] gold_y, output [{n_out - 1}:0] other_y);",
+        "  wire g_xr, g_yv, o_xr, o_yv;",
+        *[f"  tn_{side} {side}(.clk(clk), .rst(rst), .x__valid(x__valid), .y__ready(y__ready), "
+          f".x__payload(x__payload), .x__ready({side[0]}_xr), .y__valid({side[0]}_yv), "
+          f".y__payload({side}_y));" for side in ("gold", "other")],
+        "  assign trigger = (g_xr != o_xr) | (g_yv != o_yv) | (g_yv & (gold_y != other_y));",
+        "endmodule", ""])
+    sets = ["-set-at 1 rst 1"]
+    if one_sample:
+        sets += ["-set y__ready 1"] + [f"-set-at {k} rst 0" for k in range(2, depth + 1)]
+        sets += [f"-set-at {k} x__valid {int(k == 2)}" for k in range(1, depth + 1)]
+    read = ["read_liberty -ignore_miss_func cells.lib", "read_verilog gold.v other.v"]
+    scripts = {
+        "equiv.ys": [*read, "proc", "flatten", "opt_clean", "equiv_make tn_gold tn_other equiv",
+                     "hierarchy -top equiv", "flatten", f"equiv_simple -seq {depth}",
+                     f"equiv_induct -seq {depth}", "tee -o equiv.txt equiv_status"],
+        "sat.ys": [*read, "read_verilog miter.v", "hierarchy -check -top tn_miter", "proc",
+                   "flatten", "opt_clean",
+                   f"sat -seq {depth} -set-init-zero {' '.join(sets)} -prove trigger 0 "
+                   "-show-inputs -show-ports tn_miter"],
+    }
+    result = {"depth": depth, "one_sample": one_sample, "unproven": None}
+    seconds = 0.0
+    with tempfile.TemporaryDirectory(prefix="tn-hw-equiv-") as scratch:
+        work = Path(scratch)
+        (work / "cells.lib").write_text(Path(default_liberty()).read_text())
+        (work / "gold.v").write_text(_renamed(gold, design.top, "tn_gold"))
+        (work / "other.v").write_text(_renamed(other, design.top, "tn_other"))
+        (work / "miter.v").write_text(miter)
+        for name, lines in scripts.items():
+            (work / name).write_text("\n".join(lines) + "\n")
+
+        def run(script, log):
+            try:
+                return run_tool([find_yosys(), "-q", "-l", log, script], work, log=log,
+                                timeout=timeout, what=f"{script} of {design.top}")
+            except SynthError as error:
+                raise SystemFlowError(str(error)) from None
+
+        if prove:
+            seconds += run("equiv.ys", "equiv.log")
+            status = (work / "equiv.txt").read_text()
+            result["unproven"] = re.findall(r"Unproven \$equiv \S+ \\(\S+)_gold ", status)
+            if "Equivalence successfully proven!" in status:
+                return result | {"equivalent": True, "method": "equiv_induct",
+                                 "seconds": round(seconds, 2)}
+        seconds += run("sat.ys", "sat.log")
+        log = (work / "sat.log").read_text()
+    result |= {"method": "sat", "seconds": round(seconds, 2)}
+    if "SAT proof finished - no model found: SUCCESS!" in log:
+        return result | {"equivalent": None}
+    trace = _sat_trace(log)
+    steps = [k for k in sorted(trace) if trace[k].get("trigger") == "1"]
+    if "SAT proof finished - model found: FAIL!" not in log or not steps:
+        raise SystemFlowError(f"sat miter of {design.top}: no proof and no counterexample in "
+                              "its log")
+    width_in = ports["x__payload"]["element"]["width"]
+    width_out = ports["y__payload"]["element"]["width"]
+    inputs = [{"step": k, "rst": int(trace[k]["rst"]), "x__valid": int(trace[k]["x__valid"]),
+               "y__ready": int(trace[k]["y__ready"]),
+               "x": _signed(trace[k]["x__payload"], width_in)} for k in sorted(trace)]
+    step = steps[0]
+    result |= {"equivalent": False, "step": step, "inputs": inputs,
+               "gold_y": _signed(trace[step]["gold_y"], width_out),
+               "other_y": _signed(trace[step]["other_y"], width_out)}
+    if one_sample:
+        result["sample"] = inputs[1]["x"]
+    return result
 
 
 def map_clocked_sky130(net) -> str:

@@ -4,21 +4,26 @@ CI tier: ball3-tn4 placed and routed on iCE40 with a fixed seed through the comm
 and summary fields), the twin pairing, bad input, the energy simulation's logit check with a
 planted wrong logit, and the mapped sky130 netlist of ball3-tn4 simulated on 50 ball3-test
 samples with the stream regression (same logits as the golden model) and with a planted gate
-swap (caught). Slow: the same netlist on 300 samples, and the sky130 energy of the pair.
+swap (caught); the SAT miter of that netlist against a planted swap that ball3-test does not
+catch gives an input that does. Slow: the same netlist on 300 samples, the sky130 energy of the
+pair, and the inductive proof that the netlist is equivalent to itself (no false alarm).
 """
 
 import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
+from tn_hw.reference.network import forward
 from tn_hw.synth.system import (
     SystemFlowError,
     find_twin,
     load_model,
     map_clocked_sky130,
+    netlist_equivalence,
     netlist_regression,
     plant_netlist_bug,
     run_system,
@@ -168,3 +173,24 @@ def test_sky130_energy_of_the_ball3_pair(yosys, tmp_path):
     (ratio,) = result["ratios"]
     assert ratio["energy"] == round(rows["ball3-mac4"]["energy_pj"]
                                     / rows["ball3-tn4"]["energy_pj"], 3)
+
+
+def test_netlist_miter_finds_an_input_for_the_swap_ball3_test_misses(yosys, ball3_netlist):
+    # occurrence 0 (_1772_ NAND2 -> NOR2) passes 300 ball3-test samples: not an equivalent
+    # mutant, SAT gives an input (outside the data's [-64, 64] range) whose logit differs.
+    net = load_model(BALL3)
+    design = export_network(net, clocked=True)
+    mutant, _ = plant_netlist_bug(ball3_netlist, 0)
+    r = netlist_equivalence(design, ball3_netlist, mutant, prove=False, one_sample=True)
+    assert r["equivalent"] is False and r["method"] == "sat"
+    assert r["step"] == 2 + design.manifest["latency"]
+    x = torch.tensor([r["sample"]], dtype=torch.int64)
+    assert r["gold_y"] == forward(net, x).reshape(-1).tolist()  # the mapped netlist is right
+    assert r["other_y"] != r["gold_y"]
+
+
+@pytest.mark.slow
+def test_netlist_equivalence_proves_an_unchanged_netlist(yosys, ball3_netlist):
+    design = export_network(load_model(BALL3), clocked=True)
+    r = netlist_equivalence(design, ball3_netlist, ball3_netlist)
+    assert r["equivalent"] is True and r["method"] == "equiv_induct" and r["unproven"] == []
