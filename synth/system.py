@@ -832,10 +832,20 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
             continue  # no multiplier to keep out of the DSP blocks
         if progress:
             progress(f"{net.name}: {flow}")
-        figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
-                                cache=cache, timeout=timeout)
-        rows.append(base | {"target": target} | _timing_row(latency, ii, figures["fmax_mhz"])
-                    | figures)
+        try:
+            figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
+                                    cache=cache, timeout=timeout)
+        except SystemFlowError as error:
+            if "does not fit" not in str(error):
+                raise
+            # a result, not a failure: the row says which resource the device lacks
+            from .timing.pnr import PNR_TARGETS
+
+            rows.append(base | {"target": target, "flow": flow, "fits": False,
+                                "device": PNR_TARGETS[flow].device, "reason": str(error)})
+            continue
+        rows.append(base | {"target": target, "fits": True}
+                    | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
     return rows
 
 
@@ -846,7 +856,7 @@ def _ratio(a, b):
 def pair_ratios(rows: list[dict]) -> list[dict]:
     """MAC twin against the threshold network, per flow (above 1: threshold better)."""
     out = []
-    by = {(r["neuron"], r["flow"]): r for r in rows}
+    by = {(r["neuron"], r["flow"]): r for r in rows if r.get("fits", True)}
     for (kind, flow), tn in by.items():
         if kind != "threshold":
             continue
@@ -900,7 +910,8 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     Returns
     -------
     dict
-        ``meta`` (target, models, data, clock), ``rows`` (one per network and flow) and
+        ``meta`` (target, models, data, clock), ``rows`` (one per network and flow; a flow
+        whose device is too small gives a row with ``fits`` false and the ``reason``) and
         ``ratios`` (:func:`pair_ratios`).
     """
     if target not in SYSTEM_TARGETS:
@@ -976,6 +987,9 @@ def render_table(result: dict) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in result["rows"]:
         lines.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
+    for row in result["rows"]:
+        if not row.get("fits", True):
+            lines.append(f"{row['model']} ({row['flow']}): {row['reason']}")
     for r in result["ratios"]:
         parts = [f"{k} {v:g}x" for k, v in r.items()
                  if k not in ("threshold", "mac", "flow", "mac_flow") and v is not None]

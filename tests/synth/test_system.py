@@ -26,6 +26,8 @@ from tn_hw.synth.system import (
     netlist_equivalence,
     netlist_regression,
     plant_netlist_bug,
+    render_csv,
+    render_table,
     run_system,
 )
 
@@ -194,3 +196,33 @@ def test_netlist_equivalence_proves_an_unchanged_netlist(yosys, ball3_netlist):
     design = export_network(load_model(BALL3), clocked=True)
     r = netlist_equivalence(design, ball3_netlist, ball3_netlist)
     assert r["equivalent"] is True and r["method"] == "equiv_induct" and r["unproven"] == []
+
+
+def test_a_flow_that_does_not_fit_is_a_row_not_a_failure(monkeypatch):
+    import tn_hw.synth.system as system
+
+    def place(design, flow, **_):
+        if flow == "ecp5" and "mac" in design.top:
+            raise SystemFlowError(f"{design.top} does not fit the LFE5U-85F-CABGA381: it needs "
+                                  "593 dsp and the device has 156; try a smaller design")
+        return {"flow": flow, "device": "LFE5U-85F-CABGA381", "fmax_mhz": 50.0, "lut4": 9,
+                "logic_cells": 9, "ffs": 3}
+
+    monkeypatch.setattr(system, "place_network", place)
+    result = run_system(MODELS / "ball3-mac4.json", "ecp5", twin=BALL3)
+    rows = {(r["model"], r["flow"]): r for r in result["rows"]}
+    unfit = rows[("ball3-mac4", "ecp5")]
+    assert unfit["fits"] is False and "593 dsp" in unfit["reason"] and "fmax_mhz" not in unfit
+    assert rows[("ball3-mac4", "ecp5-nodsp")]["fits"] is True
+    # only the pair that fits is compared
+    assert [(r["flow"], r["mac_flow"]) for r in result["ratios"]] == [("ecp5", "ecp5-nodsp")]
+    table = render_table(result)
+    assert "ball3-mac4 (ecp5): " in table and "does not fit" in table
+    assert render_csv(result).count("\n") == 4  # header and three rows
+
+    def broken(design, flow, **_):
+        raise SystemFlowError("nextpnr failed")
+
+    monkeypatch.setattr(system, "place_network", broken)
+    with pytest.raises(SystemFlowError, match="nextpnr failed"):
+        run_system(BALL3, "ecp5", twin=False)
