@@ -39,6 +39,7 @@ from ..errors import TnHwError
 
 __all__ = [
     "CLOCK_MHZ",
+    "LUT_MAPS",
     "SYSTEM_TARGETS",
     "SystemFlowError",
     "find_twin",
@@ -62,6 +63,13 @@ CLOCK_MHZ = 50.0
 
 #: ``--target`` choices -> the flows each runs (``ecp5-nodsp`` only for networks with MAC layers).
 SYSTEM_TARGETS = {"ice40": ("ice40",), "ecp5": ("ecp5", "ecp5-nodsp"), "sky130": ("sky130",)}
+
+#: ``--lut-map`` choices -> what maps the logic to LUTs. ``abc9``: the scripts of ``tn-hw timing``
+#: (``synth_ecp5``/``synth_ice40`` with their ``abc9``); ``fast``: ECP5 only,
+#: ``pnr_ecp5_fast.ys`` (the classic ABC's ``strash; if``, no restructuring), for networks whose
+#: ``abc9`` mapping does not finish (the digits MLP).
+LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
+            "fast": "synth_ecp5 up to map_luts, then abc -lut 4 -script +strash;if"}
 
 
 class SystemFlowError(TnHwError):
@@ -223,8 +231,32 @@ def _bram(cells: dict) -> int:
     return sum(n for c, n in cells.items() if c in ("DP16KD", "PDPW16KD", "SB_RAM40_4K"))
 
 
+def pnr_target(flow: str, lut_map: str = "abc9"):
+    """The :class:`~tn_hw.synth.timing.pnr.PnrTarget` of a flow and a ``--lut-map`` recipe:
+    ``abc9`` is the flow of ``tn-hw timing`` itself; ``fast`` the same ECP5 flow with
+    ``pnr_ecp5_fast.ys`` (same device, options and Booth step)."""
+    import dataclasses
+
+    from .area.flow import Target
+    from .timing.pnr import PNR_TARGETS
+
+    if lut_map not in LUT_MAPS:
+        raise SystemFlowError(f"unknown --lut-map {lut_map!r}; choose from {', '.join(LUT_MAPS)}")
+    target = PNR_TARGETS[flow]
+    if lut_map == "abc9":
+        return target
+    if not flow.startswith("ecp5"):
+        raise SystemFlowError(f"--lut-map {lut_map} exists for the ECP5 flows only, not {flow}")
+    synth = target.synth
+    return dataclasses.replace(target, synth=Target(
+        f"{synth.name}-fast", "pnr_ecp5_fast.ys",
+        f"{synth.description}; LUTs: abc -lut 4 -script +strash;if (--lut-map fast)",
+        synth_options=synth.synth_options, booth=synth.booth,
+        package="tn_hw.synth.timing"))
+
+
 def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_dir=None,
-                  cache: bool = True, timeout: float = 1800) -> dict:
+                  cache: bool = True, timeout: float = 1800, lut_map: str = "abc9") -> dict:
     """Place and route one clocked network (:func:`network_wrapper`) on one nextpnr flow.
 
     Parameters
@@ -235,6 +267,8 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         ``"ice40"``, ``"ecp5"`` or ``"ecp5-nodsp"`` (:data:`~tn_hw.synth.timing.pnr.PNR_TARGETS`).
     seeds, freq, cache_dir, cache, timeout
         As :func:`~tn_hw.synth.timing.pnr.place_and_route`.
+    lut_map : str
+        A key of :data:`LUT_MAPS` (:func:`pnr_target`).
 
     Returns
     -------
@@ -247,20 +281,19 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
     from .timing.pnr import PnrError, route_wrapper
 
     wrap = network_wrapper(design)
+    target = pnr_target(flow, lut_map)
     try:
         synth, results, versions = route_wrapper(
-            wrap, flow, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
+            wrap, target, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
             cache=cache, timeout=timeout)
     except PnrError as error:
         raise SystemFlowError(str(error)) from None
-    from .timing.pnr import PNR_TARGETS
-
-    target = PNR_TARGETS[flow]
     per_seed = [results[s] for s in seeds]
     fmax = statistics.median(s["fmax_mhz"] for s in per_seed)
     res = synth["resources"]
     return {
         "flow": flow, "device": target.device, "synthesis": target.synth.description,
+        "lut_map": lut_map,
         "fmax_mhz": round(fmax, 2),
         "fmax_min": round(min(s["fmax_mhz"] for s in per_seed), 2),
         "fmax_max": round(max(s["fmax_mhz"] for s in per_seed), 2),
@@ -811,7 +844,7 @@ def _timing_row(latency: int, ii: int, fmax: float) -> dict:
 
 def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, samples=None,
                     proxy: bool = True, cache_dir=None, cache: bool = True,
-                    timeout: float = 1800, progress=None) -> list[dict]:
+                    timeout: float = 1800, progress=None, lut_map: str = "abc9") -> list[dict]:
     """Rows of one network on one ``--target`` (one row per flow)."""
     design = _clocked(net)
     kind = neuron_kind(net)
@@ -834,7 +867,7 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
             progress(f"{net.name}: {flow}")
         try:
             figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
-                                    cache=cache, timeout=timeout)
+                                    cache=cache, timeout=timeout, lut_map=lut_map)
         except SystemFlowError as error:
             if "does not fit" not in str(error):
                 raise
@@ -842,6 +875,7 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
             from .timing.pnr import PNR_TARGETS
 
             rows.append(base | {"target": target, "flow": flow, "fits": False,
+                                "lut_map": lut_map,
                                 "device": PNR_TARGETS[flow].device, "reason": str(error)})
             continue
         rows.append(base | {"target": target, "fits": True}
@@ -886,7 +920,7 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
 
 def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0,
                samples=None, proxy: bool = True, cache_dir=None, cache: bool = True,
-               timeout: float = 1800, progress=None) -> dict:
+               timeout: float = 1800, progress=None, lut_map: str = "abc9") -> dict:
     """Measure a model (and its twin) on a target; every input checked before any tool runs.
 
     Parameters
@@ -906,6 +940,8 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         sky130: also the generic-flow energy proxy.
     progress : callable, optional
         Receives one line per step.
+    lut_map : str
+        ice40/ecp5: a key of :data:`LUT_MAPS` (recorded in ``meta`` and in every row).
 
     Returns
     -------
@@ -922,6 +958,9 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         raise SystemFlowError(f"--freq must be positive, not {freq:g}")
     if samples is not None and samples < 2:
         raise SystemFlowError(f"--samples must be at least 2, not {samples}")
+    if target != "sky130":
+        for flow in SYSTEM_TARGETS[target]:
+            pnr_target(flow, lut_map)  # an unknown recipe or one the flow lacks: before any run
     net = load_model(model)
     twin_path = find_twin(model) if twin is True else (Path(twin) if twin else None)
     nets = [net]
@@ -935,11 +974,12 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     for one in nets:
         rows += measure_network(one, target, seeds=seeds, freq=freq, samples=samples,
                                 proxy=proxy, cache_dir=cache_dir, cache=cache, timeout=timeout,
-                                progress=progress)
+                                progress=progress, lut_map=lut_map)
     return {
         "meta": {"target": target, "model": str(model),
                  "twin": None if twin_path is None else str(twin_path),
-                 "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds)},
+                 "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds),
+                 "lut_map": None if target == "sky130" else lut_map},
         "rows": rows,
         "ratios": pair_ratios(rows),
     }

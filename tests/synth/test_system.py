@@ -26,6 +26,7 @@ from tn_hw.synth.system import (
     netlist_equivalence,
     netlist_regression,
     plant_netlist_bug,
+    pnr_target,
     render_csv,
     render_table,
     run_system,
@@ -84,6 +85,8 @@ def test_system_ice40_ball3(nextpnr, capsys, tmp_path):
     ([str(BALL3), "--target", "xc7"], "unknown target 'xc7'"),
     ([str(BALL3), "--seeds", "0"], "--seeds must be a positive integer"),
     ([str(BALL3), "--no-twin", "--twin", str(BALL3)], "exclude each other"),
+    ([str(BALL3), "--lut-map", "abc"], "unknown --lut-map 'abc'"),
+    ([str(BALL3), "--target", "ice40", "--lut-map", "fast"], "for --target ecp5 only"),
 ])
 def test_system_refuses_bad_input(capsys, tmp_path, argv, message):
     out = tmp_path / "out"
@@ -226,3 +229,26 @@ def test_a_flow_that_does_not_fit_is_a_row_not_a_failure(monkeypatch):
     monkeypatch.setattr(system, "place_network", broken)
     with pytest.raises(SystemFlowError, match="nextpnr failed"):
         run_system(BALL3, "ecp5", twin=False)
+
+
+def test_fast_lut_map_changes_only_the_lut_mapping():
+    for flow in ("ecp5", "ecp5-nodsp"):
+        base, fast = pnr_target(flow), pnr_target(flow, "fast")
+        assert base is pnr_target(flow, "abc9")
+        assert (fast.device, fast.device_args, fast.capacity) == \
+            (base.device, base.device_args, base.capacity)
+        assert (fast.synth.synth_options, fast.synth.booth) == \
+            (base.synth.synth_options, base.synth.booth)
+        a = base.synth.script_text(top="t").splitlines()
+        b = fast.synth.script_text(top="t").splitlines()
+        code = [line for line in b if line and not line.startswith("#")]
+        # the abc9 script's commands, with synth_ecp5 split around the classic ABC mapping
+        assert [line for line in a if line and not line.startswith("#")] == \
+            [line.replace(" -run :map_luts", "") for line in code
+             if "-run map_cells:" not in line and "abc -lut" not in line
+             and "latches_map" not in line and line != "clean"]
+        assert "abc -lut 4 -script +strash;if" in code
+    with pytest.raises(SystemFlowError, match="ECP5 flows only"):
+        pnr_target("ice40", "fast")
+    with pytest.raises(SystemFlowError, match="unknown --lut-map"):
+        run_system(BALL3, "ecp5", lut_map="abc")
