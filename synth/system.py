@@ -66,10 +66,16 @@ SYSTEM_TARGETS = {"ice40": ("ice40",), "ecp5": ("ecp5", "ecp5-nodsp"), "sky130":
 
 #: ``--lut-map`` choices -> what maps the logic to LUTs. ``abc9``: the scripts of ``tn-hw timing``
 #: (``synth_ecp5``/``synth_ice40`` with their ``abc9``); ``fast``: ECP5 only,
-#: ``pnr_ecp5_fast.ys`` (the classic ABC's ``strash; if``, no restructuring), for networks whose
-#: ``abc9`` mapping does not finish (the digits MLP).
+#: ``pnr_ecp5_fast.ys`` (the classic ABC's ``strash; if``, no restructuring) and nextpnr's
+#: router2, for networks whose ``abc9`` mapping does not finish (the digits MLP).
 LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
-            "fast": "synth_ecp5 up to map_luts, then abc -lut 4 -script +strash;if"}
+            "fast": "synth_ecp5 up to map_luts, then abc -lut 4 -script +strash;if; "
+                    "nextpnr --router router2"}
+
+#: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
+#: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's
+#: router for large designs.
+FAST_ROUTER = ("--router", "router2")
 
 
 class SystemFlowError(TnHwError):
@@ -250,9 +256,10 @@ def pnr_target(flow: str, lut_map: str = "abc9"):
     synth = target.synth
     return dataclasses.replace(target, synth=Target(
         f"{synth.name}-fast", "pnr_ecp5_fast.ys",
-        f"{synth.description}; LUTs: abc -lut 4 -script +strash;if (--lut-map fast)",
+        f"{synth.description}; LUTs: abc -lut 4 -script +strash;if; nextpnr --router router2 "
+        "(--lut-map fast)",
         synth_options=synth.synth_options, booth=synth.booth,
-        package="tn_hw.synth.timing"))
+        package="tn_hw.synth.timing"), device_args=(*target.device_args, *FAST_ROUTER))
 
 
 def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_dir=None,

@@ -25,7 +25,8 @@ targets:
           register (harness_ffs of the FFs), so every path is register to register
   ecp5    the same on an ECP5 LFE5U-85F; a network with MAC layers also without DSP blocks
           (flow ecp5-nodsp: Booth multipliers in LUTs); --lut-map fast maps the LUTs with the
-          classic ABC's `strash; if` instead of abc9 (both networks alike; recorded in the JSON)
+          classic ABC's `strash; if` instead of abc9 and routes with nextpnr's router2 (both
+          networks alike; recorded in the JSON)
   sky130  the stream design mapped onto sky130_fd_sc_hd: area, flip-flops, register-to-register
           critical path, leakage; the register-free network's netlist simulated gate by gate on
           the task's real test inputs (ball3-test, digits-test; every logit checked against the
@@ -128,7 +129,7 @@ def register(subparsers) -> None:
                         help="sky130: skip the generic-flow energy proxy")
     parser.add_argument("--lut-map", default="abc9", metavar="RECIPE",
                         help="ecp5: abc9 (default, the flow of tn-hw timing) or fast (classic "
-                             "ABC strash; if: for networks whose abc9 mapping does not finish)")
+                             "ABC strash; if, router2: for networks abc9 does not finish)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("-o", "--output", metavar="DIR",
