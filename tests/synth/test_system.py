@@ -24,12 +24,14 @@ from tn_hw.synth.system import (
     load_model,
     map_clocked_sky130,
     netlist_equivalence,
+    netlist_logits,
     netlist_regression,
     plant_netlist_bug,
     pnr_target,
     render_csv,
     render_table,
     run_system,
+    task_test_data,
 )
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -192,6 +194,13 @@ def test_netlist_miter_finds_an_input_for_the_swap_ball3_test_misses(yosys, ball
     x = torch.tensor([r["sample"]], dtype=torch.int64)
     assert r["gold_y"] == forward(net, x).reshape(-1).tolist()  # the mapped netlist is right
     assert r["other_y"] != r["gold_y"]
+    # the gate-level simulation agrees: ball3-test does not catch the swap, the SAT input does
+    _, data, golden = task_test_data(net, 40)
+    both = torch.cat([data, x])
+    want = torch.cat([golden, forward(net, x).reshape(1, -1)]).numpy()
+    assert (netlist_logits(design, ball3_netlist, both) == want).all()
+    got = netlist_logits(design, mutant, both)
+    assert (got[:-1] == want[:-1]).all() and got[-1].tolist() == r["other_y"]
 
 
 @pytest.mark.slow
