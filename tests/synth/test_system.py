@@ -4,24 +4,34 @@ CI tier: ball3-tn4 placed and routed on iCE40 with a fixed seed through the comm
 and summary fields), the twin pairing, bad input, the energy simulation's logit check with a
 planted wrong logit, and the mapped sky130 netlist of ball3-tn4 simulated on 50 ball3-test
 samples with the stream regression (same logits as the golden model) and with a planted gate
-swap (caught). Slow: the same netlist on 300 samples, and the sky130 energy of the pair.
+swap (caught); the SAT miter of that netlist against a planted swap that ball3-test does not
+catch gives an input that does. Slow: the same netlist on 300 samples, the sky130 energy of the
+pair, and the inductive proof that the netlist is equivalent to itself (no false alarm).
 """
 
 import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
+from tn_hw.reference.network import forward
 from tn_hw.synth.system import (
     SystemFlowError,
     find_twin,
     load_model,
     map_clocked_sky130,
+    netlist_equivalence,
+    netlist_logits,
     netlist_regression,
     plant_netlist_bug,
+    pnr_target,
+    render_csv,
+    render_table,
     run_system,
+    task_test_data,
 )
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -77,6 +87,8 @@ def test_system_ice40_ball3(nextpnr, capsys, tmp_path):
     ([str(BALL3), "--target", "xc7"], "unknown target 'xc7'"),
     ([str(BALL3), "--seeds", "0"], "--seeds must be a positive integer"),
     ([str(BALL3), "--no-twin", "--twin", str(BALL3)], "exclude each other"),
+    ([str(BALL3), "--lut-map", "abc"], "unknown --lut-map 'abc'"),
+    ([str(BALL3), "--target", "ice40", "--lut-map", "fast"], "for --target ecp5 only"),
 ])
 def test_system_refuses_bad_input(capsys, tmp_path, argv, message):
     out = tmp_path / "out"
@@ -168,3 +180,84 @@ def test_sky130_energy_of_the_ball3_pair(yosys, tmp_path):
     (ratio,) = result["ratios"]
     assert ratio["energy"] == round(rows["ball3-mac4"]["energy_pj"]
                                     / rows["ball3-tn4"]["energy_pj"], 3)
+
+
+def test_netlist_miter_finds_an_input_for_the_swap_ball3_test_misses(yosys, ball3_netlist):
+    # occurrence 0 (_1772_ NAND2 -> NOR2) passes 300 ball3-test samples: not an equivalent
+    # mutant, SAT gives an input (outside the data's [-64, 64] range) whose logit differs.
+    net = load_model(BALL3)
+    design = export_network(net, clocked=True)
+    mutant, _ = plant_netlist_bug(ball3_netlist, 0)
+    r = netlist_equivalence(design, ball3_netlist, mutant, prove=False, one_sample=True)
+    assert r["equivalent"] is False and r["method"] == "sat"
+    assert r["step"] == 2 + design.manifest["latency"]
+    x = torch.tensor([r["sample"]], dtype=torch.int64)
+    assert r["gold_y"] == forward(net, x).reshape(-1).tolist()  # the mapped netlist is right
+    assert r["other_y"] != r["gold_y"]
+    # the gate-level simulation agrees: ball3-test does not catch the swap, the SAT input does
+    _, data, golden = task_test_data(net, 40)
+    both = torch.cat([data, x])
+    want = torch.cat([golden, forward(net, x).reshape(1, -1)]).numpy()
+    assert (netlist_logits(design, ball3_netlist, both) == want).all()
+    got = netlist_logits(design, mutant, both)
+    assert (got[:-1] == want[:-1]).all() and got[-1].tolist() == r["other_y"]
+
+
+@pytest.mark.slow
+def test_netlist_equivalence_proves_an_unchanged_netlist(yosys, ball3_netlist):
+    design = export_network(load_model(BALL3), clocked=True)
+    r = netlist_equivalence(design, ball3_netlist, ball3_netlist)
+    assert r["equivalent"] is True and r["method"] == "equiv_induct" and r["unproven"] == []
+
+
+def test_a_flow_that_does_not_fit_is_a_row_not_a_failure(monkeypatch):
+    import tn_hw.synth.system as system
+
+    def place(design, flow, **_):
+        if flow == "ecp5" and "mac" in design.top:
+            raise SystemFlowError(f"{design.top} does not fit the LFE5U-85F-CABGA381: it needs "
+                                  "593 dsp and the device has 156; try a smaller design")
+        return {"flow": flow, "device": "LFE5U-85F-CABGA381", "fmax_mhz": 50.0, "lut4": 9,
+                "logic_cells": 9, "ffs": 3}
+
+    monkeypatch.setattr(system, "place_network", place)
+    result = run_system(MODELS / "ball3-mac4.json", "ecp5", twin=BALL3)
+    rows = {(r["model"], r["flow"]): r for r in result["rows"]}
+    unfit = rows[("ball3-mac4", "ecp5")]
+    assert unfit["fits"] is False and "593 dsp" in unfit["reason"] and "fmax_mhz" not in unfit
+    assert rows[("ball3-mac4", "ecp5-nodsp")]["fits"] is True
+    # only the pair that fits is compared
+    assert [(r["flow"], r["mac_flow"]) for r in result["ratios"]] == [("ecp5", "ecp5-nodsp")]
+    table = render_table(result)
+    assert "ball3-mac4 (ecp5): " in table and "does not fit" in table
+    assert render_csv(result).count("\n") == 4  # header and three rows
+
+    def broken(design, flow, **_):
+        raise SystemFlowError("nextpnr failed")
+
+    monkeypatch.setattr(system, "place_network", broken)
+    with pytest.raises(SystemFlowError, match="nextpnr failed"):
+        run_system(BALL3, "ecp5", twin=False)
+
+
+def test_fast_lut_map_changes_only_the_lut_mapping():
+    for flow in ("ecp5", "ecp5-nodsp"):
+        base, fast = pnr_target(flow), pnr_target(flow, "fast")
+        assert base is pnr_target(flow, "abc9")
+        assert (fast.device, fast.capacity) == (base.device, base.capacity)
+        assert fast.device_args == (*base.device_args, "--router", "router2")
+        assert (fast.synth.synth_options, fast.synth.booth) == \
+            (base.synth.synth_options, base.synth.booth)
+        a = base.synth.script_text(top="t").splitlines()
+        b = fast.synth.script_text(top="t").splitlines()
+        code = [line for line in b if line and not line.startswith("#")]
+        # the abc9 script's commands, with synth_ecp5 split around the classic ABC mapping
+        assert [line for line in a if line and not line.startswith("#")] == \
+            [line.replace(" -run :map_luts", "") for line in code
+             if "-run map_cells:" not in line and "abc -lut" not in line
+             and "latches_map" not in line and line != "clean"]
+        assert "abc -lut 4 -script +strash;if" in code
+    with pytest.raises(SystemFlowError, match="ECP5 flows only"):
+        pnr_target("ice40", "fast")
+    with pytest.raises(SystemFlowError, match="unknown --lut-map"):
+        run_system(BALL3, "ecp5", lut_map="abc")

@@ -24,7 +24,9 @@ targets:
           carry, FF, DSP, BRAM; the design sits between a shift-register input and an output
           register (harness_ffs of the FFs), so every path is register to register
   ecp5    the same on an ECP5 LFE5U-85F; a network with MAC layers also without DSP blocks
-          (flow ecp5-nodsp: Booth multipliers in LUTs)
+          (flow ecp5-nodsp: Booth multipliers in LUTs); --lut-map fast maps the LUTs with the
+          classic ABC's `strash; if` instead of abc9 and routes with nextpnr's router2 (both
+          networks alike; recorded in the JSON)
   sky130  the stream design mapped onto sky130_fd_sc_hd: area, flip-flops, register-to-register
           critical path, leakage; the register-free network's netlist simulated gate by gate on
           the task's real test inputs (ball3-test, digits-test; every logit checked against the
@@ -41,7 +43,7 @@ threshold over twin for Fmax; above 1 the threshold network is better.
 examples:
   tn-hw system models/ball3-tn4.json --target ecp5 -o out/sys-ecp5
   tn-hw system models/ball3-tn4.json --target sky130 -o out/sys-sky130
-  tn-hw system models/digits-tmlp.json --target ice40 --seeds 3
+  tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast
 """
 
 
@@ -55,6 +57,8 @@ def _command(args) -> str:
         argv += ["--samples", str(args.samples)]
     if args.no_proxy:
         argv.append("--no-proxy")
+    if args.lut_map != "abc9":
+        argv += ["--lut-map", args.lut_map]
     return "tn-hw " + " ".join(shlex.quote(a) for a in argv)
 
 
@@ -65,13 +69,17 @@ def _progress(line: str) -> None:
 def cmd_system(args) -> int:
     """Handler of ``tn-hw system``."""
     from ..manifest import check_output_dir, write_files
-    from ..synth.system import SYSTEM_TARGETS, render_csv, render_table, run_system
+    from ..synth.system import LUT_MAPS, SYSTEM_TARGETS, render_csv, render_table, run_system
 
     if args.target not in SYSTEM_TARGETS:
         raise TnHwError(f"unknown target {args.target!r}; choose from "
                         f"{', '.join(SYSTEM_TARGETS)}")
     if args.seeds < 1:
         raise TnHwError(f"--seeds must be a positive integer, not {args.seeds}")
+    if args.lut_map not in LUT_MAPS:
+        raise TnHwError(f"unknown --lut-map {args.lut_map!r}; choose from {', '.join(LUT_MAPS)}")
+    if args.lut_map != "abc9" and args.target != "ecp5":
+        raise TnHwError(f"--lut-map {args.lut_map} is for --target ecp5 only")
     if args.twin and args.no_twin:
         raise TnHwError("--twin and --no-twin exclude each other")
     for path in (args.model, args.twin):
@@ -85,7 +93,7 @@ def cmd_system(args) -> int:
                         seeds=tuple(range(1, args.seeds + 1)), freq=args.freq,
                         samples=args.samples, proxy=not args.no_proxy,
                         cache_dir=args.cache_dir, cache=not args.no_cache,
-                        timeout=args.timeout, progress=progress)
+                        timeout=args.timeout, progress=progress, lut_map=args.lut_map)
     result["meta"]["command"] = _command(args)
     table = render_table(result)
     print(table, end="")
@@ -119,6 +127,9 @@ def register(subparsers) -> None:
                         help="sky130: first N test inputs of the energy simulation (default all)")
     parser.add_argument("--no-proxy", action="store_true",
                         help="sky130: skip the generic-flow energy proxy")
+    parser.add_argument("--lut-map", default="abc9", metavar="RECIPE",
+                        help="ecp5: abc9 (default, the flow of tn-hw timing) or fast (classic "
+                             "ABC strash; if, router2: for networks abc9 does not finish)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("-o", "--output", metavar="DIR",
