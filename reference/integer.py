@@ -76,7 +76,9 @@ def cell(neuron, x, w, p=None):
         return mac_cell(x, w)
     from .. import neurons
 
-    if not neurons.is_family(neuron) or not neurons.get(neuron).network:
+    # A family with other weight sets than ``w`` (SAM's W+ and W-) is not ``bias + sum cell``.
+    if (not neurons.is_family(neuron) or not neurons.get(neuron).network
+            or neurons.get(neuron).weight_sets != ("w",)):
         raise ValueError(f"unknown neuron {neuron!r}")
     return neurons.get(neuron).golden_cell(x, w, p)
 
