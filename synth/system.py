@@ -286,7 +286,7 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         ``lut4``, ``carry``, ``ffs``, ``dsp``, ``bram``, ``harness_ffs`` (the wrapper's input
         and output registers, included in ``ffs``), ``tools`` and ``seeds`` (raw figures).
     """
-    from .timing.pnr import PnrError, route_wrapper
+    from .timing.pnr import DoesNotFit, PnrError, route_wrapper
 
     wrap = network_wrapper(design)
     target = pnr_target(flow, lut_map)
@@ -294,6 +294,8 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         synth, results, versions = route_wrapper(
             wrap, target, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
             cache=cache, timeout=timeout)
+    except DoesNotFit:
+        raise  # a row of measure_network, not a failure
     except PnrError as error:
         raise SystemFlowError(str(error)) from None
     per_seed = [results[s] for s in seeds]
@@ -927,6 +929,8 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
                             "device": "sky130_fd_sc_hd tt 25C 1.80V"}
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
         return rows
+    from .timing.pnr import PNR_TARGETS, DoesNotFit
+
     for flow in SYSTEM_TARGETS[target]:
         if flow == "ecp5-nodsp" and kind in MULTIPLIER_FREE:
             continue  # no multiplier to keep out of the DSP blocks
@@ -935,11 +939,8 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
         try:
             figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
                                     cache=cache, timeout=timeout, lut_map=lut_map)
-        except SystemFlowError as error:
-            if "does not fit" not in str(error):
-                raise
+        except DoesNotFit as error:
             # a result, not a failure: the row says which resource the device lacks
-            from .timing.pnr import PNR_TARGETS
 
             rows.append(base | {"target": target, "flow": flow, "fits": False,
                                 "lut_map": lut_map,

@@ -50,6 +50,7 @@ from ..tools import (
 __all__ = [
     "PNR_TARGETS",
     "WRAPPER_TOP",
+    "DoesNotFit",
     "PnrError",
     "PnrTarget",
     "Wrapper",
@@ -79,6 +80,11 @@ DEFAULT_TIMEOUT = 1800
 
 class PnrError(SynthError):
     """Place and route could not give a trustworthy figure; the message stands on its own."""
+
+
+class DoesNotFit(PnrError):
+    """The design needs more of a resource than the device has: a result a sweep or a system
+    table records as a row, not a failure of the flow."""
 
 
 # -- targets -------------------------------------------------------------------------------------
@@ -444,7 +450,7 @@ def _check_capacity(resources: dict, target: PnrTarget, name: str) -> None:
     figures["logic"] = _logic_cells_ecp5(resources)
     for figure, limit in target.capacity.items():
         if figures[figure] > limit:
-            raise PnrError(f"{name} does not fit the {target.device}: it needs {figures[figure]} "
+            raise DoesNotFit(f"{name} does not fit the {target.device}: it needs {figures[figure]} "
                            f"{figure} and the device has {limit}; try a smaller design or "
                            "--target ecp5")
 

@@ -19,7 +19,7 @@ from ..tools import short_version
 from .pnr import (
     DEFAULT_FREQ,
     DEFAULT_TIMEOUT,
-    PnrError,
+    DoesNotFit,
     place_and_route,
     summarize_seeds,
 )
@@ -92,7 +92,7 @@ def run_timing(*, neurons, kernels, widths, stages, targets, seeds, freq=DEFAULT
     progress.start(len(points))
 
     def unfit(error):
-        return skip_unfit and isinstance(error, PnrError) and "does not fit" in str(error)
+        return skip_unfit and isinstance(error, DoesNotFit)
 
     def done(index, result):
         design, target = points[index]

@@ -212,10 +212,11 @@ def test_netlist_equivalence_proves_an_unchanged_netlist(yosys, ball3_netlist):
 
 def test_a_flow_that_does_not_fit_is_a_row_not_a_failure(monkeypatch):
     import tn_hw.synth.system as system
+    from tn_hw.synth.timing.pnr import DoesNotFit
 
     def place(design, flow, **_):
         if flow == "ecp5" and "mac" in design.top:
-            raise SystemFlowError(f"{design.top} does not fit the LFE5U-85F-CABGA381: it needs "
+            raise DoesNotFit(f"{design.top} does not fit the LFE5U-85F-CABGA381: it needs "
                                   "593 dsp and the device has 156; try a smaller design")
         return {"flow": flow, "device": "LFE5U-85F-CABGA381", "fmax_mhz": 50.0, "lut4": 9,
                 "logic_cells": 9, "ffs": 3}
