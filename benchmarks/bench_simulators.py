@@ -2,14 +2,16 @@
 
 Usage: python benchmarks/bench_simulators.py [--vectors N] [--icarus-vectors N] [--json FILE]
 
-For each simulator: vectors/s of the bit-checked ``seeded_random`` test (cocotb's own test
-time: vector generation, golden model, packing and simulation), and the wall time of the whole
-run including the build and the simulator's start. Verilator is timed twice, from an empty
-build cache ("cold": the model is compiled; with ccache installed its C++ runtime comes from
-the compiler cache after a machine's first build) and again on that cache ("cached": no
-compile). Icarus always builds (a few hundred milliseconds). The build cache used is a fresh
-temporary folder, so nothing is read from ``~/.cache/tn-hw``; ccache is not cleared
-(``--no-ccache`` runs make without it, which is what a machine without ccache pays).
+For each simulator: vectors/s of the bit-checked ``seeded_random`` test: vector generation and
+golden model (in the calling process since the simulator stopped importing torch: "stimulus s")
+plus cocotb's own test time (reading the stimulus, packing, simulation and the comparison:
+"test s"), and the wall time of the whole run including the build and the simulator's start.
+Verilator is timed twice, from an empty build cache ("cold": the model is compiled; with
+ccache installed its C++ runtime comes from the compiler cache after a machine's first build)
+and again on that cache ("cached": no compile). Icarus always builds (a few hundred
+milliseconds). The build cache used is a fresh temporary folder, so nothing is read from
+``~/.cache/tn-hw``; ccache is not cleared (``--no-ccache`` runs make without it, which is what
+a machine without ccache pays).
 """
 
 import argparse
@@ -43,8 +45,10 @@ def one_run(design, simulator, vectors, folder, cache):
     if not result.passed or result.mismatches:
         raise SystemExit(f"{simulator}: regression failed: {result.reason} ({result.log})")
     seconds = test_seconds(result.log)
+    checked = seconds + result.stimulus_seconds
     return {"simulator": simulator, "vectors": result.vectors, "mismatches": result.mismatches,
-            "test_seconds": seconds, "vectors_per_second": round(result.vectors / seconds),
+            "stimulus_seconds": round(result.stimulus_seconds, 2),
+            "test_seconds": seconds, "vectors_per_second": round(result.vectors / checked),
             "build_seconds": round(result.build_seconds, 2),
             "wall_seconds": round(wall, 2),
             "wall_vectors_per_second": round(result.vectors / wall)}
@@ -77,10 +81,11 @@ def main():
     print(f"3x3 8-bit threshold kernel, seeded_random, every output compared as an integer "
           f"({platform.node()}, {os.cpu_count()} cores, ccache "
           f"{'off' if args.no_ccache else 'on if installed'})")
-    print(f"  {'simulator':<10}{'build':<8}{'vectors':>10}{'test s':>9}{'vectors/s':>11}"
-          f"{'build s':>9}{'wall s':>8}{'wall vec/s':>12}")
+    print(f"  {'simulator':<10}{'build':<8}{'vectors':>10}{'stimulus s':>11}{'test s':>9}"
+          f"{'vectors/s':>11}{'build s':>9}{'wall s':>8}{'wall vec/s':>12}")
     for r in rows:
-        print(f"  {r['simulator']:<10}{r['build']:<8}{r['vectors']:>10}{r['test_seconds']:>9.2f}"
+        print(f"  {r['simulator']:<10}{r['build']:<8}{r['vectors']:>10}"
+              f"{r['stimulus_seconds']:>11.2f}{r['test_seconds']:>9.2f}"
               f"{r['vectors_per_second']:>11,}{r['build_seconds']:>9.2f}{r['wall_seconds']:>8.2f}"
               f"{r['wall_vectors_per_second']:>12,}")
     if args.json:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import TnHwError
 from ..manifest import Design
 from .consistency import check_design
@@ -17,13 +19,74 @@ from .sim import (
 )
 from .vectors import check_golden_range
 
-__all__ = ["CONV_TESTS", "CONV_TIERS", "run_conv_regression"]
+__all__ = ["CONV_TESTS", "CONV_TIERS", "conv_stimulus", "run_conv_regression"]
 
 #: The cocotb tests of a conv layer (tb_conv.py).
 CONV_TESTS = ("full_rate", "backpressure", "reset_mid_frame")
 
 #: Frames per test in each tier.
 CONV_TIERS = {"quick": 3, "full": 8}
+
+#: The random stream of ``seed`` each test draws from.
+_STREAMS = {"full_rate": 1, "backpressure": 2, "reset_mid_frame": 3}
+
+
+def _draw(rng, lo, hi, size):
+    """Half uniform, half from the edges of ``[lo, hi]`` (where widths and ties break)."""
+    uniform = rng.integers(lo, hi + 1, size=size, dtype=np.int64)
+    edges = np.clip(np.array([lo, lo + 1, -1, 0, 1, hi - 1, hi], dtype=np.int64), lo, hi)
+    edge = rng.choice(edges, size=size)
+    return np.where(rng.random(size) < 0.5, uniform, edge)
+
+
+def _parameters(spec, rng) -> dict:
+    """Random thresholds/weights ``w``, polarities ``p`` (families that have them), biases."""
+    k = spec.kernel
+    lo, hi = k.input_range
+    params = {"w": _draw(rng, lo, hi, (k.outputs, k.n_inputs))}
+    if k.family.has_polarity:
+        params["p"] = rng.integers(0, 2, size=params["w"].shape, dtype=np.int64)
+    params["bias"] = _draw(rng, *k.bias_range, (k.outputs,))
+    return params
+
+
+def conv_golden(spec, frames, params) -> np.ndarray:
+    """:func:`tn_hw.reference.network.conv2d` of ``frames`` ``(F, C_in, H, W)`` under
+    ``params``: ``(F, C_out, H_out, W_out)`` int64."""
+    import torch
+
+    from ..reference.network import conv2d
+
+    t = {k: torch.from_numpy(v) for k, v in params.items()}
+    return conv2d(spec.neuron, torch.from_numpy(frames), t["w"], t.get("p"), t["bias"],
+                  kernel=spec.kernel.kernel, stride=spec.stride,
+                  padding=spec.padding).numpy()
+
+
+def conv_stimulus(spec, test, seed, frames) -> tuple[dict, dict]:
+    """What one test of :mod:`.tb_conv` streams, and its golden outputs, computed here so that
+    the simulator never imports torch.
+
+    Returns ``(arrays, rng_state)``: the parameters (``w``, ``p``, ``bias``), ``frames``
+    ``(F, C_in, H, W)`` (at least 3 for ``reset_mid_frame``) and their ``expected`` outputs;
+    for ``reset_mid_frame`` also the beat of frame 1 where the reset comes (``cut``) and the
+    parameters programmed during it (``w2``, ``p2``, ``bias2``, from a stream of their own)
+    with the expected outputs of the frames after it (``expected2``). ``rng_state`` is the
+    state of the test's random stream after these draws; the testbench draws its gaps and
+    back-pressure from there on.
+    """
+    rng = np.random.default_rng([seed, _STREAMS[test]])
+    params = _parameters(spec, rng)
+    count = max(3, frames) if test == "reset_mid_frame" else frames
+    k, (h, w) = spec.kernel, spec.image
+    x = _draw(rng, *k.input_range, (count, k.channels, h, w))
+    arrays = dict(params, frames=x, expected=conv_golden(spec, x, params))
+    if test == "reset_mid_frame":
+        arrays["cut"] = np.array(int(rng.integers(1, h * w)) if h * w > 1 else 0)
+        second = _parameters(spec, np.random.default_rng([seed, _STREAMS[test], 1]))
+        arrays |= {f"{name}2": v for name, v in second.items()}
+        arrays["expected2"] = conv_golden(spec, x[2:], second)
+    return arrays, rng.bit_generator.state
 
 
 def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None, seed=None,
@@ -84,7 +147,15 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
     build_dir.mkdir(parents=True, exist_ok=True)
     dut_file = build_dir / design.verilog_name
     dut_file.write_text(design.verilog)
-    config = {"manifest": design.manifest, "seed": seed, "frames": frames, "tests": list(tests)}
+    stimulus = build_dir / "stimulus.npz"
+    stimulus.unlink(missing_ok=True)
+    arrays, states = {}, {}
+    for test in tests:
+        drawn, states[test] = conv_stimulus(design.spec, test, seed, frames)
+        arrays |= {f"{test}.{name}": v for name, v in drawn.items()}
+    np.savez(stimulus, **arrays)
+    config = {"manifest": design.manifest, "seed": seed, "frames": frames, "tests": list(tests),
+              "stimulus": str(stimulus), "rng_states": states}
     run = simulate([dut_file], "tn_hw.testbench.tb_conv", build_dir, config=config,
                    simulator=simulator, waves=default_waves(waves), seed=seed,
                    hdl_toplevel=design.top, outputs=outputs)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import numpy as np
+
+from ..errors import TnHwError
 from ..manifest import Design
 from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout, default_lanes
@@ -18,10 +22,34 @@ from .sim import (
     simulate,
 )
 from .stream_runner import run_stream_regression
-from .vectors import check_golden_range
+from .vectors import (
+    check_golden_range,
+    directed_vectors,
+    exhaustive_cell_vectors,
+    golden_outputs,
+    random_vectors,
+    write_stimulus,
+)
 
 __all__ = ["TIERS", "SIMULATORS", "RegressionResult", "default_seed", "run_regression",
-           "check_simulator"]
+           "check_simulator", "neuron_test_vectors"]
+
+#: The tests of :mod:`tn_hw.testbench.tb_neuron`.
+NEURON_TESTS = ("directed", "seeded_random", "exhaustive")
+
+
+def neuron_test_vectors(spec, kind, test, seed, count) -> dict:
+    """The vectors of one test of :mod:`~tn_hw.testbench.tb_neuron`: the directed corners, ``count``
+    seeded random vectors, or every input of a single cell; each test draws from its own stream
+    of ``seed``, so a subset of the tests sees the same vectors."""
+    if test == "directed":
+        return directed_vectors(spec, kind, np.random.default_rng([seed, 1]))
+    if test == "seeded_random":
+        return random_vectors(spec, kind, np.random.default_rng([seed, 2]), count)
+    if test == "exhaustive":
+        return exhaustive_cell_vectors(spec)
+    raise TnHwError(f"unknown test {test!r}; the tests are {', '.join(NEURON_TESTS)}")
+
 
 def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=None, seed=None,
                    tests=None, lanes=None, simulator=None, waves=None,
@@ -91,9 +119,21 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
     dut_file.write_text(design.verilog)
     wrapper_file = build_dir / f"{WRAPPER_TOP}.v"
     wrapper_file.write_text(layout.wrapper_verilog())
+    count = TIERS[tier] if random_vectors is None else random_vectors
+    # The golden model runs here, not in the simulator (no torch import per simulator start).
+    stimulus = build_dir / "stimulus.npz"
+    stimulus.unlink(missing_ok=True)
+    started = time.perf_counter()
+    write_stimulus(stimulus, {
+        test: (vectors, golden_outputs(design.spec, design.kind, vectors))
+        for test in tests
+        for vectors in [neuron_test_vectors(design.spec, design.kind, test, seed, count)]})
+    stimulus_seconds = time.perf_counter() - started
     config = {"manifest": design.manifest, "lanes": lanes, "seed": seed, "tests": tests,
-              "random_vectors": TIERS[tier] if random_vectors is None else random_vectors}
+              "random_vectors": count, "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_neuron", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
                    hdl_toplevel=WRAPPER_TOP, outputs=outputs)
-    return run.result(design.top, seed, tests, lanes=lanes)
+    result = run.result(design.top, seed, tests, lanes=lanes)
+    result.stimulus_seconds = stimulus_seconds
+    return result

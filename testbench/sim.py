@@ -248,6 +248,9 @@ class RegressionResult:
         The simulator's log (kept after a failed run).
     waves : Path or None
         The waveform file, when waves were asked for.
+    stimulus_seconds : float
+        Drawing the vectors and running the golden model on them, in the calling process
+        (before the build; kernel and stream regressions).
     """
 
     top: str
@@ -256,6 +259,7 @@ class RegressionResult:
     failed: list = field(default_factory=list)
     build_seconds: float = 0.0
     run_seconds: float = 0.0
+    stimulus_seconds: float = 0.0
     lanes: int = 0
     log: Path | None = None
     reason: str | None = None

@@ -9,8 +9,12 @@ port into one register ``cfg``, so that a beat with its own thresholds costs one
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import numpy as np
+
+from ..errors import TnHwError
 from ..manifest import Design
 from .consistency import check_design
 from .harness import WRAPPER_TOP, LaneLayout
@@ -23,12 +27,37 @@ from .sim import (
     default_waves,
     simulate,
 )
-from .vectors import check_golden_range
+from .vectors import (
+    check_golden_range,
+    concat,
+    directed_vectors,
+    golden_outputs,
+    random_vectors,
+    write_stimulus,
+)
 
-__all__ = ["STREAM_TESTS", "config_layout", "run_stream_regression", "stream_wrapper"]
+__all__ = ["STREAM_TESTS", "config_layout", "run_stream_regression", "stream_test_vectors",
+           "stream_wrapper"]
 
 #: The cocotb tests of a stream design, all run by default.
 STREAM_TESTS = ("back_to_back", "random_handshake", "reset_mid_stream")
+
+
+def stream_test_vectors(spec, kind, test, seed, count) -> dict:
+    """The beats of one stream test, each test from its own stream of ``seed``: a tenth of
+    ``count`` back to back (at least 8), the directed corners and ``count`` random beats under
+    random handshakes, ``count`` (at least 12) across resets."""
+    def draw(stream, n):
+        return random_vectors(spec, kind, np.random.default_rng([seed, stream]), n)
+
+    if test == "back_to_back":
+        return draw(1, max(8, count // 10))
+    if test == "random_handshake":
+        return concat(directed_vectors(spec, kind, np.random.default_rng([seed, 2])),
+                      draw(3, count))
+    if test == "reset_mid_stream":
+        return draw(4, max(12, count))
+    raise TnHwError(f"unknown test {test!r}; the tests are {', '.join(STREAM_TESTS)}")
 
 
 def config_layout(manifest) -> LaneLayout:
@@ -93,9 +122,21 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
     dut_file.write_text(design.verilog)
     wrapper_file = build_dir / f"{WRAPPER_TOP}.v"
     wrapper_file.write_text(stream_wrapper(design.manifest))
+    count = TIERS[tier] if random_vectors is None else random_vectors
+    # The golden model runs here, not in the simulator (no torch import per simulator start).
+    stimulus = build_dir / "stimulus.npz"
+    stimulus.unlink(missing_ok=True)
+    started = time.perf_counter()
+    write_stimulus(stimulus, {
+        test: (vectors, golden_outputs(design.spec, design.kind, vectors))
+        for test in tests
+        for vectors in [stream_test_vectors(design.spec, design.kind, test, seed, count)]})
+    stimulus_seconds = time.perf_counter() - started
     config = {"manifest": design.manifest, "seed": seed, "tests": tests,
-              "random_vectors": TIERS[tier] if random_vectors is None else random_vectors}
+              "random_vectors": count, "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
                    hdl_toplevel=WRAPPER_TOP, outputs=outputs)
-    return run.result(design.top, seed, tests, lanes=1)
+    result = run.result(design.top, seed, tests, lanes=1)
+    result.stimulus_seconds = stimulus_seconds
+    return result

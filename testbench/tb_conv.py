@@ -2,7 +2,9 @@
 
 This module runs inside the simulator. :func:`tn_hw.testbench.conv_runner.run_conv_regression`
 builds the emitted layer and passes the configuration in ``TN_HW_TB_CONFIG`` (a JSON file):
-the manifest, seed, frames per test, which tests to run and where to write the summary.
+the manifest, seed, frames per test, which tests to run, where to write the summary, and the
+stimulus file: each test's thresholds/weights, frames and golden outputs, computed by the runner
+(:func:`~tn_hw.testbench.conv_runner.conv_stimulus`) so that this module never imports torch.
 
 One coroutine drives and samples the streams at every falling edge of the clock: it sets the
 input valid/payload and the output ready for the coming rising edge, waits for the values to
@@ -13,12 +15,10 @@ reports frame, output position, output channel, expected, got and the seed.
 
 import cocotb
 import numpy as np
-import torch
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from ..conv import ConvSpec
-from ..reference.network import conv2d
 from .harness import check_port_widths
 from .sim import read_tb_config, record_outputs, record_summary
 from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource
@@ -30,25 +30,22 @@ PERIOD_NS = 10
 CONFIG = read_tb_config()
 
 
-def _draw(rng, lo, hi, size):
-    """Half uniform, half from the edges of ``[lo, hi]`` (where widths and ties break)."""
-    uniform = rng.integers(lo, hi + 1, size=size, dtype=np.int64)
-    edges = np.clip(np.array([lo, lo + 1, -1, 0, 1, hi - 1, hi], dtype=np.int64), lo, hi)
-    edge = rng.choice(edges, size=size)
-    return np.where(rng.random(size) < 0.5, uniform, edge)
-
-
 class ConvTB:
     """Clock, reset, programming, and a stream driver/checker for one layer (source, sink,
     hold monitor and scoreboard of :mod:`.valid_ready`)."""
 
-    def __init__(self, dut, config, stream):
+    def __init__(self, dut, config, test):
         self.dut = dut
         self.config = config
         self.spec = ConvSpec.from_description(config["manifest"]["parameters"])
         self.seed = config["seed"]
-        self.name = None
-        self.rng = np.random.default_rng([self.seed, stream])
+        self.name = test
+        with np.load(config["stimulus"]) as data:
+            self.stimulus = {key.split(".", 1)[1]: data[key] for key in data.files
+                             if key.split(".", 1)[0] == test}
+        # Gaps and back-pressure continue the test's random stream where the runner left it.
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = config["rng_states"][test]
         k = self.spec.kernel
         self.out_width = k.output_width
         self.ports = {p["name"]: p for p in config["manifest"]["ports"]}
@@ -75,33 +72,18 @@ class ConvTB:
             self.cycle += 1
         self.rst.value = 0
 
-    def program(self):
-        """Random thresholds/weights, polarities and biases; set the ports; return tensors."""
+    def program(self, suffix=""):
+        """Set the thresholds/weights, polarities and biases the runner drew (``suffix`` "2":
+        the ones programmed during a reset)."""
         k = self.spec.kernel
-        lo, hi = k.input_range
-        w = _draw(self.rng, lo, hi, (k.outputs, k.n_inputs))
-        p = self.rng.integers(0, 2, size=w.shape, dtype=np.int64) if k.family.has_polarity \
-            else None
-        bias = _draw(self.rng, *k.bias_range, (k.outputs,))
+        w, bias = self.stimulus[f"w{suffix}"], self.stimulus[f"bias{suffix}"]
+        p = self.stimulus.get(f"p{suffix}")
         for o in range(k.outputs):
             getattr(self.dut, f"bias__{o}").value = int(bias[o])
             for i in range(k.n_inputs):
                 getattr(self.dut, f"w__{o}__{i}").value = int(w[o, i])
                 if p is not None:
                     getattr(self.dut, f"p__{o}__{i}").value = int(p[o, i])
-        return (torch.from_numpy(w), None if p is None else torch.from_numpy(p),
-                torch.from_numpy(bias))
-
-    def frames(self, count):
-        """``count`` random frames ``(count, C_in, H, W)``."""
-        k, (h, w) = self.spec.kernel, self.spec.image
-        return _draw(self.rng, *k.input_range, (count, k.channels, h, w))
-
-    def golden(self, frames, params):
-        w, p, bias = params
-        return conv2d(self.spec.neuron, torch.from_numpy(frames), w, p, bias,
-                      kernel=self.spec.kernel.kernel, stride=self.spec.stride,
-                      padding=self.spec.padding).numpy()
 
     def _pack_pixels(self, frame):
         """Beats of one frame in raster order; channel c at bits ``[c*W +: W]``."""
@@ -258,11 +240,11 @@ async def full_rate(dut):
     Also checks the throughput the manifest states: consecutive frames start exactly
     ``cycles_per_frame`` cycles apart.
     """
-    tb = ConvTB(dut, CONFIG, 1)
+    tb = ConvTB(dut, CONFIG, "full_rate")
     await tb.start()
-    params = tb.program()
-    frames = tb.frames(CONFIG["frames"])
-    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=1.0, p_ready=1.0)
+    tb.program()
+    outcome = await tb.stream(tb.stimulus["frames"], tb.stimulus["expected"], p_valid=1.0,
+                              p_ready=1.0)
     starts = [outcome["first_beat_cycle"][f] for f in sorted(outcome["first_beat_cycle"])]
     periods = sorted({b - a for a, b in zip(starts, starts[1:], strict=False)})
     extra = []
@@ -275,11 +257,11 @@ async def full_rate(dut):
 @cocotb.test(skip=not _enabled("backpressure"))
 async def backpressure(dut):
     """Random gaps in the input valid and random output ready (back-pressure)."""
-    tb = ConvTB(dut, CONFIG, 2)
+    tb = ConvTB(dut, CONFIG, "backpressure")
     await tb.start()
-    params = tb.program()
-    frames = tb.frames(CONFIG["frames"])
-    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=0.7, p_ready=0.5)
+    tb.program()
+    outcome = await tb.stream(tb.stimulus["frames"], tb.stimulus["expected"], p_valid=0.7,
+                              p_ready=0.5)
     tb.finish("backpressure", outcome)
 
 
@@ -287,17 +269,15 @@ async def backpressure(dut):
 async def reset_mid_frame(dut):
     """A reset in the middle of frame 1 (new thresholds/weights programmed during it); the
     frames after it must come out exactly as if the layer had just been switched on."""
-    tb = ConvTB(dut, CONFIG, 3)
+    tb = ConvTB(dut, CONFIG, "reset_mid_frame")
     await tb.start()
-    params = tb.program()
-    count = max(3, CONFIG["frames"])
-    frames = tb.frames(count)
-    h, w = tb.spec.image
-    cut = int(tb.rng.integers(1, h * w)) if h * w > 1 else 0  # one pixel: reset before it
+    tb.program()
+    cut = int(tb.stimulus["cut"])  # one pixel: reset before it
 
     def reprogram():
-        return tb.golden(frames[2:], tb.program())
+        tb.program("2")
+        return tb.stimulus["expected2"]
 
-    outcome = await tb.stream(frames, tb.golden(frames, params), p_valid=0.8, p_ready=0.7,
-                              reset_at=(1, cut), reprogram=reprogram)
+    outcome = await tb.stream(tb.stimulus["frames"], tb.stimulus["expected"], p_valid=0.8,
+                              p_ready=0.7, reset_at=(1, cut), reprogram=reprogram)
     tb.finish("reset_mid_frame", outcome)

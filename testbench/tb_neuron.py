@@ -3,31 +3,22 @@
 This module runs inside the simulator. :mod:`tn_hw.testbench.runner` builds the design with the
 lane wrapper (:mod:`tn_hw.testbench.harness`) and passes the configuration as a JSON file named
 by ``TN_HW_TB_CONFIG`` (:func:`~tn_hw.testbench.sim.read_tb_config`): the manifest, lanes, seed,
-vector counts, and where to write the summary.
+vector counts, where to write the summary, and the stimulus file: every test's vectors and
+their golden outputs, computed by the runner (:func:`~tn_hw.testbench.vectors.write_stimulus`),
+so that this module never imports torch.
 """
 
 import cocotb
 import numpy as np
 
-from ..spec import KernelSpec
 from .harness import LaneLayout, check_port_widths
 from .sim import read_tb_config, record_outputs, record_summary
-from .vectors import (
-    describe_vector,
-    directed_vectors,
-    exhaustive_cell_vectors,
-    golden_outputs,
-    random_vectors,
-)
+from .vectors import describe_vector, read_stimulus
 
 MAX_REPORTED = 5
 
 
 CONFIG = read_tb_config()
-
-
-def _spec(config):
-    return KernelSpec.from_description(config["manifest"]["parameters"])
 
 
 class NeuronTB:
@@ -37,7 +28,6 @@ class NeuronTB:
         self.dut = dut
         self.config = config
         self.kind = config["manifest"]["kind"]
-        self.spec = _spec(config)
         self.layout = LaneLayout(config["manifest"], lanes=config["lanes"])
         check_port_widths(dut.dut, [(p.name, p.width)
                                     for p in self.layout.inputs + self.layout.outputs])
@@ -52,7 +42,7 @@ class NeuronTB:
         self._count = None
         self.seed = config["seed"]
 
-    async def run(self, name, vectors):
+    async def run(self, name):
         """Apply all vectors, compare, record a summary; fail with the first mismatches.
 
         Per batch of ``lanes`` vectors: write the packed inputs (and the count when it
@@ -60,7 +50,7 @@ class NeuronTB:
         kept and compared with the golden model at the end, as integers, in one vectorized
         comparison per port.
         """
-        expected = golden_outputs(self.spec, self.kind, vectors)
+        vectors, expected = read_stimulus(self.config["stimulus"], name)
         batch = len(next(iter(vectors.values())))
         lanes = self.layout.lanes
         outputs = self.layout.outputs
@@ -112,21 +102,16 @@ def _enabled(test):
 @cocotb.test(skip=not _enabled("directed"))
 async def directed(dut):
     """Corners: all-min, all-max, ties everywhere, each polarity, extreme bias."""
-    tb = NeuronTB(dut, CONFIG)
-    rng = np.random.default_rng([tb.seed, 1])
-    await tb.run("directed", directed_vectors(tb.spec, tb.kind, rng))
+    await NeuronTB(dut, CONFIG).run("directed")
 
 
 @cocotb.test(skip=not _enabled("seeded_random"))
 async def seeded_random(dut):
     """Seeded random vectors, half uniform, half drawn from the edges of each range."""
-    tb = NeuronTB(dut, CONFIG)
-    rng = np.random.default_rng([tb.seed, 2])
-    await tb.run("seeded_random", random_vectors(tb.spec, tb.kind, rng, CONFIG["random_vectors"]))
+    await NeuronTB(dut, CONFIG).run("seeded_random")
 
 
 @cocotb.test(skip=not _enabled("exhaustive"))
 async def exhaustive(dut):
     """Every (x, w, p) of a single cell."""
-    tb = NeuronTB(dut, CONFIG)
-    await tb.run("exhaustive", exhaustive_cell_vectors(tb.spec))
+    await NeuronTB(dut, CONFIG).run("exhaustive")

@@ -29,7 +29,7 @@ from .harness import check_port_widths
 from .sim import read_tb_config, record_outputs, record_summary
 from .stream_runner import config_layout
 from .valid_ready import HoldMonitor, Scoreboard, StreamSink, StreamSource, bit
-from .vectors import concat, describe_vector, directed_vectors, golden_outputs, random_vectors
+from .vectors import describe_vector, read_stimulus
 
 MAX_REPORTED = 5
 PERIOD_NS = 10
@@ -154,10 +154,9 @@ class StreamTB:
         self.y_ready.value = 0
         return segments, got, out_cycles, monitor.violations + violations, cycle
 
-    def check(self, name, vectors, segments, got, violations, extra=()):
+    def check(self, name, vectors, expected, segments, got, violations, extra=()):
         """Compare every output beat with the golden model; record the summary; fail loudly."""
-        expected = golden_outputs(self.spec, self.kind, vectors)["y"].reshape(
-            len(vectors["x"]), -1)
+        expected = expected["y"].reshape(len(vectors["x"]), -1)
         board = Scoreboard(MAX_REPORTED)
         problems, mismatches = list(violations) + list(extra), 0
         for s, (beats, outs) in enumerate(zip(segments, got, strict=True)):
@@ -185,9 +184,10 @@ class StreamTB:
     def _record(self, name, beats, mismatches):
         record_summary(self.config, name, vectors=beats, mismatches=mismatches)
 
-    def vectors(self, stream, count):
-        return random_vectors(self.spec, self.kind, np.random.default_rng([self.seed, stream]),
-                              count)
+    def stimulus(self, name):
+        """The beats of test ``name`` and their golden outputs, computed by the runner
+        (:func:`~tn_hw.testbench.stream_runner.stream_test_vectors`)."""
+        return read_stimulus(self.config["stimulus"], name)
 
 
 def _enabled(test):
@@ -199,12 +199,12 @@ async def back_to_back(dut):
     """Valid and ready always high: one beat per clock, beat k out at cycle k + latency."""
     tb = StreamTB(dut, CONFIG)
     await tb.start()
-    vectors = tb.vectors(1, max(8, CONFIG["random_vectors"] // 10))
+    vectors, expected = tb.stimulus("back_to_back")
     segments, got, cycles, violations, _ = await tb.stream(
         vectors, valid_levels=[1.0], ready_levels=[1.0])
     late = [f"output beat {k} left at cycle {c}, not {k + tb.latency}"
             for k, c in enumerate(cycles[0]) if c != k + tb.latency][:MAX_REPORTED]
-    tb.check("back_to_back", vectors, segments, got, violations, late)
+    tb.check("back_to_back", vectors, expected, segments, got, violations, late)
 
 
 @cocotb.test(skip=not _enabled("random_handshake"))
@@ -212,12 +212,11 @@ async def random_handshake(dut):
     """Directed corners and random beats under random valid gaps and ready back-pressure."""
     tb = StreamTB(dut, CONFIG)
     await tb.start()
-    vectors = concat(directed_vectors(tb.spec, tb.kind, np.random.default_rng([tb.seed, 2])),
-                     tb.vectors(3, CONFIG["random_vectors"]))
+    vectors, expected = tb.stimulus("random_handshake")
     levels = [1.0, 0.9, 0.5, 0.1]
     segments, got, _, violations, _ = await tb.stream(vectors, valid_levels=levels,
                                                       ready_levels=levels, phase=32)
-    tb.check("random_handshake", vectors, segments, got, violations)
+    tb.check("random_handshake", vectors, expected, segments, got, violations)
 
 
 @cocotb.test(skip=not _enabled("reset_mid_stream"))
@@ -225,8 +224,8 @@ async def reset_mid_stream(dut):
     """Random handshakes with resets while beats are in flight: nothing stale comes out."""
     tb = StreamTB(dut, CONFIG)
     await tb.start()
-    count = max(12, CONFIG["random_vectors"])
-    vectors = tb.vectors(4, count)
+    vectors, expected = tb.stimulus("reset_mid_stream")
+    count = len(vectors["x"])
     resets = [count // 4, count // 4, count // 4]  # beats accepted since the last reset
     segments, got, _, violations, _ = await tb.stream(
         vectors, valid_levels=[1.0, 0.7], ready_levels=[1.0, 0.5, 0.2], resets=resets,
@@ -236,4 +235,4 @@ async def reset_mid_stream(dut):
     if tb.latency and not dropped:
         short.append("no beat was in flight at any reset: the test did not test the reset")
     tb.dut._log.info("reset_mid_stream: %d beats in flight dropped by 3 resets", dropped)
-    tb.check("reset_mid_stream", vectors, segments, got, violations, short)
+    tb.check("reset_mid_stream", vectors, expected, segments, got, violations, short)

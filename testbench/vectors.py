@@ -4,6 +4,11 @@ Vectors are plain data: a dict that maps a port family (``x``, ``w``, ``p``, ``b
 int64 array of shape ``(batch, *index_shape)``, where the index shape follows the design's port
 arrays (``x``: ``(N,)``; ``w``/``p``: ``(N,)`` in a kernel, ``(O, N)`` in a layer; scalars in
 a cell). The golden outputs come from :mod:`tn_hw.reference` only.
+
+The golden model (PyTorch) runs in the process that starts the simulator, never inside it:
+:func:`write_stimulus` saves every test's vectors and expected outputs to one ``.npz`` file that
+the cocotb test modules read with :func:`read_stimulus`, so that no simulator start imports
+torch (about 1 s idle, 4-7 s on a loaded machine, per start).
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import torch
 
 from ..errors import TnHwError
 from ..spec import KernelSpec
@@ -25,6 +29,8 @@ __all__ = [
     "check_golden_range",
     "concat",
     "describe_vector",
+    "write_stimulus",
+    "read_stimulus",
 ]
 
 #: The golden model computes in int64.
@@ -166,6 +172,8 @@ def check_golden_range(spec: KernelSpec, kind: str) -> None:
 
 def golden_outputs(spec: KernelSpec, kind: str, vectors: dict) -> dict:
     """Expected outputs per port family, from :mod:`tn_hw.reference`."""
+    import torch  # here, not at the top: the simulator-side test modules import this module
+
     check_golden_range(spec, kind)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vectors.items()}
     family = spec.family
@@ -196,3 +204,51 @@ def describe_vector(vectors: dict, index: int) -> str:
         value = values[index]
         parts.append(f"{family}={value.tolist() if isinstance(value, np.ndarray) else int(value)}")
     return " ".join(parts)
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """The smallest signed integer type that holds ``values`` (a 1M-vector stimulus of 8-bit
+    ports is then 8x smaller on disk than int64)."""
+    values = np.asarray(values)
+    if values.size == 0:
+        return values.astype(np.int8)
+    lo, hi = int(values.min()), int(values.max())
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return values.astype(dtype)
+    return values.astype(np.int64)
+
+
+def write_stimulus(path, tests: dict) -> None:
+    """Save each test's vectors and golden outputs for the simulator-side test module.
+
+    Parameters
+    ----------
+    path : path
+        The ``.npz`` file to write.
+    tests : dict
+        Test name -> ``(inputs, expected)``, each a dict port family -> integer array with the
+        batch first (:func:`golden_outputs` for the expected values).
+    """
+    arrays = {}
+    for name, (inputs, expected) in tests.items():
+        for family, values in inputs.items():
+            arrays[f"{name}.in.{family}"] = _narrow(values)
+        for family, values in expected.items():
+            arrays[f"{name}.out.{family}"] = _narrow(values)
+    np.savez(path, **arrays)
+
+
+def read_stimulus(path, name: str) -> tuple[dict, dict]:
+    """``(inputs, expected)`` of test ``name`` from a :func:`write_stimulus` file, as int64
+    arrays in the order they were written."""
+    inputs, expected = {}, {}
+    with np.load(path) as data:
+        for key in data.files:
+            test, part, family = key.rsplit(".", 2)
+            if test == name:
+                (inputs if part == "in" else expected)[family] = data[key].astype(np.int64)
+    if not inputs:
+        raise TnHwError(f"{path}: no stimulus for test {name!r}")
+    return inputs, expected
