@@ -3,6 +3,7 @@
 import copy
 import json
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -391,6 +392,16 @@ def test_digits_split_is_deterministic_and_stratified():
     assert float(a.x_train.min()) == 0.0 and float(a.x_train.max()) == 1.0
     other = data.load_split("digits", seed=1)
     assert not torch.equal(other.y_test, a.y_test) or not torch.equal(other.x_test, a.x_test)
+
+
+def test_digits_arrays_are_scikit_learns_load_digits():
+    """Read without importing scikit-learn, the digits equal ``load_digits`` value for value."""
+    from sklearn.datasets import load_digits
+
+    pixels, labels = data.digits_arrays()
+    digits = load_digits()
+    assert pixels.shape == (1797, 64) and labels.dtype == np.int64
+    assert np.array_equal(pixels, digits.data) and np.array_equal(labels, digits.target)
 
 
 def test_ball3_is_balanced_and_labelled_by_radius():
