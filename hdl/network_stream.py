@@ -148,8 +148,14 @@ class FoldedNetwork(PipelinedNetwork):
         if isinstance(reuse, int) and not isinstance(reuse, bool) and reuse == 1:
             raise SpecError("a FoldedNetwork needs reuse of 2 or more; reuse 1 is "
                             "PipelinedNetwork")
-        self._reuse = check_reuse(net, reuse)
+        self._reuse = self.check_reuse(net, reuse)
         super().__init__(net, mode=mode)
+
+    def check_reuse(self, net, reuse) -> int:
+        """Validate ``reuse`` (:func:`check_reuse`); the formal check of one layer cut out of
+        a network (:mod:`tn_hw.testbench.net_equiv`) overrides it, as the cut layer may have
+        fewer outputs than the reuse of the whole network."""
+        return check_reuse(net, reuse)
 
     def control_members(self) -> dict:
         return {"phase": In(range(self._reuse)), "load": In(1)}
@@ -268,9 +274,16 @@ def _same(a, b) -> bool:
     return isinstance(a, int) and isinstance(b, int) and a == b
 
 
-def fold_control(m, reuse, layers, x, y, phase, load):
+def fold_control(m, reuse, layers, x, y, phase, load) -> dict:
     """The phase counter, the valid bits and the commit of a folded network (module
-    docstring, "Reuse factor"), ``layers`` register stages (one valid bit each)."""
+    docstring, "Reuse factor"), ``layers`` register stages (one valid bit each).
+
+    Returns
+    -------
+    dict
+        The control state, for the formal check of the folded stream
+        (:mod:`tn_hw.testbench.net_equiv`): ``count``, ``take``, ``valid``, ``active``.
+    """
     count = Signal(range(reuse), name="round_phase")
     take = Signal()             # x.valid was high at phase 0: this round computes that beat
     valid = Signal(layers)      # valid[k]: layer k's register holds a beat; rst clears it
@@ -298,6 +311,7 @@ def fold_control(m, reuse, layers, x, y, phase, load):
         m.d.sync += valid[-1].eq(0)
     with m.If(commit):
         m.d.sync += valid.eq(Cat(x.valid & take, valid[:-1]))
+    return {"count": count, "take": take, "valid": valid, "active": active}
 
 
 class NetworkStream(wiring.Component):
@@ -412,7 +426,8 @@ class NetworkStream(wiring.Component):
         valid_chain(m, self.latency, self.x, self.y, advance)
 
     def fold_control(self, m):
-        """The control of a folded core (:func:`fold_control`); mutation tests override it."""
-        fold_control(m, self._reuse, self.layers, self.x, self.y, self._core.phase,
-                     self._core.load)
+        """The control of a folded core (:func:`fold_control`); mutation tests override it.
+        Keeps the control state in ``self.control_state`` (for the formal check)."""
+        self.control_state = fold_control(m, self._reuse, self.layers, self.x, self.y,
+                                          self._core.phase, self._core.load)
 
