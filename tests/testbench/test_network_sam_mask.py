@@ -220,3 +220,26 @@ def test_masked_ball3_sam(tmp_path, icarus):
     report = verify_network(out, data="ball3-test", samples=300, seed=1)
     assert report["passed"], report["reason"]
     assert report["mismatch_count"] == 0
+
+
+def test_split_neurons_of_a_masked_layer():
+    """Split synthesis's neurons (hdl.network.neuron_parts): a masked SAM layer's outputs
+    differ in their connections even in ports mode, so each is its own part, pruned as in
+    the network."""
+    from amaranth.back import verilog
+
+    from tn_hw.hdl.network import NetworkNeuron, neuron_parts, plan_network
+
+    net = load_network(tiny_masked_sam_net(seed=3))
+    parts = neuron_parts(net, "ports")
+    assert [(stage.index, o, count) for stage, o, _, count in parts] == \
+        [(0, 0, 1), (0, 1, 1), (0, 2, 1), (1, 0, 1), (1, 1, 1)]
+    dense = neuron_parts(load_network(tiny_sam_net(seed=3)), "ports")
+    assert [(stage.index, o, count) for stage, o, _, count in dense] == [(0, 0, 3), (1, 0, 2)]
+    stage = plan_network(net)[0]
+    kept = sum(stage.spec.keep_max[1]) + sum(stage.spec.keep_min[1])
+    text = verilog.convert(NetworkNeuron(stage, 1, (True,) * 4, mode="baked"), name="n1",
+                           emit_src=False)
+    assert text.count("cellp") + text.count("cellm") > 0
+    assert len({line for line in text.splitlines() if "module" in line and "cell" in line}) \
+        == kept
