@@ -28,7 +28,10 @@ its kernels: a layer of ``O`` outputs per position builds ``G = ceil(O / R)`` ke
 requantizers) per position and computes its outputs in ``R`` phases, output
 ``o = phase * G + g`` in kernel ``g`` (the last phase may leave kernels idle);
 :class:`FoldedNetwork` keeps the requantized outputs of phases ``0 .. R-2`` in registers and
-loads the whole layer's register from them and the last phase's outputs. All layers step
+loads the whole layer's register from them and the last phase's outputs. A masked SAM layer's
+kernel serves outputs with different masks: it is built over the union of their masks
+(:class:`GatedSamLayer`) and each connection one of them leaves out is gated by the phase
+(:meth:`FoldedNetwork.fold_gate`). All layers step
 through the same phase counter in lock step: a *round* is ``R`` cycles, every layer computes one
 beat per round from its input register (layer 0 from ``x__payload``, which the stream rules
 hold still while ``x__valid`` waits for ``x__ready``), and at the round's last phase, when the
