@@ -55,7 +55,8 @@ small and structural:
    and asserts in every cycle that ``y`` offers the oldest beat not yet out, once (a
    scoreboard of beats in and out and a tag beside each layer register loading on
    ``load``), that the phases of a round are consecutive with commits only in the last
-   phase, and that the payload layer 0 takes is the one it saw in every phase of the round;
+   phase, that the payload layer 0 takes is the one it saw in every phase of the round, and
+   that while ``y__ready`` stays high a beat in flight leaves within the latency;
    ``sat -tempinduct -prove-asserts`` from the reset state (base) and from any state (step).
 
 Together: every layer's input is the same in all phases of a round (a layer register loads
@@ -422,7 +423,10 @@ class FoldStreamHarness(Elaboratable):
        so each held output read at a commit was computed in this round from the layer input
        of this round (a layer register loads only at a commit);
     4. the beat layer 0 takes at a commit is the one it computed over the whole round: the
-       payload seen in every phase of the round equals the payload taken.
+       payload seen in every phase of the round equals the payload taken;
+    5. progress: while a beat is in flight and ``y__ready`` stays high, one leaves within
+       ``reuse * layers`` cycles (the latency), so no beat is stuck and rounds do not wait
+       for new input.
 
     Parameters
     ----------
@@ -440,7 +444,7 @@ class FoldStreamHarness(Elaboratable):
         self.y_ready = Signal(name="y_ready")
 
     def elaborate(self, platform):
-        from amaranth.hdl import Assert, Assume, Module, Signal
+        from amaranth.hdl import Assert, Assume, Module, Mux, Signal
 
         m = Module()
         dut = self.dut
@@ -515,6 +519,16 @@ class FoldStreamHarness(Elaboratable):
             m.d.comb += Assert(~x_take | (seen[p] == self.x_payload),
                                f"payload taken = payload of phase {p}")
         m.d.comb += Assert(~x_take | take, "a beat is taken only by a round that computed it")
+
+        # Progress: while y is ready and a beat is in flight, one leaves within a round per
+        # layer (no beat stuck, no round that never commits).
+        bound = reuse * layers
+        waiting = Signal(range(bound + 2), name="waiting")
+        with m.If((in_flight != 0) & dut.y.ready & ~y_take):
+            m.d.sync += waiting.eq(Mux(waiting > bound, waiting, waiting + 1))
+        with m.Else():
+            m.d.sync += waiting.eq(0)
+        m.d.comb += Assert(waiting <= bound, "a beat leaves within latency cycles of ready")
         return m
 
     def ports(self):
