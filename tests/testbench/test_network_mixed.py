@@ -4,7 +4,8 @@ file. The format, the golden model and every export take them as they are (no ch
 needed); checked here end to end on small hand-written networks: the golden model equals the
 layers applied one by one, the RTL equals the golden model (combinational, clocked, folded)
 with 0 mismatches, the folded network is proven, and a planted SAM bug behind the first layer
-is caught."""
+is caught. The CI tier keeps the golden model and one regression (the checkers themselves are
+exercised in CI by test_network_sam.py and test_network_fold_equiv.py); the rest is slow."""
 
 import json
 import random
@@ -65,7 +66,8 @@ def test_golden_model_is_the_layers_one_by_one(first):
 
 @pytest.mark.parametrize("first, kwargs", [
     ("threshold", {"mode": "ports"}),
-    ("mac", {"mode": "baked", "clocked": True, "reuse": 2}),
+    pytest.param("mac", {"mode": "baked", "clocked": True, "reuse": 2},
+                 marks=pytest.mark.slow),
 ])
 def test_mixed_network_rtl(first, kwargs, tmp_path, icarus):
     out = tmp_path / "net"
@@ -75,6 +77,7 @@ def test_mixed_network_rtl(first, kwargs, tmp_path, icarus):
     assert report["mismatch_count"] == 0 and report["samples"] == 200
 
 
+@pytest.mark.slow
 def test_mixed_network_sam_bug_is_caught(tmp_path, icarus):
     net = load_network(mixed_net("threshold", seed=2))
     out = tmp_path / "net"
@@ -83,6 +86,7 @@ def test_mixed_network_sam_bug_is_caught(tmp_path, icarus):
     assert not report["passed"] and report["mismatch_count"] > 0
 
 
+@pytest.mark.slow
 def test_mixed_folded_network_proved(yosys):
     report = check_folded_network(mixed_net("mac", seed=2, mask=True), 2)
     assert report["proved"], json.dumps(report)[:2000]

@@ -165,6 +165,7 @@ def test_masked_network_mask_ignored_is_caught(tmp_path, icarus):
     assert not report["passed"] and report["mismatch_count"] > 0
 
 
+@pytest.mark.slow
 def test_masked_folded_network_proved(yosys):
     report = check_folded_network(tiny_masked_sam_net(seed=3), 2)
     assert report["proved"], json.dumps(report)[:2000]
