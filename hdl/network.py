@@ -27,6 +27,7 @@ all its output positions.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -42,7 +43,8 @@ from .layer import Layer
 from .requant import Requant, requant_width
 
 __all__ = ["MODES", "Network", "NetworkNeuron", "Stage", "drive_parameters", "layer_parameter",
-           "network_layer", "neuron_parts", "parameter_member", "parameter_values",
+           "network_layer", "neuron_parts", "output_spec", "parameter_member",
+           "parameter_values",
            "plan_network", "top_name"]
 
 #: Where the parameters come from: constants folded by synthesis, or programmable ports.
@@ -386,13 +388,26 @@ def layer_parameter(layer, stage, family: str, output: int, index: int | None = 
     """Parameter input ``family`` of kernel ``output`` (input ``index``; ``None`` for the bias)
     of a layer component built by :func:`network_layer` for ``stage``.
 
-    A SAM layer's ``wp``/``wm`` ports list the kept connections, row-major (output first); a
-    network's SAM layer is dense, so pair ``(output, index)`` is port ``output * N + index``.
+    A SAM layer's ``wp``/``wm`` ports list the kept connections, row-major (output first;
+    :attr:`~tn_hw.spec.KernelSpec.connections_max` / ``connections_min`` of the layer's spec):
+    in a dense layer pair ``(output, index)`` is port ``output * N + index``; a pair its mask
+    leaves out has no port, and the result is ``None``.
     """
     port = getattr(layer, family)
     if family in ("wp", "wm"):
-        return port[output * stage.spec.n_inputs + index]
+        spec = layer.spec
+        if not spec.is_sparse:
+            return port[output * spec.n_inputs + index]
+        k = _connection_ports(spec, family).get((output, index))
+        return None if k is None else port[k]
     return port[output] if index is None else port[output][index]
+
+
+@functools.lru_cache(maxsize=64)
+def _connection_ports(spec, family: str) -> dict:
+    """``{(output, input): port index}`` of the kept connections of one side of a SAM spec."""
+    pairs = spec.connections_max if family == "wp" else spec.connections_min
+    return {pair: k for k, pair in enumerate(pairs)}
 
 
 def drive_parameters(m, layer, stage, output: int, value) -> None:
@@ -406,7 +421,18 @@ def drive_parameters(m, layer, stage, output: int, value) -> None:
     for i in range(stage.spec.n_inputs):
         for family in families:
             if family != "bias":
-                m.d.comb += layer_parameter(layer, stage, family, output, i).eq(value(family, i))
+                port = layer_parameter(layer, stage, family, output, i)
+                if port is not None:        # None: a connection the SAM mask leaves out
+                    m.d.comb += port.eq(value(family, i))
+
+
+def output_spec(spec, output: int):
+    """The one-output spec of kernel ``output`` of a layer of ``spec`` (a masked SAM layer's
+    with that output's mask rows)."""
+    if not spec.is_sparse:
+        return replace(spec, outputs=1)
+    return replace(spec, outputs=1, mask=(spec.keep_max[output],),
+                   mask_min=(spec.keep_min[output],))
 
 
 def network_layer(spec):
@@ -495,7 +521,7 @@ class NetworkNeuron(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         stage, o = self._stage, self._output
-        layer = m.submodules.layer = network_layer(replace(stage.spec, outputs=1))
+        layer = m.submodules.layer = network_layer(output_spec(stage.spec, o))
         real = iter(self.x)
         zero = Const(0, signed(stage.spec.width))
         for i, inside in enumerate(self._inside):
@@ -529,8 +555,10 @@ def neuron_parts(net, mode: str = "baked") -> list[tuple]:
             else (1, 1)
         windows = Counter(window_inside(stage, oy, ox) for oy in range(h_out)
                           for ox in range(w_out))
-        outputs = range(stage.spec.outputs) if mode == "baked" else [0]
-        repeat = 1 if mode == "baked" else stage.spec.outputs
+        # A masked SAM layer's outputs differ in their connections even with ports.
+        alike = mode == "ports" and not stage.spec.is_sparse
+        outputs = [0] if alike else range(stage.spec.outputs)
+        repeat = stage.spec.outputs if alike else 1
         for o in outputs:
             for inside, count in windows.items():
                 parts.append((stage, o, inside, count * repeat))

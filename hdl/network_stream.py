@@ -28,7 +28,10 @@ its kernels: a layer of ``O`` outputs per position builds ``G = ceil(O / R)`` ke
 requantizers) per position and computes its outputs in ``R`` phases, output
 ``o = phase * G + g`` in kernel ``g`` (the last phase may leave kernels idle);
 :class:`FoldedNetwork` keeps the requantized outputs of phases ``0 .. R-2`` in registers and
-loads the whole layer's register from them and the last phase's outputs. All layers step
+loads the whole layer's register from them and the last phase's outputs. A masked SAM layer's
+kernel serves outputs with different masks: it is built over the union of their masks
+(:class:`GatedSamLayer`) and each connection one of them leaves out is gated by the phase
+(:meth:`FoldedNetwork.fold_gate`). All layers step
 through the same phase counter in lock step: a *round* is ``R`` cycles, every layer computes one
 beat per round from its input register (layer 0 from ``x__payload``, which the stream rules
 hold still while ``x__valid`` waits for ``x__ready``), and at the round's last phase, when the
@@ -57,10 +60,12 @@ from amaranth.lib.wiring import In, Out
 
 from ..spec import SpecError
 from .network import Network, drive_parameters, plan_network, top_name
+from .sam import SamKernel, SamLayer
 from .stream import forward_ports, valid_chain
 
-__all__ = ["FoldedNetwork", "NetworkStream", "PipelinedNetwork", "check_reuse",
-           "clocked_top_name", "fold_control", "fold_kernels", "phase_is"]
+__all__ = ["FoldedNetwork", "GatedSamKernel", "GatedSamLayer", "NetworkStream",
+           "PipelinedNetwork", "check_reuse", "clocked_top_name", "fold_control", "fold_kernels",
+           "phase_is"]
 
 
 def clocked_top_name(net, mode: str, latency: int, *, stream: bool = True,
@@ -148,8 +153,14 @@ class FoldedNetwork(PipelinedNetwork):
         if isinstance(reuse, int) and not isinstance(reuse, bool) and reuse == 1:
             raise SpecError("a FoldedNetwork needs reuse of 2 or more; reuse 1 is "
                             "PipelinedNetwork")
-        self._reuse = check_reuse(net, reuse)
+        self._reuse = self.check_reuse(net, reuse)
         super().__init__(net, mode=mode)
+
+    def check_reuse(self, net, reuse) -> int:
+        """Validate ``reuse`` (:func:`check_reuse`); the formal check of one layer cut out of
+        a network (:mod:`tn_hw.testbench.net_equiv`) overrides it, as the cut layer may have
+        fewer outputs than the reuse of the whole network."""
+        return check_reuse(net, reuse)
 
     def control_members(self) -> dict:
         return {"phase": In(range(self._reuse)), "load": In(1)}
@@ -175,6 +186,11 @@ class FoldedNetwork(PipelinedNetwork):
         """Which output of ``stage`` kernel ``kernel`` computes in phase ``phase``."""
         return phase * fold_kernels(stage.spec.outputs, self._reuse) + kernel
 
+    def fold_gate(self, keeps):
+        """The gate of one connection of a folded masked SAM kernel: ``keeps[phase]``, the
+        mask bit of the output it computes in that phase."""
+        return self._by_phase(keeps)
+
     # -- elaboration ------------------------------------------------------------------------
 
     def _by_phase(self, values):
@@ -187,21 +203,48 @@ class FoldedNetwork(PipelinedNetwork):
                 result = Mux(phase_is(self.phase, phase), values[phase], result)
         return result
 
+    def _served(self, stage, g):
+        """The output kernel ``g`` of ``stage`` computes in each phase; where the last phase
+        leaves it idle, it repeats its phase-0 output (nothing reads it), which saves a
+        multiplexer."""
+        outs = [self.fold_output(stage, phase, g) for phase in range(self._reuse)]
+        return [o if o < stage.spec.outputs else outs[0] for o in outs]
+
+    def _folded_layer(self, m, stage, name):
+        """The ``G`` kernels of one position; a masked SAM layer's are
+        :class:`GatedSamLayer` kernels over the union of the masks of the outputs each
+        serves, each connection gated by phase (module docstring)."""
+        spec = stage.spec
+        groups = fold_kernels(spec.outputs, self._reuse)
+        if not spec.is_sparse:
+            layer = m.submodules[name] = self.make_layer(stage, replace(spec, outputs=groups))
+            return layer
+        served = [self._served(stage, g) for g in range(groups)]
+        union = {side: tuple(tuple(int(any(keep[o][i] for o in outs))
+                                   for i in range(spec.n_inputs)) for outs in served)
+                 for side, keep in (("max", spec.keep_max), ("min", spec.keep_min))}
+        layer = m.submodules[name] = GatedSamLayer(replace(
+            spec, outputs=groups, mask=union["max"], mask_min=union["min"]))
+        for family, keep, gates in (("wp", spec.keep_max, layer.kp),
+                                    ("wm", spec.keep_min, layer.km)):
+            pairs = layer.spec.connections_max if family == "wp" else \
+                layer.spec.connections_min
+            for k, (g, i) in enumerate(pairs):
+                m.d.comb += gates[k].eq(self.fold_gate([keep[o][i] for o in served[g]]))
+        return layer
+
     def _folded_position(self, m, stage, name, inputs):
         """One position's ``G`` kernels with their phase-selected parameters and requantizers;
         returns the requantized value of every output after the last phase, in output order
         (held registers for the phases before the last)."""
         spec, reuse = stage.spec, self._reuse
         groups = fold_kernels(spec.outputs, reuse)
-        layer = m.submodules[name] = self.make_layer(stage, replace(spec, outputs=groups))
+        layer = self._folded_layer(m, stage, name)
         for i in range(spec.n_inputs):
             m.d.comb += layer.x[i].eq(inputs[i])
         params = self.stage_parameters(stage)
         for g in range(groups):
-            # The output kernel g computes in each phase; where the last phase leaves it idle,
-            # it repeats its phase-0 output (nothing reads it), which saves a multiplexer.
-            outs = [self.fold_output(stage, phase, g) for phase in range(reuse)]
-            outs = [o if o < spec.outputs else outs[0] for o in outs]
+            outs = self._served(stage, g)
             drive_parameters(
                 m, layer, stage, g,
                 lambda family, i, outs=outs: self._by_phase(
@@ -257,6 +300,68 @@ class FoldedNetwork(PipelinedNetwork):
         return m
 
 
+class GatedSamKernel(SamKernel):
+    """:class:`~tn_hw.hdl.sam.SamKernel` with a gate on every kept connection: ``kp[k]``
+    (``km[k]``) low leaves connection ``k`` of the max (min) side out, its sum replaced by a
+    value no kept sum beats (``-2**W`` on the max side, ``2**W - 1`` on the min side; a sum is
+    in ``[-2**W, 2**W - 2]``). The folded kernel of a masked SAM layer serves outputs with
+    different masks, one per phase; its gates are their masks, selected by the phase."""
+
+    def __init__(self, spec):
+        self._spec = spec
+        width = spec.width
+        wiring.Component.__init__(self, {
+            "x": In(signed(width)).array(spec.n_inputs),
+            "wp": In(signed(width)).array(len(spec.connections_max)),
+            "wm": In(signed(width)).array(len(spec.connections_min)),
+            "kp": In(1).array(len(spec.connections_max)),
+            "km": In(1).array(len(spec.connections_min)),
+            "y": Out(signed(spec.output_width)),
+        })
+
+    def _side(self, m, side, connections, weights):
+        sums = super()._side(m, side, connections, weights)
+        gates, width = (self.kp if side == "p" else self.km), self._spec.width
+        neutral = -(1 << width) if side == "p" else (1 << width) - 1
+        gated = []
+        for k, value in enumerate(sums):
+            node = Signal(signed(width + 1), name=f"gated{side}{connections[k][1]}")
+            m.d.comb += node.eq(Mux(gates[k], value, neutral))
+            gated.append(node)
+        return gated
+
+
+class GatedSamLayer(SamLayer):
+    """:class:`~tn_hw.hdl.sam.SamLayer` of :class:`GatedSamKernel` kernels, with the gates
+    ``kp`` / ``km`` as ports beside ``wp`` / ``wm`` (one per kept connection, same order)."""
+
+    kernel_class = GatedSamKernel
+
+    def __init__(self, spec):
+        self._spec = spec
+        width = spec.width
+        wiring.Component.__init__(self, {
+            "x": In(signed(width)).array(spec.n_inputs),
+            "wp": In(signed(width)).array(len(spec.connections_max)),
+            "wm": In(signed(width)).array(len(spec.connections_min)),
+            "kp": In(1).array(len(spec.connections_max)),
+            "km": In(1).array(len(spec.connections_min)),
+            "y": Out(signed(spec.output_width)).array(spec.outputs),
+        })
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        spec = self._spec
+        for side, pairs, ports in (("kp", spec.connections_max, self.kp),
+                                   ("km", spec.connections_min, self.km)):
+            for o in range(spec.outputs):
+                kernel = m.submodules[f"kernel{o}"]
+                mine = [k for k, (out, _) in enumerate(pairs) if out == o]
+                for j, k in enumerate(mine):
+                    m.d.comb += getattr(kernel, side)[j].eq(ports[k])
+        return m
+
+
 def phase_is(phase, value: int):
     """``phase == value``; for 0 as ``~|phase`` (a comparison with 0 is emitted as a logical
     NOT of the whole vector, which Verilator's lint refuses as a truncation)."""
@@ -268,9 +373,16 @@ def _same(a, b) -> bool:
     return isinstance(a, int) and isinstance(b, int) and a == b
 
 
-def fold_control(m, reuse, layers, x, y, phase, load):
+def fold_control(m, reuse, layers, x, y, phase, load) -> dict:
     """The phase counter, the valid bits and the commit of a folded network (module
-    docstring, "Reuse factor"), ``layers`` register stages (one valid bit each)."""
+    docstring, "Reuse factor"), ``layers`` register stages (one valid bit each).
+
+    Returns
+    -------
+    dict
+        The control state, for the formal check of the folded stream
+        (:mod:`tn_hw.testbench.net_equiv`): ``count``, ``take``, ``valid``, ``active``.
+    """
     count = Signal(range(reuse), name="round_phase")
     take = Signal()             # x.valid was high at phase 0: this round computes that beat
     valid = Signal(layers)      # valid[k]: layer k's register holds a beat; rst clears it
@@ -298,6 +410,7 @@ def fold_control(m, reuse, layers, x, y, phase, load):
         m.d.sync += valid[-1].eq(0)
     with m.If(commit):
         m.d.sync += valid.eq(Cat(x.valid & take, valid[:-1]))
+    return {"count": count, "take": take, "valid": valid, "active": active}
 
 
 class NetworkStream(wiring.Component):
@@ -412,7 +525,8 @@ class NetworkStream(wiring.Component):
         valid_chain(m, self.latency, self.x, self.y, advance)
 
     def fold_control(self, m):
-        """The control of a folded core (:func:`fold_control`); mutation tests override it."""
-        fold_control(m, self._reuse, self.layers, self.x, self.y, self._core.phase,
-                     self._core.load)
+        """The control of a folded core (:func:`fold_control`); mutation tests override it.
+        Keeps the control state in ``self.control_state`` (for the formal check)."""
+        self.control_state = fold_control(m, self._reuse, self.layers, self.x, self.y,
+                                          self._core.phase, self._core.load)
 

@@ -75,7 +75,9 @@ class Linear:
     ``w`` and ``p`` are int64 ``(out_features, in_features)`` (``p`` is ``None`` for
     ``neuron == "mac"``), ``bias`` int64 ``(out_features,)``. A Sum-and-Max layer
     (``neuron == "sam"``): ``w`` is ``W+`` (max side), ``wm`` ``W-`` (min side), both
-    ``(out_features, in_features)``; ``p`` and ``bias`` are ``None``.
+    ``(out_features, in_features)``; ``p`` and ``bias`` are ``None``; ``mask`` and
+    ``mask_min`` (tuples of 0/1 rows, or ``None``) are its connectivity masks
+    (:class:`tn_hw.netdesc.LinearDesc`).
     """
 
     neuron: str
@@ -89,6 +91,8 @@ class Linear:
     out_width: int | None
     activation: str | None = None
     wm: torch.Tensor | None = None
+    mask: tuple | None = None
+    mask_min: tuple | None = None
 
     type = "linear"
 
@@ -96,7 +100,8 @@ class Linear:
     def spec(self) -> KernelSpec:
         """The kernel design of this layer: ``1x1`` over ``in_features`` channels."""
         return KernelSpec(neuron=self.neuron, kernel=(1, 1), channels=self.in_features,
-                          outputs=self.out_features, width=self.width)
+                          outputs=self.out_features, width=self.width, mask=self.mask,
+                          mask_min=self.mask_min)
 
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an input of shape ``in_shape`` (without the batch)."""
@@ -126,6 +131,8 @@ class Conv2d:
     out_width: int | None
     activation: str | None = None
     wm: torch.Tensor | None = None
+    mask: tuple | None = None
+    mask_min: tuple | None = None
 
     type = "conv2d"
 
@@ -133,7 +140,8 @@ class Conv2d:
     def spec(self) -> KernelSpec:
         """The kernel design of one output position (all ``out_channels`` kernels)."""
         return KernelSpec(neuron=self.neuron, kernel=self.kernel, channels=self.in_channels,
-                          outputs=self.out_channels, width=self.width)
+                          outputs=self.out_channels, width=self.width, mask=self.mask,
+                          mask_min=self.mask_min)
 
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape ``(out_channels, H_out, W_out)`` for an input ``(C, H, W)``."""
@@ -203,11 +211,12 @@ def _wrap(desc: NetworkDesc) -> Network:
         if layer.type == "linear":
             layers.append(Linear(layer.neuron, layer.in_features, layer.out_features,
                                  layer.width, w, p, bias, layer.shift, layer.out_width,
-                                 layer.activation, wm))
+                                 layer.activation, wm, layer.mask, layer.mask_min))
         else:
             layers.append(Conv2d(layer.neuron, layer.in_channels, layer.out_channels,
                                  layer.kernel, layer.stride, layer.padding, layer.width, w, p,
-                                 bias, layer.shift, layer.out_width, layer.activation, wm))
+                                 bias, layer.shift, layer.out_width, layer.activation, wm,
+                                 layer.mask, layer.mask_min))
     return Network(desc.name, desc.task, desc.input_shape, desc.input_width,
                    desc.input_frac_bits, tuple(layers), desc.shapes)
 
@@ -253,6 +262,9 @@ def network_to_dict(net: Network) -> dict:
             entry["p"] = layer.p.tolist()
         if layer.activation is not None:
             entry["activation"] = layer.activation
+        for key in ("mask", "mask_min"):
+            if getattr(layer, key, None) is not None:
+                entry[key] = [list(row) for row in getattr(layer, key)]
         if isinstance(layer, Linear):
             entry.update(in_features=layer.in_features, out_features=layer.out_features)
         else:
@@ -312,7 +324,8 @@ def _patches(x, kernel, s, pad):
     return blocks.permute(0, 2, 3, 1, 4, 5).reshape(b, ho * wo, c * kh * kw), ho, wo
 
 
-def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0, wm=None):
+def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0, wm=None, mask=None,
+           mask_min=None):
     """Raw integer convolution: ``y = bias + sum cell(x, w, p)`` over every window (a SAM
     layer: ``max(x + w) + min(x + wm)``, :func:`linear`).
 
@@ -340,11 +353,12 @@ def conv2d(neuron, x, w, p, bias, *, kernel, stride=1, padding=0, wm=None):
         int64 ``(B, C_out, H_out, W_out)`` with ``H_out = (H + 2 padding - kh) // stride + 1``.
     """
     patches, ho, wo = _patches(x, kernel, stride, padding)
-    y = linear(neuron, patches, w, p, bias, wm=wm)  # (B, L, C_out)
+    y = linear(neuron, patches, w, p, bias, wm=wm, mask=mask,
+               mask_min=mask_min)  # (B, L, C_out)
     return y.transpose(1, 2).reshape(len(x), len(w), ho, wo)
 
 
-def linear(neuron, x, w, p, bias, *, wm=None):
+def linear(neuron, x, w, p, bias, *, wm=None, mask=None, mask_min=None):
     """Raw integer layer of any network family over the last axis of ``x``.
 
     ``y = bias + sum_i cell(x_i, w_i, p_i)`` (:func:`tn_hw.reference.integer.layer`); for
@@ -360,6 +374,10 @@ def linear(neuron, x, w, p, bias, *, wm=None):
         int64 ``(O, N)`` (``p`` None without polarity, ``wm`` None but for SAM).
     bias : torch.Tensor or None
         int64 ``(O,)``; ``None`` for SAM.
+    mask, mask_min : array-like of 0/1, optional
+        SAM only: ``(O, N)`` connectivity masks of the max side and the min side (``None``:
+        every input kept; ``mask_min`` ``None``: as ``mask``); a 0 leaves the input out of
+        that side's max or min.
 
     Returns
     -------
@@ -369,7 +387,8 @@ def linear(neuron, x, w, p, bias, *, wm=None):
     if neuron == "sam":
         if wm is None:
             raise ValueError("a SAM layer needs both W+ (w) and W- (wm)")
-        return sam_layer(x, w, wm)
+        return sam_layer(x, w, wm, keep_max=mask,
+                         keep_min=mask if mask_min is None else mask_min)
     return integer.layer(neuron, x, w, p, bias)
 
 
@@ -377,10 +396,12 @@ def _apply(layer, x):
     if isinstance(layer, Flatten):
         return x.flatten(1)
     if isinstance(layer, Linear):
-        y = linear(layer.neuron, x, layer.w, layer.p, layer.bias, wm=layer.wm)
+        y = linear(layer.neuron, x, layer.w, layer.p, layer.bias, wm=layer.wm,
+                   mask=layer.mask, mask_min=layer.mask_min)
     else:
         y = conv2d(layer.neuron, x, layer.w, layer.p, layer.bias, kernel=layer.kernel,
-                   stride=layer.stride, padding=layer.padding, wm=layer.wm)
+                   stride=layer.stride, padding=layer.padding, wm=layer.wm, mask=layer.mask,
+                   mask_min=layer.mask_min)
     q = integer.requantize(y, layer.shift, layer.out_width)
     # relu after requantization equals relu before it: requantize is monotone and maps 0 to 0.
     return q.clamp(min=0) if layer.activation == "relu" else q

@@ -76,6 +76,8 @@ class LinearDesc:
     out_width: int | None
     activation: str | None = None
     wm: tuple | None = None
+    mask: tuple | None = None
+    mask_min: tuple | None = None
 
     type = "linear"
 
@@ -83,7 +85,8 @@ class LinearDesc:
     def spec(self) -> KernelSpec:
         """The kernel design of this layer: ``1x1`` over ``in_features`` channels."""
         return KernelSpec(neuron=self.neuron, kernel=(1, 1), channels=self.in_features,
-                          outputs=self.out_features, width=self.width)
+                          outputs=self.out_features, width=self.width, mask=self.mask,
+                          mask_min=self.mask_min)
 
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape for an input of shape ``in_shape`` (without the batch)."""
@@ -96,7 +99,8 @@ class ConvDesc:
 
     ``w`` and ``p`` are ``out_channels`` rows of ``in_channels * kh * kw`` ints in ``(c, r, k)``
     order, the :class:`~tn_hw.spec.KernelSpec` input order; ``padding`` pads with zeros. A SAM
-    layer's ``w`` is ``W+`` and ``wm`` ``W-``, as in :class:`LinearDesc`.
+    layer's ``w`` is ``W+`` and ``wm`` ``W-``, and its ``mask`` and ``mask_min`` rows follow
+    ``w``'s input order, as in :class:`LinearDesc`.
     """
 
     neuron: str
@@ -113,6 +117,8 @@ class ConvDesc:
     out_width: int | None
     activation: str | None = None
     wm: tuple | None = None
+    mask: tuple | None = None
+    mask_min: tuple | None = None
 
     type = "conv2d"
 
@@ -120,7 +126,8 @@ class ConvDesc:
     def spec(self) -> KernelSpec:
         """The kernel design of one output position (all ``out_channels`` kernels)."""
         return KernelSpec(neuron=self.neuron, kernel=self.kernel, channels=self.in_channels,
-                          outputs=self.out_channels, width=self.width)
+                          outputs=self.out_channels, width=self.width, mask=self.mask,
+                          mask_min=self.mask_min)
 
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Output shape ``(out_channels, H_out, W_out)`` for an input ``(C, H, W)``."""
@@ -250,15 +257,30 @@ def _kernel_params(where, raw, n_out, n_in, width, spec_args):
         if "w" in raw:
             raise NetworkError(f"{where}: a {neuron} layer has the weight sets "
                                f"{' and '.join(map(repr, family.weight_sets))}, not 'w'")
-        for key in ("mask", "mask_min", "keep_max", "keep_min"):
+        for key in ("keep_max", "keep_min"):
             if key in raw:
-                raise NetworkError(f"{where}: a {neuron} network layer is dense; keep masks "
-                                   f"({key!r}) are not part of the format")
+                raise NetworkError(f"{where}: a {neuron} layer's connectivity masks are 'mask' "
+                                   f"(both sides) and 'mask_min' (the min side), not {key!r}")
         w, wm = (_matrix(where, raw, key, n_out, n_in, lo, hi, f"{what} of width {width}")
                  for key in family.weight_sets)
     else:
         w = _matrix(where, raw, "w", n_out, n_in, lo, hi, f"{what} of width {width}")
         wm = None
+    masks = []
+    for key in ("mask", "mask_min"):
+        if raw.get(key) is None:
+            masks.append(None)
+            continue
+        if not family.has_mask:
+            raise NetworkError(f"{where}: a {neuron} layer takes no connectivity mask; drop "
+                               f"{key!r} (only a sam layer has one)")
+        mask = _matrix(where, raw, key, n_out, n_in, 0, 1, "a keep flag")
+        for o, row in enumerate(mask):
+            if not any(row):
+                side = "min" if key == "mask_min" else "max"
+                raise NetworkError(f"{where}: {key}[{o}] keeps no input: output {o} would have "
+                                   f"no {side} (a SAM neuron needs an input on each side)")
+        masks.append(mask)
     if family.has_polarity:
         p = _matrix(where, raw, "p", n_out, n_in, 0, 1, "a polarity")
     else:
@@ -284,7 +306,7 @@ def _kernel_params(where, raw, n_out, n_in, width, spec_args):
     activation = raw.get("activation")
     if activation not in ACTIVATIONS:
         raise NetworkError(f"{where}: activation must be null or \"relu\", not {activation!r}")
-    return neuron, w, p, bias, shift, out_width, activation, wm
+    return neuron, w, p, bias, shift, out_width, activation, wm, *masks
 
 
 def _parse_layer(index, raw, in_shape, in_width):
@@ -304,10 +326,10 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation, wm = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation, wm, mask, mask_min = _kernel_params(
             where, raw, n_out, n_in, width, {"kernel": (1, 1), "channels": n_in})
         return LinearDesc(neuron, n_in, n_out, width, w, p, bias, shift, out_width, activation,
-                          wm)
+                          wm, mask, mask_min)
     if kind == "conv2d":
         where = f"layer {index} (conv2d)"
         c_in = _int_field(where, raw, "in_channels", 1, 1 << 20)
@@ -329,10 +351,10 @@ def _parse_layer(index, raw, in_shape, in_width):
         width = _int_field(where, raw, "width", MIN_WIDTH, MAX_WIDTH)
         if width != in_width:
             raise NetworkError(f"{where}: width is {width} but its input is {in_width} bits wide")
-        neuron, w, p, bias, shift, out_width, activation, wm = _kernel_params(
+        neuron, w, p, bias, shift, out_width, activation, wm, mask, mask_min = _kernel_params(
             where, raw, c_out, c_in * kh * kw, width, {"kernel": (kh, kw), "channels": c_in})
         return ConvDesc(neuron, c_in, c_out, (kh, kw), stride, padding, width, w, p, bias,
-                        shift, out_width, activation, wm)
+                        shift, out_width, activation, wm, mask, mask_min)
     raise NetworkError(f"{where}: unknown layer type {kind!r} (expected linear, conv2d or "
                        f"flatten)")
 

@@ -125,9 +125,55 @@ def _mutate(data, draw):
     return data
 
 
+def _masked_sam(raw):
+    """A copy of a SAM model with a connectivity mask on every layer and a min-side mask on
+    the first (docs/network-format.md), so that mutations reach the mask fields."""
+    raw = copy.deepcopy(raw)
+    raw["name"] += "-masked"
+    for index, layer in enumerate(raw["layers"]):
+        if layer.get("neuron") != "sam":
+            continue
+        rows, cols = len(layer["wp"]), len(layer["wp"][0])
+        layer["mask"] = [[int((o + i) % 3 != 1) for i in range(cols)] for o in range(rows)]
+        if index == 0:
+            layer["mask_min"] = [[int((o * i) % 2 == 0) for i in range(cols)]
+                                 for o in range(rows)]
+    return raw
+
+
 @pytest.fixture(scope="module")
 def models():
-    return [json.loads(path.read_text()) for path in MODELS]
+    raws = [json.loads(path.read_text()) for path in MODELS]
+    return raws + [_masked_sam(raw) for raw in raws
+                   if any(layer.get("neuron") == "sam" for layer in raw["layers"])]
+
+
+def test_masked_seed_model_loads(models):
+    """The masked seed of the mutations is itself a valid network (with sparse layers)."""
+    masked = [raw for raw in models if raw["name"].endswith("-masked")]
+    assert masked
+    net = load_network(masked[0])
+    assert net.layers[0].spec.is_sparse and net.layers[0].mask_min is not None
+
+
+_MASK_VALUES = (json_like
+                | st.lists(st.lists(st.integers(0, 1), max_size=6), max_size=6)
+                | st.lists(st.lists(st.integers(-1, 2) | st.booleans(), min_size=1,
+                                    max_size=6), min_size=1, max_size=6))
+
+
+@FUZZ
+@given(data=st.data())
+def test_network_mask_fields(models, data):
+    """Any value in a layer's mask fields (or the refused kernel-level names): a valid network
+    or one NetworkError line."""
+    raw = copy.deepcopy(data.draw(st.sampled_from(models)))
+    layer = data.draw(st.sampled_from(raw["layers"]))
+    key = data.draw(st.sampled_from(["mask", "mask_min", "keep_max", "keep_min"]))
+    layer[key] = data.draw(_MASK_VALUES)
+    net = _one_error(load_network, raw)
+    if net is not None:
+        assert isinstance(net, Network)
 
 
 @FUZZ

@@ -247,8 +247,8 @@ class ValidKeptOnTake(NetworkStream):
     a beat taken early in a round is offered again (a stale valid)."""
 
     def fold_control(self, m):
-        _fold_control_without_take_clear(m, self.reuse, self.layers, self.x, self.y,
-                                         self.core.phase, self.core.load)
+        self.control_state = _fold_control_without_take_clear(
+            m, self.reuse, self.layers, self.x, self.y, self.core.phase, self.core.load)
 
 
 def _fold_control_without_take_clear(m, reuse, layers, x, y, phase, load):
@@ -277,6 +277,7 @@ def _fold_control_without_take_clear(m, reuse, layers, x, y, phase, load):
         m.d.sync += take.eq(x.valid)
     with m.If(commit):
         m.d.sync += [take.eq(0), valid.eq(Cat(x.valid & take, valid[:-1]))]
+    return {"count": count, "take": take, "valid": valid, "active": active}
 
 
 #: name -> NetworkStream subclass for reuse > 1 with a planted bug; each must fail the stream

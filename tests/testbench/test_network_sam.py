@@ -118,8 +118,8 @@ BROKEN = {
     "polarity": (lambda layer: layer.update(p=[[0] * 4] * 3),
                  r"layer 0 \(linear\): a sam layer has no polarities; drop 'p'"),
     "mask": (lambda layer: layer.update(keep_max=[[1] * 4] * 3),
-             r"layer 0 \(linear\): a sam network layer is dense; keep masks \('keep_max'\) "
-             r"are not part of the format"),
+             r"layer 0 \(linear\): a sam layer's connectivity masks are 'mask' \(both sides\) "
+             r"and 'mask_min' \(the min side\), not 'keep_max'"),
 }
 
 
