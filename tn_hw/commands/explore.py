@@ -40,6 +40,9 @@ explore.json (rows, every synthesized point, Pareto fronts, iso-clock ratios), e
 explore.md and explore_<kernel>_w<width>.png (area vs delay with each neuron's Pareto front,
 energy vs delay). Runs in parallel (-j, --scheduler) and from the synthesis cache.
 
+The FPGA side (iCE40, ECP5: place and route, Fmax, LUT/carry/DSP per architecture and stage
+count) is tn-hw timing --archs (tn-hw timing --help).
+
 examples:
   tn-hw explore --kernels 3x3 --widths 8 -o out/explore
   tn-hw explore --kernels 3x3,5x5 --widths 4,8,16 --clocks 20,10,5,4,3 -j 2 -o out/fronts
