@@ -9,13 +9,18 @@
 set -e
 out=docs/results/architecture/fpga
 tn-hw timing --kernels 3x3 --widths 8 --archs all --stages 0,1,2 --target ice40 --seeds 3 \
-    --json $out/ice40_k3x3_w8.json --csv $out/ice40_k3x3_w8.csv
+    --json $out/ice40_k3x3_w8.json --csv $out/ice40_k3x3_w8.csv \
+    > $out/ice40_k3x3_w8.txt
 tn-hw timing --kernels 3x3 --widths 8 --archs all --stages 0,1,2 --target ecp5 --seeds 3 \
-    --json $out/ecp5_k3x3_w8.json --csv $out/ecp5_k3x3_w8.csv
+    --json $out/ecp5_k3x3_w8.json --csv $out/ecp5_k3x3_w8.csv \
+    > $out/ecp5_k3x3_w8.txt
 tn-hw timing --kernels 3x3 --widths 8 --neurons mac --archs mac:tree --stages 0,1,2 \
     --target ecp5-nodsp --seeds 3 --json $out/ecp5-nodsp_k3x3_w8.json \
-    --csv $out/ecp5-nodsp_k3x3_w8.csv
+    --csv $out/ecp5-nodsp_k3x3_w8.csv \
+    > $out/ecp5-nodsp_k3x3_w8.txt
 tn-hw timing --kernels 3x3 --widths 4 --archs all --stages 0,1,2 --target ice40 --seeds 3 \
-    --json $out/ice40_k3x3_w4.json --csv $out/ice40_k3x3_w4.csv
+    --json $out/ice40_k3x3_w4.json --csv $out/ice40_k3x3_w4.csv \
+    > $out/ice40_k3x3_w4.txt
 tn-hw timing --kernels 3x3 --widths 16 --archs all --stages 0,1,2 --target ice40 --seeds 3 \
-    --json $out/ice40_k3x3_w16.json --csv $out/ice40_k3x3_w16.csv
+    --json $out/ice40_k3x3_w16.json --csv $out/ice40_k3x3_w16.csv \
+    > $out/ice40_k3x3_w16.txt
