@@ -17,7 +17,7 @@ from .args import (
     synth_options,
 )
 
-__all__ = ["cmd_explore", "register"]
+__all__ = ["cmd_explore", "parse_archs", "register"]
 
 _EPILOG = """\
 For every neuron, every micro-architecture it has (tn_hw.neurons.get(NAME).architectures),
@@ -40,12 +40,49 @@ explore.json (rows, every synthesized point, Pareto fronts, iso-clock ratios), e
 explore.md and explore_<kernel>_w<width>.png (area vs delay with each neuron's Pareto front,
 energy vs delay). Runs in parallel (-j, --scheduler) and from the synthesis cache.
 
+The FPGA side (iCE40, ECP5: place and route, Fmax, LUT/carry/DSP per architecture and stage
+count) is tn-hw timing --archs (tn-hw timing --help).
+
 examples:
   tn-hw explore --kernels 3x3 --widths 8 -o out/explore
   tn-hw explore --kernels 3x3,5x5 --widths 4,8,16 --clocks 20,10,5,4,3 -j 2 -o out/fronts
   tn-hw explore --kernels 3x3 --widths 8 --clocks 50MHz,200MHz,300MHz -o out/mhz
   tn-hw explore --kernels 5x5 --widths 16 --archs threshold:tree,threshold:csa,mac:merged -o out/w16
 """
+
+
+def parse_archs(text, neurons) -> dict | None:
+    """``--archs`` text -> ``{neuron: [arch, ...]}`` for every neuron of the sweep.
+
+    Each comma-separated item is ``NAME`` (every neuron of ``neurons`` that has it) or
+    ``NEURON:NAME`` (that neuron's only); a neuron no item names keeps its default
+    architecture. ``None`` (the option not given) gives ``None``: every architecture.
+
+    Raises
+    ------
+    TnHwError
+        An item that names no architecture of the sweep's neurons, or an empty list.
+    """
+    if text is None:
+        return None
+    from .. import neurons as registry
+
+    wanted = [a.strip() for a in text.split(",") if a.strip()]
+    archs = {n: [] for n in neurons}
+    unknown = []
+    for item in wanted:
+        neuron, _, name = item.rpartition(":")
+        owners = [neuron] if neuron else neurons
+        hits = [n for n in owners if n in archs and name in registry.get(n).architectures]
+        for n in hits:
+            if name not in archs[n]:
+                archs[n].append(name)
+        if not hits:
+            unknown.append(item)
+    if not wanted or unknown:
+        raise TnHwError(f"--archs: {', '.join(unknown) or repr(text)} names no "
+                        f"architecture of {', '.join(neurons)}")
+    return {n: names or [registry.DEFAULT_ARCH] for n, names in archs.items()}
 
 
 def register(subparsers) -> None:
@@ -90,26 +127,7 @@ def cmd_explore(args) -> int:
     clocks = parse_clocks(args.clocks)
     if args.jobs < 1:
         raise TnHwError(f"-j must be a positive integer, not {args.jobs}")
-    archs = None
-    if args.archs is not None:
-        from .. import neurons as registry
-
-        wanted = [a.strip() for a in args.archs.split(",") if a.strip()]
-        archs = {n: [] for n in neurons}
-        unknown = []
-        for item in wanted:
-            neuron, _, name = item.rpartition(":")
-            owners = [neuron] if neuron else neurons
-            hits = [n for n in owners if n in archs and name in registry.get(n).architectures]
-            for n in hits:
-                if name not in archs[n]:
-                    archs[n].append(name)
-            if not hits:
-                unknown.append(item)
-        if not wanted or unknown:
-            raise TnHwError(f"--archs: {', '.join(unknown) or repr(args.archs)} names no "
-                            f"architecture of {', '.join(neurons)}")
-        archs = {n: names or [registry.DEFAULT_ARCH] for n, names in archs.items()}
+    archs = parse_archs(args.archs, neurons)
     with executor_from_args(args) as executor:
         sweep = run_explore(neurons=neurons, kernels=kernels, widths=widths, clocks=clocks,
                             archs=archs, cut_model=args.cuts, jobs=args.jobs, executor=executor,

@@ -27,7 +27,7 @@ from .args import (
     sweep_from_args,
 )
 
-__all__ = ["cmd_timing", "parse_stages", "register"]
+__all__ = ["cmd_timing", "parse_stages", "register", "timing_archs"]
 
 _EPILOG = f"""\
 What is measured: each kernel is wrapped in a clocked top module whose input register (a shift
@@ -49,12 +49,17 @@ latency counts the cycles from input register to output register (stages + 1) an
 at the median Fmax; throughput is one kernel output per cycle at the median Fmax.
 Ratios pair threshold and MAC at the same target, kernel, width and stages: Fmax
 threshold/MAC (above 1: threshold faster), LC and LUT4 MAC/threshold (above 1: MAC larger).
+With --archs every threshold architecture is paired with every MAC one, and a best-vs-best
+table pairs the fastest of each neuron and the smallest (fewest LC) of each. On ecp5 only the
+MAC `tree` (a `*` per input) can use MULT18X18D blocks; the `csa` and `merged` MACs write their
+Booth partial products out as gates, so they are LUT designs on every target.
 
 examples:
   tn-hw timing --kernels 3x3 --widths 8
   tn-hw timing --kernels 3x3,5x5 --widths 4,8 --stages 0,1,2 --seeds 3 --json t.json --csv t.csv
   tn-hw timing --kernels 7x7 --widths 16 --target ecp5,ecp5-nodsp --stages 0,max
   tn-hw timing --kernels 7x7 --widths 16 --target ice40 --skip-unfit
+  tn-hw timing --kernels 3x3 --widths 8 --archs all --stages 0,1,2 --target ice40,ecp5
 
 --stages takes integers and `max` (every boundary of the kernel's datapath registered).
 --kernels, --widths and --neurons are the sweep flags of compare and energy too (--kernel and
@@ -90,6 +95,20 @@ def parse_stages(text: str) -> list:
     return values
 
 
+def timing_archs(text, neurons) -> dict | None:
+    """``--archs`` of ``tn-hw timing``: ``None`` (not given) routes each neuron's default
+    architecture, ``all`` every architecture of every neuron, anything else reads as
+    ``tn-hw explore --archs`` (:func:`tn_hw.commands.explore.parse_archs`)."""
+    from .. import neurons as registry
+    from .explore import parse_archs
+
+    if text is None:
+        return None
+    if text.strip() == "all":
+        return {n: list(registry.get(n).architectures) for n in neurons}
+    return parse_archs(text, neurons)
+
+
 def _write_all(files: dict) -> None:
     """Write ``{path: text}`` all or nothing: every file is staged beside its target first."""
     staged = []
@@ -110,7 +129,7 @@ def _write_all(files: dict) -> None:
 def _command(args) -> str:
     """The command that reproduces this run (defaults left out)."""
     argv = ["timing", "--kernels", args.kernels, "--widths", args.widths,
-            "--neurons", args.neurons,
+            "--neurons", args.neurons, *(["--archs", args.archs] if args.archs else []),
             "--stages", ",".join(map(str, args.stages)), "--target", args.target,
             "--seeds", str(args.seeds)]
     if args.freq != DEFAULT_FREQ:
@@ -130,7 +149,8 @@ def cmd_timing(args) -> int:
         raise PnrError(f"--freq must be positive, not {args.freq:g}")
     if args.timeout <= 0:
         raise PnrError(f"--timeout must be positive, not {args.timeout:g}")
-    sweep_specs(neurons, kernels, widths, args.stages)  # every parameter checked before any tool
+    archs = timing_archs(args.archs, neurons)
+    sweep_specs(neurons, kernels, widths, args.stages, archs)  # every parameter checked first
     for path in (args.json, args.csv):
         if path and not Path(path).resolve().parent.is_dir():
             raise PnrError(f"cannot write {path!r}: its folder does not exist")
@@ -140,7 +160,8 @@ def cmd_timing(args) -> int:
                            seeds=list(range(1, args.seeds + 1)), freq=args.freq,
                            cache_dir=args.cache_dir, cache=not args.no_cache,
                            timeout=args.timeout, skip_unfit=args.skip_unfit,
-                           progress=progress_for(args, "timing"), executor=executor)
+                           progress=progress_for(args, "timing"), executor=executor,
+                           archs=archs)
     sweep["meta"]["command"] = _command(args)
     print(render_table(sweep), end="")
     files = {}
@@ -163,6 +184,10 @@ def register(subparsers) -> None:
     timing.add_argument("--stages", type=parse_stages, default=[0], metavar="N[,N...]",
                         help="pipeline register stages in the kernel, integers or max "
                              "(default 0)")
+    timing.add_argument("--archs", metavar="NAME[,NAME...]",
+                        help="micro-architectures to route, comma-separated, as in tn-hw "
+                             "explore (NAME, or NEURON:NAME for one neuron's), or all; default "
+                             "each neuron's default (tree)")
     timing.add_argument("--target", default="ice40",
                         help=f"comma-separated: {', '.join(PNR_TARGETS)} or all (default ice40)")
     timing.add_argument("--seeds", type=int, default=3, metavar="N",
