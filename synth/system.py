@@ -79,7 +79,7 @@ LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
 #: (``synth -flatten`` with its ABC pass, then ABC's full liberty script), the flow of the ball3
 #: figures; ``fast``: ``synth -noabc``, then ``abc -liberty`` with ``strash; dc2; &nf`` (no
 #: SAT sweeping, no choices), for networks whose default mapping does not finish (the digits
-#: MLP). docs/results/system.md measures what ``fast`` costs on ball3.
+#: MLP's MAC twin). docs/results/system.md measures what ``fast`` costs on ball3.
 CELL_MAPS = ("default", "fast")
 
 #: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
