@@ -14,6 +14,9 @@ nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --timeout
     -o $out/digits-mlp-ecp5 || true
 nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
     -o $out/digits-tmlp-ecp5
+# ball3 through the digits ECP5 recipe, to show what --lut-map fast moves against the abc9 rows:
+nice tn-hw system models/ball3-tn4.json --target ecp5 --lut-map fast --seeds 3 \
+    -o $out/ball3-ecp5-fast
 # The digits MLP on sky130: the default recipe did not finish the MAC twin's ABC mapping, so
 # --cell-map fast (synth -noabc, ABC strash; dc2; &nf) for both networks (system.md), and the
 # same recipe on the ball3 pair to show what it moves against the default rows above:
