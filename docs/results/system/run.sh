@@ -24,6 +24,9 @@ nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast --no-p
     --timeout 1800 -o $out/digits-mlp-sky130
 nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map fast --no-proxy \
     --timeout 900 -o $out/ball3-sky130-fast
+# The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
+nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
+    --timeout 1500 -o $out/digits-cnn-sky130
 # The post-synthesis netlist of ball3-tn4 on 300 ball3-test samples, and the planted gate swaps:
 nice python - <<'EOF'
 import json
