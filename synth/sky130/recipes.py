@@ -24,7 +24,14 @@ threshold kernel gets, the MAC gets too):
     Yosys's internal gates, then replaced by ``abc -liberty``) did not finish in 12 minutes on
     the constant-weight 7x7 8-bit MAC, while the liberty mapping of the same logic takes 9 s;
     the recipe of the constant-weight sweep and of the baked networks (docs/results/sky130.md,
-    "Every sweep point finishes").
+    "Every sweep point finishes");
+``fast``
+    ``synth -noabc``, then one short ABC script (``strash; dc2; &nf``): structural hashing,
+    one AIG rewriting pass and the same standard-cell mapper as ``default``, without its SAT
+    sweeping (``&fraig -x``, ``scorr``) and choice computation (``&dch -f``), and without
+    ``synth``'s own ABC pass. For designs whose other recipes do not finish: the digits MLP as
+    a clocked network (an AIG of about 83 000 gates) maps in about a minute. What it costs
+    against ``default`` on ball3 is measured in docs/results/system.md.
 
 :data:`DEFAULT_RECIPE` (the ``sky130`` target) is chosen by measurement in
 docs/results/sky130.md ("Mapping recipe").
@@ -41,6 +48,7 @@ _RESTRUCTURE = "+strash;ifraig;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&put"
 _ABC_AREA = f"abc -liberty cells.lib -script {_RESTRUCTURE};amap;topo"
 _ABC_TIMING = ("abc -liberty cells.lib -script "
                "+strash;ifraig;scorr;dc2;dretime;strash;dch,-f;map;topo")
+_ABC_FAST = "abc -liberty cells.lib -script +strash;dc2;&get,-n;&nf;&put"
 _SYNTH = "synth -flatten -top {top} {synth_options}"
 _SYNTH_DIRECT = "synth -flatten -top {top} {synth_options} -noabc"
 _SYNTH_FA = """read_liberty -lib cells.lib
@@ -58,6 +66,8 @@ RECIPES = {
     "fa": ("maccmap + extract_fa onto fa_1/ha_1, then abc -liberty (&nf)", _SYNTH_FA, _ABC),
     "fa-area": ("maccmap + extract_fa onto fa_1/ha_1, then &dch + amap", _SYNTH_FA, _ABC_AREA),
     "direct": ("synth -noabc, then abc -liberty with &dch + amap", _SYNTH_DIRECT, _ABC_AREA),
+    "fast": ("synth -noabc, then abc -liberty with strash; dc2; &nf (no SAT sweeping, no "
+             "choices)", _SYNTH_DIRECT, _ABC_FAST),
 }
 
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").

@@ -32,7 +32,9 @@ targets:
           the task's real test inputs (ball3-test, digits-test; every logit checked against the
           golden model): energy per inference in pJ (zero delay; unit delay counts glitches),
           power at 50 MHz (one inference per clock plus leakage), and the generic-flow energy
-          proxy on the same inputs
+          proxy on the same inputs; --cell-map fast maps with a short ABC script (synth
+          -noabc, then strash; dc2; &nf: no SAT sweeping, no choices) instead of ABC's full
+          liberty script (both networks alike; recorded in the JSON)
 
 Latency is the accelerator's cycles (one per layer) at 50 MHz (the paper's clock) and at Fmax;
 inferences per second are one per initiation interval. The twin is found in the model's folder
@@ -44,6 +46,7 @@ examples:
   tn-hw system models/ball3-tn4.json --target ecp5 -o out/sys-ecp5
   tn-hw system models/ball3-tn4.json --target sky130 -o out/sys-sky130
   tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast
+  tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast --no-proxy
 """
 
 
@@ -59,6 +62,8 @@ def _command(args) -> str:
         argv.append("--no-proxy")
     if args.lut_map != "abc9":
         argv += ["--lut-map", args.lut_map]
+    if args.cell_map != "default":
+        argv += ["--cell-map", args.cell_map]
     return "tn-hw " + " ".join(shlex.quote(a) for a in argv)
 
 
@@ -69,7 +74,14 @@ def _progress(line: str) -> None:
 def cmd_system(args) -> int:
     """Handler of ``tn-hw system``."""
     from ..manifest import check_output_dir, write_files
-    from ..synth.system import LUT_MAPS, SYSTEM_TARGETS, render_csv, render_table, run_system
+    from ..synth.system import (
+        CELL_MAPS,
+        LUT_MAPS,
+        SYSTEM_TARGETS,
+        render_csv,
+        render_table,
+        run_system,
+    )
 
     if args.target not in SYSTEM_TARGETS:
         raise TnHwError(f"unknown target {args.target!r}; choose from "
@@ -79,7 +91,13 @@ def cmd_system(args) -> int:
     if args.lut_map not in LUT_MAPS:
         raise TnHwError(f"unknown --lut-map {args.lut_map!r}; choose from {', '.join(LUT_MAPS)}")
     if args.lut_map != "abc9" and args.target != "ecp5":
-        raise TnHwError(f"--lut-map {args.lut_map} is for --target ecp5 only")
+        hint = " (sky130: --cell-map)" if args.target == "sky130" else ""
+        raise TnHwError(f"--lut-map {args.lut_map} is for --target ecp5 only{hint}")
+    if args.cell_map not in CELL_MAPS:
+        raise TnHwError(f"unknown --cell-map {args.cell_map!r}; choose from "
+                        f"{', '.join(CELL_MAPS)}")
+    if args.cell_map != "default" and args.target != "sky130":
+        raise TnHwError(f"--cell-map {args.cell_map} is for --target sky130 only")
     if args.twin and args.no_twin:
         raise TnHwError("--twin and --no-twin exclude each other")
     for path in (args.model, args.twin):
@@ -93,7 +111,8 @@ def cmd_system(args) -> int:
                         seeds=tuple(range(1, args.seeds + 1)), freq=args.freq,
                         samples=args.samples, proxy=not args.no_proxy,
                         cache_dir=args.cache_dir, cache=not args.no_cache,
-                        timeout=args.timeout, progress=progress, lut_map=args.lut_map)
+                        timeout=args.timeout, progress=progress, lut_map=args.lut_map,
+                        cell_map=args.cell_map)
     result["meta"]["command"] = _command(args)
     table = render_table(result)
     print(table, end="")
@@ -130,6 +149,10 @@ def register(subparsers) -> None:
     parser.add_argument("--lut-map", default="abc9", metavar="RECIPE",
                         help="ecp5: abc9 (default, the flow of tn-hw timing) or fast (classic "
                              "ABC strash; if, router2: for networks abc9 does not finish)")
+    parser.add_argument("--cell-map", default="default", metavar="RECIPE",
+                        help="sky130: default (ABC's full liberty script) or fast (synth "
+                             "-noabc, ABC strash; dc2; &nf: for networks the default does not "
+                             "finish)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("-o", "--output", metavar="DIR",

@@ -14,9 +14,19 @@ nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --timeout
     -o $out/digits-mlp-ecp5 || true
 nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
     -o $out/digits-tmlp-ecp5
-# Not run yet (no time on the shared machine; see system.md):
-#   tn-hw system models/digits-tmlp.json --target sky130 --no-proxy --timeout 2400 \
-#       -o $out/digits-mlp-sky130
+# ball3 through the digits ECP5 recipe, to show what --lut-map fast moves against the abc9 rows:
+nice tn-hw system models/ball3-tn4.json --target ecp5 --lut-map fast --seeds 3 \
+    -o $out/ball3-ecp5-fast
+# The digits MLP on sky130: the default recipe did not finish the MAC twin's ABC mapping, so
+# --cell-map fast (synth -noabc, ABC strash; dc2; &nf) for both networks (system.md), and the
+# same recipe on the ball3 pair to show what it moves against the default rows above:
+nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast --no-proxy \
+    --timeout 1800 -o $out/digits-mlp-sky130
+nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map fast --no-proxy \
+    --timeout 900 -o $out/ball3-sky130-fast
+# The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
+nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
+    --timeout 1500 -o $out/digits-cnn-sky130
 # The post-synthesis netlist of ball3-tn4 on 300 ball3-test samples, and the planted gate swaps:
 nice python - <<'EOF'
 import json
