@@ -300,6 +300,20 @@ class FoldedNetwork(PipelinedNetwork):
         return m
 
 
+def _gated_members(spec, y) -> dict:
+    """Signature members of a gated SAM kernel or layer: ``x``, the kept weights ``wp``/``wm``,
+    one gate per kept connection ``kp``/``km``, and the output member ``y``."""
+    width = spec.width
+    return {
+        "x": In(signed(width)).array(spec.n_inputs),
+        "wp": In(signed(width)).array(len(spec.connections_max)),
+        "wm": In(signed(width)).array(len(spec.connections_min)),
+        "kp": In(1).array(len(spec.connections_max)),
+        "km": In(1).array(len(spec.connections_min)),
+        "y": y,
+    }
+
+
 class GatedSamKernel(SamKernel):
     """:class:`~tn_hw.hdl.sam.SamKernel` with a gate on every kept connection: ``kp[k]``
     (``km[k]``) low leaves connection ``k`` of the max (min) side out, its sum replaced by a
@@ -309,15 +323,7 @@ class GatedSamKernel(SamKernel):
 
     def __init__(self, spec):
         self._spec = spec
-        width = spec.width
-        wiring.Component.__init__(self, {
-            "x": In(signed(width)).array(spec.n_inputs),
-            "wp": In(signed(width)).array(len(spec.connections_max)),
-            "wm": In(signed(width)).array(len(spec.connections_min)),
-            "kp": In(1).array(len(spec.connections_max)),
-            "km": In(1).array(len(spec.connections_min)),
-            "y": Out(signed(spec.output_width)),
-        })
+        wiring.Component.__init__(self, _gated_members(spec, Out(signed(spec.output_width))))
 
     def _side(self, m, side, connections, weights):
         sums = super()._side(m, side, connections, weights)
@@ -339,15 +345,8 @@ class GatedSamLayer(SamLayer):
 
     def __init__(self, spec):
         self._spec = spec
-        width = spec.width
-        wiring.Component.__init__(self, {
-            "x": In(signed(width)).array(spec.n_inputs),
-            "wp": In(signed(width)).array(len(spec.connections_max)),
-            "wm": In(signed(width)).array(len(spec.connections_min)),
-            "kp": In(1).array(len(spec.connections_max)),
-            "km": In(1).array(len(spec.connections_min)),
-            "y": Out(signed(spec.output_width)).array(spec.outputs),
-        })
+        wiring.Component.__init__(
+            self, _gated_members(spec, Out(signed(spec.output_width)).array(spec.outputs)))
 
     def elaborate(self, platform):
         m = super().elaborate(platform)

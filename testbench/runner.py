@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,8 @@ from .vectors import (
     check_golden_range,
     directed_vectors,
     exhaustive_cell_vectors,
-    golden_outputs,
     random_vectors,
-    write_stimulus,
+    write_golden_stimulus,
 )
 
 __all__ = ["TIERS", "SIMULATORS", "RegressionResult", "default_seed", "run_regression",
@@ -122,13 +120,9 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
     count = TIERS[tier] if random_vectors is None else random_vectors
     # The golden model runs here, not in the simulator (no torch import per simulator start).
     stimulus = build_dir / "stimulus.npz"
-    stimulus.unlink(missing_ok=True)
-    started = time.perf_counter()
-    write_stimulus(stimulus, {
-        test: (vectors, golden_outputs(design.spec, design.kind, vectors))
-        for test in tests
-        for vectors in [neuron_test_vectors(design.spec, design.kind, test, seed, count)]})
-    stimulus_seconds = time.perf_counter() - started
+    stimulus_seconds = write_golden_stimulus(
+        stimulus, design.spec, design.kind, tests,
+        lambda test: neuron_test_vectors(design.spec, design.kind, test, seed, count))
     config = {"manifest": design.manifest, "lanes": lanes, "seed": seed, "tests": tests,
               "random_vectors": count, "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_neuron", build_dir,

@@ -9,7 +9,6 @@ port into one register ``cfg``, so that a beat with its own thresholds costs one
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +30,8 @@ from .vectors import (
     check_golden_range,
     concat,
     directed_vectors,
-    golden_outputs,
     random_vectors,
-    write_stimulus,
+    write_golden_stimulus,
 )
 
 __all__ = ["STREAM_TESTS", "config_layout", "run_stream_regression", "stream_test_vectors",
@@ -125,13 +123,9 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
     count = TIERS[tier] if random_vectors is None else random_vectors
     # The golden model runs here, not in the simulator (no torch import per simulator start).
     stimulus = build_dir / "stimulus.npz"
-    stimulus.unlink(missing_ok=True)
-    started = time.perf_counter()
-    write_stimulus(stimulus, {
-        test: (vectors, golden_outputs(design.spec, design.kind, vectors))
-        for test in tests
-        for vectors in [stream_test_vectors(design.spec, design.kind, test, seed, count)]})
-    stimulus_seconds = time.perf_counter() - started
+    stimulus_seconds = write_golden_stimulus(
+        stimulus, design.spec, design.kind, tests,
+        lambda test: stream_test_vectors(design.spec, design.kind, test, seed, count))
     config = {"manifest": design.manifest, "seed": seed, "tests": tests,
               "random_vectors": count, "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,

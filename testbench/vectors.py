@@ -14,6 +14,8 @@ torch (about 1 s idle, 4-7 s on a loaded machine, per start).
 from __future__ import annotations
 
 import itertools
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +32,7 @@ __all__ = [
     "concat",
     "describe_vector",
     "write_stimulus",
+    "write_golden_stimulus",
     "read_stimulus",
 ]
 
@@ -238,6 +241,16 @@ def write_stimulus(path, tests: dict) -> None:
         for family, values in expected.items():
             arrays[f"{name}.out.{family}"] = _narrow(values)
     np.savez(path, **arrays)
+
+
+def write_golden_stimulus(path, spec: KernelSpec, kind: str, tests, draw) -> float:
+    """Draw the vectors of each of ``tests`` (``draw(test) -> vectors``), run the golden model
+    on them and save both (:func:`write_stimulus`); returns the seconds it took."""
+    started = time.perf_counter()
+    Path(path).unlink(missing_ok=True)
+    write_stimulus(path, {test: (vectors, golden_outputs(spec, kind, vectors))
+                          for test in tests for vectors in [draw(test)]})
+    return time.perf_counter() - started
 
 
 def read_stimulus(path, name: str) -> tuple[dict, dict]:
