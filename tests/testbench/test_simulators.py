@@ -45,6 +45,7 @@ from tn_hw.testbench.sim import SIMULATORS, Simulator, build_key, check_simulato
 
 SIMS = ("icarus", "verilator")
 SEED = 777
+LANES = 8
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,9 @@ def _run(design, simulator, folder, **options):
                                      outputs=outputs, **options)
     else:
         options.setdefault("random_vectors", 300)
+        # A few lanes: the wrapper (and Verilator's C++ of it) stays small; the lane count does
+        # not change which vectors a design sees or what it answers.
+        options.setdefault("lanes", LANES)
         result = run_regression(design, folder / simulator, seed=SEED, simulator=simulator,
                                 outputs=outputs, **options)
     return result, outputs.read_text() if outputs.exists() else ""
@@ -256,8 +260,10 @@ def test_verilator_build_is_cached(tmp_path, both, monkeypatch):
     build arguments) gets a new key."""
     monkeypatch.setenv("TN_HW_SIM_CACHE", str(tmp_path / "cache"))
     design = DESIGNS["kernel-threshold-3x3-w8"]()
-    first = run_regression(design, tmp_path / "a", random_vectors=50, simulator="verilator")
-    second = run_regression(design, tmp_path / "b", random_vectors=50, simulator="verilator")
+    first = run_regression(design, tmp_path / "a", random_vectors=50, simulator="verilator",
+                           lanes=LANES)
+    second = run_regression(design, tmp_path / "b", random_vectors=50, simulator="verilator",
+                            lanes=LANES)
     assert first.passed and second.passed
     assert len(list((tmp_path / "cache").iterdir())) == 1
     assert "cached Verilator build" in (tmp_path / "b" / "build.log").read_text()
