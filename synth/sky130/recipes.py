@@ -91,10 +91,12 @@ RECIPES = {
     "direct": ("synth -noabc, then abc -liberty with &dch + amap", _SYNTH_DIRECT, _ABC_AREA),
     "fast": ("synth -noabc, then abc -liberty with strash; dc2; &nf (no SAT sweeping, no "
              "choices)", _SYNTH_DIRECT, _ABC_FAST),
-    "buffered": (f"default, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees, fanout <= "
-                 f"{BUFFER_FANOUT})", _SYNTH, _ABC_BUFFERED),
-    "fast-buffered": (f"fast, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees, fanout <= "
-                      f"{BUFFER_FANOUT})", _SYNTH_DIRECT, _ABC_FAST_BUFFERED),
+    "buffered": (f"default, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees: no gate output "
+                 f"drives more than {BUFFER_FANOUT} inputs; flop outputs unbuffered)", _SYNTH,
+                 _ABC_BUFFERED),
+    "fast-buffered": (f"fast, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees: no gate output "
+                      f"drives more than {BUFFER_FANOUT} inputs; flop outputs unbuffered)",
+                      _SYNTH_DIRECT, _ABC_FAST_BUFFERED),
 }
 
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").
