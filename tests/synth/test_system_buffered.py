@@ -8,7 +8,8 @@ one line and exit 2; the buffered netlist of the clocked ball3-tn4 computes the 
 (zero-delay gate simulation, integers compared) with a planted gate swap caught; no gate of it
 drives more than ``BUFFER_FANOUT`` inputs and its critical path stays inside the liberty's load
 grid, checks shown to fail on the same netlist with its buffers removed (which is the default
-recipe's netlist: same cells, same critical path as the committed ball3 figure).
+recipe's netlist: same cells, same critical path as the committed ball3 figure). Slow: the
+buffered netlist in the cocotb stream regression, with the same planted swap.
 """
 
 import json
@@ -29,6 +30,7 @@ from tn_hw.synth.system import (
     SystemFlowError,
     load_model,
     netlist_logits,
+    netlist_regression,
     plant_netlist_bug,
     run_system,
     task_test_data,
@@ -181,3 +183,16 @@ def test_buffered_netlist_computes_the_golden_logits_and_a_swap_is_caught(ball3_
     mutant, what = plant_netlist_bug(mapped["netlist"], 150)
     assert what.endswith("and2_1 -> or2_1")
     assert (netlist_logits(design, mutant, x) != golden.numpy()).any(axis=1).sum() > 0
+
+
+@pytest.mark.slow
+def test_buffered_netlist_in_the_stream_regression(icarus, ball3_buffered, tmp_path):
+    # cocotb + Icarus with the cells' functional models (buf_1 included), gaps and back-pressure
+    net = load_model(BALL3)
+    _, mapped, _ = ball3_buffered
+    report = netlist_regression(net, tmp_path / "gate", samples=50, netlist=mapped["netlist"])
+    assert report["mismatch_count"] == 0, report["mismatches"]
+    assert report["passed"], report["reason"]
+    report = netlist_regression(net, tmp_path / "mutant", samples=20,
+                                netlist=mapped["netlist"], mutate=150)
+    assert not report["passed"] and report["mismatch_count"] > 0
