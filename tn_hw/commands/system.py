@@ -35,7 +35,7 @@ targets:
           proxy on the same inputs; --cell-map fast maps with a short ABC script (synth
           -noabc, then strash; dc2; &nf: no SAT sweeping, no choices) instead of ABC's full
           liberty script (both networks alike; recorded in the JSON); --cell-map buffered
-          (fast-buffered) adds ABC's buffering after the mapping (buf_1 trees, fanout <= 8):
+          (fast-buffered) adds ABC's buffering after the mapping (buf_1 trees, gate fanout <= 8):
           without it the stall enable's fanout to every stage register sets the Fmax
 
 Latency is the accelerator's cycles (one per layer) at 50 MHz (the paper's clock) and at Fmax;
@@ -155,7 +155,7 @@ def register(subparsers) -> None:
                         help="sky130: default (ABC's full liberty script), fast (synth "
                              "-noabc, ABC strash; dc2; &nf: for networks the default does not "
                              "finish), buffered or fast-buffered (the same, then ABC buffer: "
-                             "buf_1 trees, fanout <= 8)")
+                             "buf_1 trees, gate fanout <= 8)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("-o", "--output", metavar="DIR",
