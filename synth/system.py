@@ -80,7 +80,10 @@ LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
 #: figures; ``fast``: ``synth -noabc``, then ``abc -liberty`` with ``strash; dc2; &nf`` (no
 #: SAT sweeping, no choices), for networks whose default mapping does not finish (the digits
 #: MLP's MAC twin). docs/results/system.md measures what ``fast`` costs on ball3.
-CELL_MAPS = ("default", "fast")
+#: ``buffered`` and ``fast-buffered``: the same, then ABC's ``buffer`` (``buf_1`` trees, fanout
+#: at most :data:`~tn_hw.synth.sky130.recipes.BUFFER_FANOUT`), so that the stall enable's fanout
+#: to every stage register no longer sets the critical path (docs/results/system.md, "Buffered").
+CELL_MAPS = ("default", "fast", "buffered", "fast-buffered")
 
 #: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
 #: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's

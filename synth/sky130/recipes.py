@@ -31,7 +31,21 @@ threshold kernel gets, the MAC gets too):
     sweeping (``&fraig -x``, ``scorr``) and choice computation (``&dch -f``), and without
     ``synth``'s own ABC pass. For designs whose other recipes do not finish: the digits MLP as
     a clocked network (an AIG of about 83 000 gates) maps in about a minute. What it costs
-    against ``default`` on ball3 is measured in docs/results/system.md.
+    against ``default`` on ball3 is measured in docs/results/system.md;
+``buffered``
+    ``default``'s synthesis and ABC script (Yosys's ``ABC_COMMAND_LIB`` written out), then
+    ABC's standard-cell buffering after the mapping, as Yosys's own ``abc -constr`` script
+    does: ``buffer -N`` :data:`BUFFER_FANOUT` (gain-based, timed from the liberty's tables)
+    builds trees of ``buf_1`` (the liberty's only buffer; no other drive strength to size up
+    to, so no ``upsize``/``dnsize``) so that no gate drives more than :data:`BUFFER_FANOUT`
+    cell inputs. ABC's primary inputs (the input ports and the flops' Q pins, mapped before
+    ABC) stay unbuffered: ``-p`` (buffer them) changes nothing in this ABC (measured), and
+    ``-b`` (inverter pairs) fails for want of phase information. Every other recipe leaves
+    high-fanout gate outputs (a clocked network's stall enable reaches every stage register)
+    unbuffered, and the STA (:mod:`.sta`) then times the linear extrapolation of a 0.05 pF
+    table to a net of 0.2 pF or more;
+``fast-buffered``
+    ``fast`` with the same buffering (the digits networks).
 
 :data:`DEFAULT_RECIPE` (the ``sky130`` target) is chosen by measurement in
 docs/results/sky130.md ("Mapping recipe").
@@ -41,7 +55,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["DEFAULT_RECIPE", "RECIPES", "recipe_script"]
+__all__ = ["BUFFER_FANOUT", "DEFAULT_RECIPE", "RECIPES", "recipe_script"]
 
 _ABC = "abc -liberty cells.lib"
 _RESTRUCTURE = "+strash;ifraig;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&put"
@@ -49,6 +63,15 @@ _ABC_AREA = f"abc -liberty cells.lib -script {_RESTRUCTURE};amap;topo"
 _ABC_TIMING = ("abc -liberty cells.lib -script "
                "+strash;ifraig;scorr;dc2;dretime;strash;dch,-f;map;topo")
 _ABC_FAST = "abc -liberty cells.lib -script +strash;dc2;&get,-n;&nf;&put"
+#: Largest fanout ABC's ``buffer`` leaves on a net (``-N``) in the buffered recipes.
+BUFFER_FANOUT = 8
+_BUFFER = f"buffer,-N,{BUFFER_FANOUT}"
+#: Yosys's default liberty script (``abc -liberty`` without ``-script``), written out so that
+#: the buffering can follow it.
+_ABC_DEFAULT_SCRIPT = ("+strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&dch,-f;"
+                       "&nf;&put")
+_ABC_BUFFERED = f"abc -liberty cells.lib -script {_ABC_DEFAULT_SCRIPT};{_BUFFER}"
+_ABC_FAST_BUFFERED = f"{_ABC_FAST};{_BUFFER}"
 _SYNTH = "synth -flatten -top {top} {synth_options}"
 _SYNTH_DIRECT = "synth -flatten -top {top} {synth_options} -noabc"
 _SYNTH_FA = """read_liberty -lib cells.lib
@@ -68,6 +91,12 @@ RECIPES = {
     "direct": ("synth -noabc, then abc -liberty with &dch + amap", _SYNTH_DIRECT, _ABC_AREA),
     "fast": ("synth -noabc, then abc -liberty with strash; dc2; &nf (no SAT sweeping, no "
              "choices)", _SYNTH_DIRECT, _ABC_FAST),
+    "buffered": (f"default, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees: no gate output "
+                 f"drives more than {BUFFER_FANOUT} inputs; flop outputs unbuffered)", _SYNTH,
+                 _ABC_BUFFERED),
+    "fast-buffered": (f"fast, then ABC buffer -N {BUFFER_FANOUT} (buf_1 trees: no gate output "
+                      f"drives more than {BUFFER_FANOUT} inputs; flop outputs unbuffered)",
+                      _SYNTH_DIRECT, _ABC_FAST_BUFFERED),
 }
 
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").

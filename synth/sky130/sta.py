@@ -27,7 +27,7 @@ from pathlib import Path
 from .liberty import group_body
 from .wheel import Sky130Error
 
-__all__ = ["INPUT_SLEW", "OUTPUT_LOAD", "REGISTER", "read_timing", "critical_path"]
+__all__ = ["INPUT_SLEW", "OUTPUT_LOAD", "REGISTER", "read_timing", "critical_path", "fanouts"]
 
 #: Slew of primary inputs and the clock (ns): a _1 driver at light load.
 INPUT_SLEW = 0.08
@@ -242,3 +242,34 @@ def critical_path(netlist_json, top: str, liberty, *, registered_ports: bool = F
             latest[label] = round(max(time, latest.get(label, time)), 4)
         result["endpoints"] = latest
     return result
+
+
+def fanouts(netlist_json, top: str, liberty) -> dict:
+    """Fanout of every net driven by a cell or a primary input (not the ideal clock, not a
+    constant): ``{net bit: (driver, number of cell input pins and output ports it drives)}``,
+    the driver ``"<instance>.<pin>"`` or ``"<input port>"``. A clock net (one reaching a
+    flip-flop's clock pin) is left out: :func:`critical_path` takes the clock as ideal."""
+    cells = read_timing(str(liberty))["cells"]
+    module = json.loads(Path(netlist_json).read_text())["modules"][top]
+    drivers, sinks, clocks = {}, {}, set()
+    for name, inst in module["cells"].items():
+        info = cells.get(inst["type"])
+        if info is None:
+            raise Sky130Error(f"netlist cell {inst['type']} is not in the liberty")
+        clock_pins = {a["from"] for a in info["arcs"] if a["type"] == "rising_edge"}
+        for pin, bits in inst["connections"].items():
+            for bit in bits:
+                if pin in clock_pins:
+                    clocks.add(bit)
+                elif pin in info["caps"]:
+                    sinks[bit] = sinks.get(bit, 0) + 1
+                else:
+                    drivers[bit] = f"{name}.{pin}"
+    for port_name, port in module["ports"].items():
+        for bit in port["bits"]:
+            if port["direction"] == "input":
+                drivers[bit] = port_name
+            else:
+                sinks[bit] = sinks.get(bit, 0) + 1
+    return {bit: (driver, sinks.get(bit, 0)) for bit, driver in drivers.items()
+            if bit not in clocks and not isinstance(bit, str)}

@@ -43,7 +43,7 @@ def _code(script: str) -> list[str]:
 
 def test_default_cell_map_is_map_ys_and_fast_changes_only_the_abc_lines():
     map_ys = (resources.files("tn_hw.synth.sky130") / "map.ys").read_text()
-    assert CELL_MAPS == ("default", "fast") and all(c in RECIPES for c in CELL_MAPS)
+    assert CELL_MAPS[:2] == ("default", "fast") and all(c in RECIPES for c in CELL_MAPS)
     # The default recipe is the script of every committed sky130 system figure.
     assert recipe_script("default") == map_ys
     fast = _code(recipe_script("fast"))

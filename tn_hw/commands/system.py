@@ -34,7 +34,9 @@ targets:
           power at 50 MHz (one inference per clock plus leakage), and the generic-flow energy
           proxy on the same inputs; --cell-map fast maps with a short ABC script (synth
           -noabc, then strash; dc2; &nf: no SAT sweeping, no choices) instead of ABC's full
-          liberty script (both networks alike; recorded in the JSON)
+          liberty script (both networks alike; recorded in the JSON); --cell-map buffered
+          (fast-buffered) adds ABC's buffering after the mapping (buf_1 trees, gate fanout <= 8):
+          without it the stall enable's fanout to every stage register sets the Fmax
 
 Latency is the accelerator's cycles (one per layer) at 50 MHz (the paper's clock) and at Fmax;
 inferences per second are one per initiation interval. The twin is found in the model's folder
@@ -150,9 +152,10 @@ def register(subparsers) -> None:
                         help="ecp5: abc9 (default, the flow of tn-hw timing) or fast (classic "
                              "ABC strash; if, router2: for networks abc9 does not finish)")
     parser.add_argument("--cell-map", default="default", metavar="RECIPE",
-                        help="sky130: default (ABC's full liberty script) or fast (synth "
+                        help="sky130: default (ABC's full liberty script), fast (synth "
                              "-noabc, ABC strash; dc2; &nf: for networks the default does not "
-                             "finish)")
+                             "finish), buffered or fast-buffered (the same, then ABC buffer: "
+                             "buf_1 trees, gate fanout <= 8)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("-o", "--output", metavar="DIR",

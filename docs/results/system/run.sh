@@ -24,6 +24,12 @@ nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast --no-p
     --timeout 1800 -o $out/digits-mlp-sky130
 nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map fast --no-proxy \
     --timeout 900 -o $out/ball3-sky130-fast
+# Buffered sky130 networks (system.md): the default recipe, then ABC buffer -N 8 after the
+# mapping; the digits MLP with the fast recipe, then the same buffering:
+nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map buffered --timeout 900 \
+    -o $out/ball3-sky130-buffered
+nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast-buffered --no-proxy \
+    --timeout 1800 -o $out/digits-mlp-sky130-buffered
 # The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
 nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
     --timeout 1500 -o $out/digits-cnn-sky130
