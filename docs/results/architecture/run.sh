@@ -1,0 +1,24 @@
+#!/bin/sh
+# The sky130 fronts of docs/results/architecture.md, one command after another. Run from the
+# repository root with the venv active; TN_HW_CACHE picks the result cache (a warm one only reads
+# JSON). Each command is also recorded in its explore.json (`command`) and at the top of its
+# explore.md. The FPGA fronts: fpga/run.sh.
+set -e
+out=docs/results/architecture
+arch="threshold:tree,threshold:csa,mac:merged"
+# Every architecture of both neurons.
+tn-hw explore --kernels 3x3 --widths 8 --neurons threshold,mac --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 2 -o $out/k3x3_w8
+tn-hw explore --kernels 3x3 --widths 4 --neurons threshold,mac --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 2 -o $out/k3x3_w4
+tn-hw explore --kernels 3x3 --widths 16 --neurons threshold,mac --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 2 -o $out/k3x3_w16
+tn-hw explore --kernels 5x5 --widths 8 --neurons threshold,mac --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 2 -o $out/k5x5_w8
+tn-hw explore --kernels 5x5 --widths 4 --neurons threshold,mac --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 2 -o $out/k5x5_w4
+# The winners only (threshold tree/csa, MAC merged).
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4
+tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8
+tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch --clocks 20,6 --cuts sky130 -j 1 -o $out/k7x7_w16
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16
+# 5x5, 16 bit: each other architecture beside the winners, one folder each (the winners' points
+# come from the cache of the run above).
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_cmp-csa
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-csa
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-tree
