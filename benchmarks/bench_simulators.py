@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch  # noqa: F401  (imported before timing: the calling process of a run has it)
+
 from tn_hw.generate import generate
 from tn_hw.spec import KernelSpec
 from tn_hw.testbench.runner import run_regression
