@@ -154,7 +154,7 @@ def run_conv_regression(design: Design, build_dir, *, tier="quick", frames=None,
         drawn, states[test] = conv_stimulus(design.spec, test, seed, frames)
         arrays |= {f"{test}.{name}": v for name, v in drawn.items()}
     np.savez(stimulus, **arrays)
-    config = {"manifest": design.manifest, "seed": seed, "frames": frames, "tests": list(tests),
+    config = {"manifest": design.manifest, "seed": seed, "tests": list(tests),
               "stimulus": str(stimulus), "rng_states": states}
     run = simulate([dut_file], "tn_hw.testbench.tb_conv", build_dir, config=config,
                    simulator=simulator, waves=default_waves(waves), seed=seed,

@@ -124,7 +124,7 @@ def run_regression(design: Design, build_dir, *, tier="quick", random_vectors=No
         stimulus, design.spec, design.kind, tests,
         lambda test: neuron_test_vectors(design.spec, design.kind, test, seed, count))
     config = {"manifest": design.manifest, "lanes": lanes, "seed": seed, "tests": tests,
-              "random_vectors": count, "stimulus": str(stimulus)}
+              "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_neuron", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
                    hdl_toplevel=WRAPPER_TOP, outputs=outputs)

@@ -127,7 +127,7 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
         stimulus, design.spec, design.kind, tests,
         lambda test: stream_test_vectors(design.spec, design.kind, test, seed, count))
     config = {"manifest": design.manifest, "seed": seed, "tests": tests,
-              "random_vectors": count, "stimulus": str(stimulus)}
+              "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
                    hdl_toplevel=WRAPPER_TOP, outputs=outputs)

@@ -2,7 +2,7 @@
 
 This module runs inside the simulator. :func:`tn_hw.testbench.conv_runner.run_conv_regression`
 builds the emitted layer and passes the configuration in ``TN_HW_TB_CONFIG`` (a JSON file):
-the manifest, seed, frames per test, which tests to run, where to write the summary, and the
+the manifest, seed, which tests to run, where to write the summary, and the
 stimulus file: each test's thresholds/weights, frames and golden outputs, computed by the runner
 (:func:`~tn_hw.testbench.conv_runner.conv_stimulus`) so that this module never imports torch.
 
@@ -39,7 +39,6 @@ class ConvTB:
         self.config = config
         self.spec = ConvSpec.from_description(config["manifest"]["parameters"])
         self.seed = config["seed"]
-        self.name = test
         with np.load(config["stimulus"]) as data:
             self.stimulus = {key.split(".", 1)[1]: data[key] for key in data.files
                              if key.split(".", 1)[0] == test}

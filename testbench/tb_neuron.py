@@ -3,7 +3,7 @@
 This module runs inside the simulator. :mod:`tn_hw.testbench.runner` builds the design with the
 lane wrapper (:mod:`tn_hw.testbench.harness`) and passes the configuration as a JSON file named
 by ``TN_HW_TB_CONFIG`` (:func:`~tn_hw.testbench.sim.read_tb_config`): the manifest, lanes, seed,
-vector counts, where to write the summary, and the stimulus file: every test's vectors and
+the tests to run, where to write the summary, and the stimulus file: every test's vectors and
 their golden outputs, computed by the runner (:func:`~tn_hw.testbench.vectors.write_stimulus`),
 so that this module never imports torch.
 """
@@ -27,7 +27,6 @@ class NeuronTB:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self.kind = config["manifest"]["kind"]
         self.layout = LaneLayout(config["manifest"], lanes=config["lanes"])
         check_port_widths(dut.dut, [(p.name, p.width)
                                     for p in self.layout.inputs + self.layout.outputs])

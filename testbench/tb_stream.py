@@ -46,7 +46,6 @@ class StreamTB:
         self.dut = dut
         self.config = config
         manifest = config["manifest"]
-        self.kind = manifest["kind"]
         self.spec = KernelSpec.from_description(manifest["parameters"])
         self.latency = manifest["latency"]
         self.seed = config["seed"]
