@@ -486,7 +486,7 @@ def main(argv=None):
     started = time.perf_counter()
     if args.quick:
         args.mac_steps, args.sam_steps = 200, 50
-        args.test = 2000
+        args.test = 500
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)

@@ -166,8 +166,9 @@ def test_sam_parts(sam_experiment):
 
 def test_mac_constant_split_parts(sam_experiment):
     """Multipliers + trees: one multiplier part per distinct nonzero weight, counted by its
-    uses, one tree per neuron with a kept weight, its bias tied in."""
-    wq, bias = pruned_mac()
+    uses, one tree per neuron with a kept weight, its bias tied in. A 5 x 6 layer: every part
+    is a module to elaborate, so the matrix is kept small (still with both pruned rows)."""
+    wq, bias = pruned_mac(outputs=5, n=6)
     parts = sam_experiment.mac_constant_split_parts(wq, bias)
     products = {part.name: part.count for part in parts if part.name.startswith("mul ")}
     used = Counter(int(v) for v in wq.flatten() if v)

@@ -159,6 +159,27 @@ def test_cli_export_verify_random(mode, tiny_model, tmp_path, icarus, capsys):
     assert "PASS" in printed and "0 mismatches" in printed
 
 
+def test_verify_digits_slice_on_the_whole_test_split(tmp_path, icarus):
+    """The digits data path in the CI tier: a slice of the committed digits Threshold-MLP (its
+    first 4 hidden neurons, 64 -> 4 -> 10, a quarter of the export's elaboration) verified on all
+    450 digits-test inputs: zero mismatches, RTL accuracy equal to the golden accuracy. The whole
+    model runs in the slow tier (below)."""
+    raw = json.loads((ROOT / "models" / "digits-tmlp.json").read_text())
+    hidden, out = raw["layers"]
+    keep = 4
+    hidden.update(out_features=keep, **{k: hidden[k][:keep] for k in ("w", "p", "bias")})
+    out.update(in_features=keep, **{k: [row[:keep] for row in out[k]] for k in ("w", "p")})
+    del raw["training"]
+    net = load_network(raw)
+    write_network_design(export_network(net), tmp_path / "slice")
+    report = verify_network(tmp_path / "slice", data="digits-test")
+    assert report["passed"] and report["mismatch_count"] == 0 and report["samples"] == 450
+    assert report["rtl_accuracy"] == report["golden_accuracy"]
+    # four hidden neurons still classify (20 %, chance is 10 %): the inputs reach the logits
+    assert report["golden_accuracy"] > 0.15
+
+
+@pytest.mark.slow
 def test_verify_digits_tmlp_matches_golden_accuracy(tmp_path, icarus):
     """The committed digits Threshold-MLP: zero mismatches over the whole test split, and the
     RTL accuracy equals the golden accuracy the model file records."""
