@@ -110,6 +110,10 @@ def load_model(path):
                               f"{error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise SystemFlowError(f"model {str(path)!r} is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SystemFlowError(f"model {str(path)!r} is not a tn-hw-net network (a JSON object "
+                              f"with \"format\": \"tn-hw-net\"), but a JSON "
+                              f"{type(data).__name__}")
     try:
         return load_network(data)
     except TnHwError as error:
