@@ -65,7 +65,7 @@ from .stream import forward_ports, valid_chain
 
 __all__ = ["FoldedNetwork", "GatedSamKernel", "GatedSamLayer", "NetworkStream",
            "PipelinedNetwork", "check_reuse", "clocked_top_name", "fold_control", "fold_kernels",
-           "phase_is"]
+           "fold_served", "phase_is", "union_masks"]
 
 
 def clocked_top_name(net, mode: str, latency: int, *, stream: bool = True,
@@ -95,6 +95,22 @@ def check_reuse(net, reuse) -> int:
 def fold_kernels(outputs: int, reuse: int) -> int:
     """Kernels a layer of ``outputs`` outputs per position builds with reuse ``reuse``."""
     return -(-outputs // reuse)
+
+
+def fold_served(outputs: int, reuse: int, kernel: int) -> list[int]:
+    """The output folded kernel ``kernel`` computes in each phase (phase ``p``: output
+    ``p * G + kernel``); where the last phase leaves it idle, its phase-0 output (nothing
+    reads it)."""
+    outs = [phase * fold_kernels(outputs, reuse) + kernel for phase in range(reuse)]
+    return [o if o < outputs else outs[0] for o in outs]
+
+
+def union_masks(spec, served) -> dict:
+    """Keep masks (``"max"``, ``"min"``) of the folded kernels of a masked SAM layer of
+    ``spec``: kernel ``g`` keeps input ``i`` on a side if an output of ``served[g]`` does."""
+    return {side: tuple(tuple(int(any(keep[o][i] for o in outs)) for i in range(spec.n_inputs))
+                        for outs in served)
+            for side, keep in (("max", spec.keep_max), ("min", spec.keep_min))}
 
 
 class PipelinedNetwork(Network):
@@ -220,9 +236,7 @@ class FoldedNetwork(PipelinedNetwork):
             layer = m.submodules[name] = self.make_layer(stage, replace(spec, outputs=groups))
             return layer
         served = [self._served(stage, g) for g in range(groups)]
-        union = {side: tuple(tuple(int(any(keep[o][i] for o in outs))
-                                   for i in range(spec.n_inputs)) for outs in served)
-                 for side, keep in (("max", spec.keep_max), ("min", spec.keep_min))}
+        union = union_masks(spec, served)
         layer = m.submodules[name] = GatedSamLayer(replace(
             spec, outputs=groups, mask=union["max"], mask_min=union["min"]))
         for family, keep, gates in (("wp", spec.keep_max, layer.kp),

@@ -110,6 +110,10 @@ def load_model(path):
                               f"{error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise SystemFlowError(f"model {str(path)!r} is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SystemFlowError(f"model {str(path)!r} is not a tn-hw-net network (a JSON object "
+                              f"with \"format\": \"tn-hw-net\"), but a JSON "
+                              f"{type(data).__name__}")
     try:
         return load_network(data)
     except TnHwError as error:
@@ -276,7 +280,8 @@ def pnr_target(flow: str, lut_map: str = "abc9"):
 
 
 def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_dir=None,
-                  cache: bool = True, timeout: float = 1800, lut_map: str = "abc9") -> dict:
+                  cache: bool = True, timeout: float = 1800, lut_map: str = "abc9",
+                  route_timeout: float | None = None) -> dict:
     """Place and route one clocked network (:func:`network_wrapper`) on one nextpnr flow.
 
     Parameters
@@ -289,6 +294,8 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         As :func:`~tn_hw.synth.timing.pnr.place_and_route`.
     lut_map : str
         A key of :data:`LUT_MAPS` (:func:`pnr_target`).
+    route_timeout : float, optional
+        Seconds per nextpnr run (default ``timeout``).
 
     Returns
     -------
@@ -297,16 +304,24 @@ def place_network(design, flow: str, *, seeds=(1,), freq: float = 100.0, cache_d
         the seeds), ``fmax_min``, ``fmax_max``, ``critical_path_ns``, ``logic_cells``,
         ``lut4``, ``carry``, ``ffs``, ``dsp``, ``bram``, ``harness_ffs`` (the wrapper's input
         and output registers, included in ``ffs``), ``tools`` and ``seeds`` (raw figures).
+
+    Raises
+    ------
+    tn_hw.synth.timing.pnr.DoesNotFit, tn_hw.synth.timing.pnr.DoesNotRoute
+        The device is too small; nextpnr failed to route or was stopped at the timeout (rows
+        of :func:`measure_network`, not failures).
+    SystemFlowError
+        Any other failure of the flow.
     """
-    from .timing.pnr import DoesNotFit, PnrError, route_wrapper
+    from .timing.pnr import DoesNotFit, DoesNotRoute, PnrError, route_wrapper
 
     wrap = network_wrapper(design)
     target = pnr_target(flow, lut_map)
     try:
         synth, results, versions = route_wrapper(
             wrap, target, name=design.top, seeds=seeds, freq=freq, cache_dir=cache_dir,
-            cache=cache, timeout=timeout)
-    except DoesNotFit:
+            cache=cache, timeout=timeout, route_timeout=route_timeout)
+    except (DoesNotFit, DoesNotRoute):
         raise  # a row of measure_network, not a failure
     except PnrError as error:
         raise SystemFlowError(str(error)) from None
@@ -944,8 +959,12 @@ def _timing_row(latency: int, ii: int, fmax: float) -> dict:
 def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, samples=None,
                     proxy: bool = True, cache_dir=None, cache: bool = True,
                     timeout: float = 1800, progress=None, lut_map: str = "abc9",
-                    cell_map: str = "default") -> list[dict]:
-    """Rows of one network on one ``--target`` (one row per flow)."""
+                    cell_map: str = "default", route_timeout: float | None = None) -> list[dict]:
+    """Rows of one network on one ``--target`` (one row per flow).
+
+    A flow whose device is too small gives a row with ``fits`` false; one that nextpnr does
+    not route (it reports a routing failure, or ``route_timeout`` stops it) a row with
+    ``fits`` true and ``routes`` false; both carry the ``reason`` and no figures."""
     design = _clocked(net)
     kind = neuron_kind(net)
     base = {"model": net.name, "neuron": kind, "top": design.top,
@@ -961,7 +980,7 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
                             "device": "sky130_fd_sc_hd tt 25C 1.80V"}
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
         return rows
-    from .timing.pnr import PNR_TARGETS, DoesNotFit
+    from .timing.pnr import PNR_TARGETS, DoesNotFit, DoesNotRoute
 
     for flow in SYSTEM_TARGETS[target]:
         if flow == "ecp5-nodsp" and kind in MULTIPLIER_FREE:
@@ -970,15 +989,18 @@ def measure_network(net, target: str, *, seeds=(1,), freq: float = 100.0, sample
             progress(f"{net.name}: {flow}")
         try:
             figures = place_network(design, flow, seeds=seeds, freq=freq, cache_dir=cache_dir,
-                                    cache=cache, timeout=timeout, lut_map=lut_map)
-        except DoesNotFit as error:
-            # a result, not a failure: the row says which resource the device lacks
-
-            rows.append(base | {"target": target, "flow": flow, "fits": False,
-                                "lut_map": lut_map,
-                                "device": PNR_TARGETS[flow].device, "reason": str(error)})
+                                    cache=cache, timeout=timeout, lut_map=lut_map,
+                                    route_timeout=route_timeout)
+        except (DoesNotFit, DoesNotRoute) as error:
+            # a result, not a failure: the row says which resource the device lacks, or that
+            # nextpnr did not route the design (in the time given)
+            fits = not isinstance(error, DoesNotFit)
+            rows.append(base | {"target": target, "flow": flow, "fits": fits}
+                        | ({"routes": False} if fits else {})
+                        | {"lut_map": lut_map, "device": PNR_TARGETS[flow].device,
+                           "reason": str(error)})
             continue
-        rows.append(base | {"target": target, "fits": True}
+        rows.append(base | {"target": target, "fits": True, "routes": True}
                     | _timing_row(latency, ii, figures["fmax_mhz"]) | figures)
     return rows
 
@@ -991,11 +1013,24 @@ def _ratio(a, b):
     return None if not a or not b else round(a / b, 3)
 
 
+def row_status(row: dict) -> str:
+    """``"measured"``, ``"does not fit"`` (the device is too small) or ``"does not route"``
+    (nextpnr failed to route, or did not finish in the time given)."""
+    if not row.get("fits", True):
+        return "does not fit"
+    if not row.get("routes", True):
+        return "does not route"
+    return "measured"
+
+
 def pair_ratios(rows: list[dict]) -> list[dict]:
     """MAC twin against the threshold (or SAM) network, per flow (above 1: threshold or SAM
-    better); the entry names the network under its kind (``"threshold"`` or ``"sam"``)."""
+    better); the entry names the network under its kind (``"threshold"`` or ``"sam"``).
+
+    Every pair gets an entry; ``available`` is false (with the ``reason``, and no ratios) when
+    either network does not fit the device or was not routed (:func:`row_status`)."""
     out = []
-    by = {(r["neuron"], r["flow"]): r for r in rows if r.get("fits", True)}
+    by = {(r["neuron"], r["flow"]): r for r in rows}
     for (kind, flow), tn in by.items():
         if kind not in MULTIPLIER_FREE:
             continue
@@ -1003,7 +1038,13 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
                 and (f == flow or (flow == "ecp5" and f == "ecp5-nodsp"))]
         for mac_flow, mac in macs:
             entry = {kind: tn["model"], "mac": mac["model"], "flow": flow,
-                     "mac_flow": mac_flow,
+                     "mac_flow": mac_flow}
+            missing = [r for r in (tn, mac) if row_status(r) != "measured"]
+            if missing:
+                out.append(entry | {"available": False, "reason": "; ".join(
+                    f"{r['model']} ({r['flow']}) {row_status(r)}" for r in missing)})
+                continue
+            entry |= {"available": True,
                      "fmax": _ratio(tn["fmax_mhz"], mac["fmax_mhz"]),
                      "latency_fmax": _ratio(mac["latency_ns_fmax"], tn["latency_ns_fmax"]),
                      "latency_50mhz": _ratio(mac["latency_ns_50mhz"], tn["latency_ns_50mhz"])}
@@ -1026,7 +1067,7 @@ def pair_ratios(rows: list[dict]) -> list[dict]:
 def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0,
                samples=None, proxy: bool = True, cache_dir=None, cache: bool = True,
                timeout: float = 1800, progress=None, lut_map: str = "abc9",
-               cell_map: str = "default") -> dict:
+               cell_map: str = "default", route_timeout: float | None = None) -> dict:
     """Measure a model (and its twin) on a target; every input checked before any tool runs.
 
     Parameters
@@ -1038,8 +1079,9 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     twin : bool, path or None
         ``True``: the twin :func:`find_twin` finds (none found: the model alone); a path: that
         model; ``False``/``None``: the model alone.
-    seeds, freq, timeout, cache_dir, cache
-        Place and route (:func:`place_network`).
+    seeds, freq, timeout, cache_dir, cache, route_timeout
+        Place and route (:func:`place_network`); a nextpnr run stopped at ``route_timeout``
+        (default ``timeout``) gives a row that does not route, not a failure.
     samples : int, optional
         sky130: test inputs of the energy simulation (default all).
     proxy : bool
@@ -1055,8 +1097,9 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     -------
     dict
         ``meta`` (target, models, data, clock), ``rows`` (one per network and flow; a flow
-        whose device is too small gives a row with ``fits`` false and the ``reason``) and
-        ``ratios`` (:func:`pair_ratios`).
+        whose device is too small gives a row with ``fits`` false and the ``reason``, one that
+        nextpnr does not route a row with ``routes`` false and the ``reason``) and ``ratios``
+        (:func:`pair_ratios`; a pair with such a row is not ``available``).
     """
     if target not in SYSTEM_TARGETS:
         raise SystemFlowError(f"unknown target {target!r}; choose from {', '.join(SYSTEM_TARGETS)}")
@@ -1064,6 +1107,8 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
         raise SystemFlowError("seeds must be positive integers")
     if freq <= 0:
         raise SystemFlowError(f"--freq must be positive, not {freq:g}")
+    if route_timeout is not None and route_timeout <= 0:
+        raise SystemFlowError(f"--route-timeout must be positive, not {route_timeout:g}")
     if samples is not None and samples < 2:
         raise SystemFlowError(f"--samples must be at least 2, not {samples}")
     if target == "sky130":
@@ -1086,11 +1131,15 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
     for one in nets:
         rows += measure_network(one, target, seeds=seeds, freq=freq, samples=samples,
                                 proxy=proxy, cache_dir=cache_dir, cache=cache, timeout=timeout,
-                                progress=progress, lut_map=lut_map, cell_map=cell_map)
+                                progress=progress, lut_map=lut_map, cell_map=cell_map,
+                                route_timeout=route_timeout)
     return {
         "meta": {"target": target, "model": str(model),
                  "twin": None if twin_path is None else str(twin_path),
                  "clock_mhz": CLOCK_MHZ, "freq_mhz": freq, "seeds": list(seeds),
+                 "timeout_s": timeout,
+                 "route_timeout_s": None if target == "sky130" else
+                 (timeout if route_timeout is None else route_timeout),
                  "lut_map": None if target == "sky130" else lut_map,
                  "cell_map": cell_map if target == "sky130" else None},
         "rows": rows,
@@ -1102,7 +1151,7 @@ def run_system(model, target: str, *, twin=True, seeds=(1,), freq: float = 100.0
 
 _FPGA_COLUMNS = ("model", "neuron", "flow", "device", "fmax_mhz", "latency_cycles",
                  "latency_ns_50mhz", "latency_ns_fmax", "inferences_per_s_fmax", "lut4", "carry",
-                 "logic_cells", "ffs", "harness_ffs", "dsp", "bram")
+                 "logic_cells", "ffs", "harness_ffs", "dsp", "bram", "status")
 _SKY_COLUMNS = ("model", "neuron", "flow", "area_um2", "ffs", "critical_ns", "fmax_mhz",
                 "latency_cycles", "latency_ns_50mhz", "latency_ns_fmax", "leakage_nw",
                 "energy_pj", "energy_unit_pj", "power_uw_50mhz", "data", "samples")
@@ -1112,17 +1161,24 @@ def _columns(result: dict) -> tuple:
     return _SKY_COLUMNS if result["meta"]["target"] == "sky130" else _FPGA_COLUMNS
 
 
+def _value(row: dict, column: str):
+    return row_status(row) if column == "status" else row.get(column)
+
+
 def render_csv(result: dict) -> str:
-    """One line per network and flow, the columns of the summary table."""
+    """One line per network and flow: the columns of the summary table (place and route: and
+    the ``reason`` of a row that does not fit or route)."""
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = _columns(result)
+    if "status" in columns:
+        columns += ("reason",)
     writer.writerow(columns)
     for row in result["rows"]:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(["" if _value(row, c) is None else _value(row, c) for c in columns])
     return out.getvalue()
 
 
@@ -1139,14 +1195,21 @@ def render_table(result: dict) -> str:
     columns = _columns(result)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in result["rows"]:
-        lines.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
+        lines.append("| " + " | ".join(_fmt(_value(row, c)) for c in columns) + " |")
     for row in result["rows"]:
-        if not row.get("fits", True):
+        status = row_status(row)
+        if status == "does not fit":
             lines.append(f"{row['model']} ({row['flow']}): {row['reason']}")
+        elif status == "does not route":
+            lines.append(f"{row['model']} ({row['flow']}): does not route: {row['reason']}")
     for r in result["ratios"]:
         kind = next(k for k in MULTIPLIER_FREE if k in r)
+        pair = f"{r[kind]} ({r['flow']}) vs {r['mac']} ({r['mac_flow']})"
+        if not r.get("available", True):
+            lines.append(f"{pair}: no ratios, {r['reason']}")
+            continue
         parts = [f"{k} {v:g}x" for k, v in r.items()
-                 if k not in (*MULTIPLIER_FREE, "mac", "flow", "mac_flow") and v is not None]
-        lines.append(f"{r[kind]} ({r['flow']}) vs {r['mac']} ({r['mac_flow']}), "
-                     f"above 1 {kind} better: " + ", ".join(parts))
+                 if k not in (*MULTIPLIER_FREE, "mac", "flow", "mac_flow", "available")
+                 and v is not None]
+        lines.append(f"{pair}, above 1 {kind} better: " + ", ".join(parts))
     return "\n".join(lines) + "\n"

@@ -148,7 +148,7 @@ def _log_errors(log: Path) -> str:
     return " | ".join(errors[-3:]) if errors else " | ".join(lines[-3:])
 
 
-def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
+def run_tool(argv, work, *, log, timeout, what, error=SynthError, timeout_error=None) -> float:
     """Run one step of an open tool (Yosys, nextpnr) in ``work``; return its wall time in s.
 
     The tool runs with ``work`` as its current folder and relative paths, because inside yowasp
@@ -159,7 +159,8 @@ def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
     ------
     SynthError (or ``error``)
         One line: the step timed out, the tool cannot start, or it exited non-zero (with the
-        last errors of its log).
+        last errors of its log). A timeout raises ``timeout_error`` instead when it is given
+        (a caller that records a timeout as a result tells it from a failure by its class).
     """
     check_cache_only(what)  # a cluster client probing its cache runs no tool
     started = time.monotonic()
@@ -167,7 +168,7 @@ def run_tool(argv, work, *, log, timeout, what, error=SynthError) -> float:
         run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
                              text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise error(f"{what} took longer than {timeout:g} s (timeout)") from None
+        raise (timeout_error or error)(f"{what} took longer than {timeout:g} s (timeout)") from None
     except OSError as err:
         raise error(f"cannot run {argv[0]}: {err}") from None
     if run.returncode != 0:

@@ -70,6 +70,7 @@ out: the logits are the combinational network of that beat's payload, once, in o
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -82,7 +83,7 @@ from .equiv import EQUIV_SCRIPT, GOLD, reference_verilog, run_proof, sat_summary
 __all__ = ["FOLD_DATAPATH_SCRIPT", "FOLD_STREAM_SCRIPT", "NETWORK_EQUIV_SCRIPT",
            "FoldStreamHarness", "check_folded_datapath", "check_folded_stream",
            "check_folded_network", "check_network_stages", "fold_phase_outputs",
-           "layer_networks", "main"]
+           "layer_networks", "main", "sat_trace"]
 
 #: :data:`.equiv.EQUIV_SCRIPT` with structural hashing of the miter before SAT.
 NETWORK_EQUIV_SCRIPT = EQUIV_SCRIPT.replace(
@@ -90,6 +91,24 @@ NETWORK_EQUIV_SCRIPT = EQUIV_SCRIPT.replace(
     "hierarchy -top miter\n# Structural hashing: the two copies of the layer's logic become one.\n"
     "opt_merge -share_all\nopt_clean\n")
 assert NETWORK_EQUIV_SCRIPT != EQUIV_SCRIPT
+
+
+_TRACE_ROW = re.compile(r"^\s*(init|\d+)\s+\\(\S+)\s+(\d+)\s+[0-9a-fA-Fx]+\s+([01x]+)\s*$")
+
+
+def sat_trace(text: str) -> list[dict]:
+    """The counterexample of a refuted Yosys ``sat`` run (its ``-show-inputs`` /
+    ``-show-outputs`` table): ``[{step, signal, value, bits}, ...]`` in the table's order,
+    ``step`` an int or ``"init"`` (initial register state), ``value`` the unsigned integer;
+    empty when the text holds no model."""
+    rows = []
+    for line in text.splitlines():
+        match = _TRACE_ROW.match(line)
+        if match:
+            step, signal, value, bits = match.groups()
+            rows.append({"step": step if step == "init" else int(step), "signal": signal,
+                         "value": int(value), "bits": bits})
+    return rows
 
 
 def _raw(source) -> dict:
@@ -150,7 +169,8 @@ def _prove_stage(sub, mode, core_class, executable, keep_dir, timeout):
     refuted = "FAIL!" in text
     proved = "Induction step proven: SUCCESS!" in text and not refuted
     return {"top": gate.top, "proved": proved, "counterexample": refuted,
-            "seconds": round(seconds, 2), "summary": sat_summary(text)}
+            "seconds": round(seconds, 2), "summary": sat_summary(text),
+            **({"trace": sat_trace(text)} if refuted else {})}
 
 
 def check_network_stages(source, *, mode: str = "baked", core_class=None, layers=None,
@@ -322,7 +342,8 @@ def _prove_fold_layer(sub, mode, reuse, core_class, executable, keep_dir, timeou
         proved = "Induction step proven: SUCCESS!" in text and not refuted
         results.append({"phase": phase, "outputs": outputs, "proved": proved,
                         "counterexample": refuted, "seconds": round(seconds, 2),
-                        "summary": sat_summary(text)})
+                        "summary": sat_summary(text),
+                        **({"trace": sat_trace(text)} if refuted else {})})
     return results
 
 
@@ -576,13 +597,14 @@ def check_folded_stream(source, reuse: int, *, mode: str = "baked", stream_class
     refuted = "FAIL!" in result
     proved = "Induction step proven: SUCCESS!" in result and not refuted
     return {"proved": proved, "counterexample": refuted, "seconds": round(seconds, 2),
-            "reuse": reuse, "layers": dut.layers, "summary": sat_summary(result)}
+            "reuse": reuse, "layers": dut.layers, "summary": sat_summary(result),
+            **({"trace": sat_trace(result)} if refuted else {})}
 
 
 def check_folded_network(source, reuse: int, *, mode: str = "baked", yosys=None,
-                         keep_dir=None, timeout=300) -> dict:
+                         keep_dir=None, timeout=300, layers=None) -> dict:
     """Both parts of the proof of the folded network (module docstring): the datapath of
-    every layer in every phase and the control of the stream.
+    every layer (or of ``layers`` only) in every phase and the control of the stream.
 
     Returns
     -------
@@ -592,7 +614,7 @@ def check_folded_network(source, reuse: int, *, mode: str = "baked", yosys=None,
     """
     started = time.perf_counter()
     keep = None if keep_dir is None else Path(keep_dir)
-    datapath = check_folded_datapath(source, reuse, mode=mode, yosys=yosys,
+    datapath = check_folded_datapath(source, reuse, mode=mode, yosys=yosys, layers=layers,
                                      keep_dir=None if keep is None else keep / "datapath",
                                      timeout=timeout)
     stream = check_folded_stream(source, reuse, mode=mode, yosys=yosys,

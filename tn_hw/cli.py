@@ -33,6 +33,7 @@ a trained network, end to end:
   tn-hw train digits-tmlp -o out/tmlp.json            # or use models/digits-tmlp.json
   tn-hw export out/tmlp.json -o out/tmlp-rtl          # Verilog of the whole network
   tn-hw verify out/tmlp-rtl --data digits-test        # RTL vs golden model, every logit
+  tn-hw prove models/ball3-tn4.json --reuse 2         # clocked/folded = combinational, SAT
   tn-hw synth-net out/tmlp.json models/digits-mlp.json --pairs   # area vs the MAC twin
   tn-hw system models/ball3-tn4.json --target ecp5    # clocked system vs the MAC twin
 

@@ -108,19 +108,39 @@ def _interface(component) -> str:
     return "stream" if component.signature.members["x"].is_signature else "plain"
 
 
+def _built_cells(spec, reuse: int) -> dict:
+    """Cells one position of a layer builds: ``cells``, one per input of each kernel (a dense
+    layer's ``kernels * n_inputs``). A masked SAM layer builds a cell for each input a kernel
+    keeps on its max or its min side (over the union of the masks of the outputs a folded
+    kernel serves, as :class:`~tn_hw.hdl.network_stream.FoldedNetwork` builds it), and
+    ``sums_max`` / ``sums_min``: the ``x + W`` adders of each side."""
+    from .hdl.network_stream import fold_kernels, fold_served, union_masks
+
+    kernels = fold_kernels(spec.outputs, reuse)
+    if not spec.is_sparse:
+        return {"cells": kernels * spec.n_inputs}
+    if reuse > 1:
+        union = union_masks(spec, [fold_served(spec.outputs, reuse, g) for g in range(kernels)])
+        keep_max, keep_min = union["max"], union["min"]
+    else:
+        keep_max, keep_min = spec.keep_max, spec.keep_min
+    return {"cells": sum(a or b for row_max, row_min in zip(keep_max, keep_min, strict=True)
+                         for a, b in zip(row_max, row_min, strict=True)),
+            "sums_max": sum(map(sum, keep_max)), "sums_min": sum(map(sum, keep_min))}
+
+
 def _describe_stage(stage, reuse: int = 1) -> dict:
     entry = {"index": stage.index, "type": stage.type, "in_shape": list(stage.in_shape),
              "out_shape": list(stage.out_shape)}
-    if stage.has_parameters and reuse > 1:
-        kernels = -(-stage.spec.outputs // reuse)
-        entry.update(kernels=stage.positions * kernels,
-                     cells=stage.positions * kernels * stage.spec.n_inputs)
     if stage.has_parameters:
+        built = {k: stage.positions * v for k, v in _built_cells(stage.spec, reuse).items()}
+        if reuse > 1:  # (the keys in the order earlier manifests have them)
+            entry.update(kernels=stage.positions * -(-stage.spec.outputs // reuse),
+                         cells=built["cells"])
         entry.update(neuron=stage.spec.neuron, kernel=list(stage.spec.kernel),
                      channels=stage.spec.channels, outputs=stage.spec.outputs,
                      positions=stage.positions,
-                     cells=entry.get("cells", stage.positions * stage.spec.outputs
-                                     * stage.spec.n_inputs),
+                     cells=built.pop("cells"), **built,
                      stride=stage.stride, padding=stage.padding,
                      width=stage.spec.width, bias_width=stage.spec.bias_width,
                      accumulator_width=stage.spec.output_width, shift=stage.shift,

@@ -20,12 +20,16 @@ Results are cached per seed by (wrapper Verilog, script, Yosys version, nextpnr 
 arguments, target frequency, seed) in the ``pnr`` folder of the shared
 :class:`~tn_hw.synth.tools.ResultCache`; :func:`place_and_route` runs Yosys once for all the
 seeds it still needs. Every failure (unknown target, a design too big for the device, a timeout, a
-failed run, a check that fails) raises :class:`PnrError` with a message that stands alone.
+failed run, a check that fails) raises :class:`PnrError` with a message that stands alone; two of
+them are results a table can record: :class:`DoesNotFit` (the device is too small) and
+:class:`DoesNotRoute` (nextpnr reported that it failed to route, or was stopped at the routing
+timeout).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -51,6 +55,7 @@ __all__ = [
     "PNR_TARGETS",
     "WRAPPER_TOP",
     "DoesNotFit",
+    "DoesNotRoute",
     "PnrError",
     "PnrTarget",
     "Wrapper",
@@ -85,6 +90,21 @@ class PnrError(SynthError):
 class DoesNotFit(PnrError):
     """The design needs more of a resource than the device has: a result a sweep or a system
     table records as a row, not a failure of the flow."""
+
+
+class DoesNotRoute(PnrError):
+    """nextpnr did not route the design: it reported that it failed to route, or it was still
+    placing or routing when the routing timeout stopped it. A result a system table records
+    as a row (routed within the time given: no), not a failure of the flow."""
+
+
+class _RouteTimeout(PnrError):
+    """nextpnr stopped at the timeout (turned into :class:`DoesNotRoute` by its caller)."""
+
+
+#: nextpnr's messages when its router gives up (router1, router2, the global routers).
+_ROUTE_FAILURE = re.compile(r"ERROR:.*(failed to route|not routable|routing failed)",
+                            re.IGNORECASE)
 
 
 # -- targets -------------------------------------------------------------------------------------
@@ -542,7 +562,8 @@ def place_and_route(
 
 def route_wrapper(wrap: Wrapper, target, *, name: str, seeds=(1,), freq: float = DEFAULT_FREQ,
                   cache_dir=None, cache: bool = True, keep_dir=None,
-                  timeout: float = DEFAULT_TIMEOUT) -> tuple[dict, dict, dict]:
+                  timeout: float = DEFAULT_TIMEOUT,
+                  route_timeout: float | None = None) -> tuple[dict, dict, dict]:
     """Synthesize a registered wrapper once and route it per seed, through the cache.
 
     The engine of :func:`place_and_route`, for any :class:`Wrapper` (a kernel's, or a whole
@@ -557,6 +578,9 @@ def route_wrapper(wrap: Wrapper, target, *, name: str, seeds=(1,), freq: float =
         The wrapped design, for messages.
     seeds, freq, cache_dir, cache, keep_dir, timeout
         As :func:`place_and_route`.
+    route_timeout : float, optional
+        Seconds per nextpnr run (default ``timeout``): a run it stops raises
+        :class:`DoesNotRoute`.
 
     Returns
     -------
@@ -567,7 +591,8 @@ def route_wrapper(wrap: Wrapper, target, *, name: str, seeds=(1,), freq: float =
     Raises
     ------
     PnrError
-        As :func:`place_and_route`.
+        As :func:`place_and_route`; :class:`DoesNotRoute` when nextpnr fails to route or is
+        stopped at ``route_timeout`` (not cached: another machine or time may route it).
     """
     target = _one_target(target)
     if not seeds:
@@ -596,7 +621,8 @@ def route_wrapper(wrap: Wrapper, target, *, name: str, seeds=(1,), freq: float =
                                         timeout=timeout)
             for seed in missing:
                 results[seed] = _route_seed(work, nextpnr, target, seed, freq=freq,
-                                            timeout=timeout, name=name,
+                                            timeout=timeout if route_timeout is None
+                                            else route_timeout, name=name,
                                             ffs=synth["resources"]["ffs"],
                                             keep=keep_dir is not None)
                 store.store(seed_keys[seed],
@@ -655,8 +681,18 @@ def _route_seed(work: Path, nextpnr: str, target: PnrTarget, seed: int, *, freq:
             "--freq", f"{freq:g}", "--timing-allow-fail", "--seed", str(seed),
             "--report", report.name,
             "-l", "pnr.log", "-q"]
-    seconds = run_tool(argv, work, log="pnr.log", timeout=timeout, error=PnrError,
-                       what=f"nextpnr ({target.name}) of {name}, seed {seed}")
+    what = f"nextpnr ({target.name}) of {name}, seed {seed}"
+    (work / "pnr.log").unlink(missing_ok=True)
+    try:
+        seconds = run_tool(argv, work, log="pnr.log", timeout=timeout, error=PnrError,
+                           what=what, timeout_error=_RouteTimeout)
+    except _RouteTimeout:
+        raise DoesNotRoute(f"{what} did not finish within {timeout:g} s (timeout; "
+                           f"{_pnr_stage(work / 'pnr.log')})") from None
+    except PnrError as error:
+        if _ROUTE_FAILURE.search(_read_log(work / "pnr.log")):
+            raise DoesNotRoute(str(error)) from None
+        raise
     if keep:
         shutil.copy(work / "pnr.log", work / f"pnr-seed{seed}.log")
     if not report.exists():
@@ -666,6 +702,25 @@ def _route_seed(work: Path, nextpnr: str, target: PnrTarget, seed: int, *, freq:
         raise PnrError(f"nextpnr placed {parsed['ffs_placed']} flip-flops but the "
                        f"netlist holds {ffs}")
     return parsed | {"seed": seed, "seconds": round(seconds, 3), "cached": False}
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _pnr_stage(log: Path) -> str:
+    """Where a stopped nextpnr run was, from its log: before placement, placing, or routing
+    (with the router's last progress line)."""
+    lines = [line.strip() for line in _read_log(log).splitlines() if line.strip()]
+    text = "\n".join(lines)
+    if "Running router" in text or "Routing.." in text:
+        return f"stopped while routing; its log's last line: {lines[-1]!r}"
+    if "placement" in text.lower() or "placer" in text.lower():
+        return "stopped while placing"
+    return "stopped before placement"
 
 
 def summarize_seeds(result: dict) -> dict:

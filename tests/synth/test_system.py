@@ -227,8 +227,9 @@ def test_a_flow_that_does_not_fit_is_a_row_not_a_failure(monkeypatch):
     unfit = rows[("ball3-mac4", "ecp5")]
     assert unfit["fits"] is False and "593 dsp" in unfit["reason"] and "fmax_mhz" not in unfit
     assert rows[("ball3-mac4", "ecp5-nodsp")]["fits"] is True
-    # only the pair that fits is compared
-    assert [(r["flow"], r["mac_flow"]) for r in result["ratios"]] == [("ecp5", "ecp5-nodsp")]
+    # only the pair that fits is compared; the other is reported as unavailable
+    assert [(r["flow"], r["mac_flow"], r["available"]) for r in result["ratios"]] == [
+        ("ecp5", "ecp5", False), ("ecp5", "ecp5-nodsp", True)]
     table = render_table(result)
     assert "ball3-mac4 (ecp5): " in table and "does not fit" in table
     assert render_csv(result).count("\n") == 4  # header and three rows

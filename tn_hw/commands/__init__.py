@@ -10,6 +10,7 @@ registers :data:`COMMANDS` in this order (the order of ``tn-hw --help``):
 * :mod:`.synth`: ``synth``, ``compare``, ``synth-net``, ``ops`` (area);
 * :mod:`.explore`: ``explore`` (sky130 fronts over architectures and clock targets);
 * :mod:`.network`: ``train``, ``export``, ``verify``;
+* :mod:`.prove`: ``prove`` (the formal proofs of a clocked or folded network);
 * :mod:`.energy`: ``energy``;
 * :mod:`.timing`: ``timing``;
 * :mod:`.system`: ``system``.
@@ -20,12 +21,12 @@ To add a command: a module here with ``register`` and its handler, then one line
 
 from __future__ import annotations
 
-from . import energy, explore, generate, network, regress, synth, system, timing
+from . import energy, explore, generate, network, prove, regress, synth, system, timing
 
 __all__ = ["COMMANDS", "register_all"]
 
 #: Command modules in ``tn-hw --help`` order.
-COMMANDS = (generate, regress, synth, explore, network, energy, timing, system)
+COMMANDS = (generate, regress, synth, explore, network, prove, energy, timing, system)
 
 
 def register_all(subparsers) -> None:

@@ -38,6 +38,11 @@ targets:
           (fast-buffered) adds ABC's buffering after the mapping (buf_1 trees, gate fanout <= 8):
           without it the stall enable's fanout to every stage register sets the Fmax
 
+A flow whose device is too small is a row that does not fit; one nextpnr does not route (it
+reports that it failed to route, or --route-timeout stops it) is a row that does not route
+within that time. Both keep their reason, their pair's ratios are reported as unavailable, and
+the command still exits 0; a bad input or any other failure of the tools exits 2.
+
 Latency is the accelerator's cycles (one per layer) at 50 MHz (the paper's clock) and at Fmax;
 inferences per second are one per initiation interval. The twin is found in the model's folder
 (same task, input and layer shapes, the other neuron), or given with --twin FILE; --no-twin
@@ -66,6 +71,10 @@ def _command(args) -> str:
         argv += ["--lut-map", args.lut_map]
     if args.cell_map != "default":
         argv += ["--cell-map", args.cell_map]
+    if args.timeout != 1800:
+        argv += ["--timeout", f"{args.timeout:g}"]
+    if args.route_timeout is not None:
+        argv += ["--route-timeout", f"{args.route_timeout:g}"]
     return "tn-hw " + " ".join(shlex.quote(a) for a in argv)
 
 
@@ -100,6 +109,13 @@ def cmd_system(args) -> int:
                         f"{', '.join(CELL_MAPS)}")
     if args.cell_map != "default" and args.target != "sky130":
         raise TnHwError(f"--cell-map {args.cell_map} is for --target sky130 only")
+    if args.timeout <= 0:
+        raise TnHwError(f"--timeout must be positive, not {args.timeout:g}")
+    if args.route_timeout is not None and args.route_timeout <= 0:
+        raise TnHwError(f"--route-timeout must be positive, not {args.route_timeout:g}")
+    if args.route_timeout is not None and args.target == "sky130":
+        raise TnHwError("--route-timeout is for --target ice40 or ecp5 only (sky130 runs no "
+                        "nextpnr; --timeout bounds its Yosys runs)")
     if args.twin and args.no_twin:
         raise TnHwError("--twin and --no-twin exclude each other")
     for path in (args.model, args.twin):
@@ -114,7 +130,7 @@ def cmd_system(args) -> int:
                         samples=args.samples, proxy=not args.no_proxy,
                         cache_dir=args.cache_dir, cache=not args.no_cache,
                         timeout=args.timeout, progress=progress, lut_map=args.lut_map,
-                        cell_map=args.cell_map)
+                        cell_map=args.cell_map, route_timeout=args.route_timeout)
     result["meta"]["command"] = _command(args)
     table = render_table(result)
     print(table, end="")
@@ -158,6 +174,9 @@ def register(subparsers) -> None:
                              "buf_1 trees, gate fanout <= 8)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
+    parser.add_argument("--route-timeout", type=float, metavar="S",
+                        help="ice40/ecp5: seconds per nextpnr run (default --timeout); a run it "
+                             "stops is a row that does not route in that time, not a failure")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="write system.json, system.csv and system.md into DIR")
     add_cache_options(parser)
