@@ -20,5 +20,5 @@ tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch --
 # 5x5, 16 bit: each other architecture beside the winners, one folder each (the winners' points
 # come from the cache of the run above).
 tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_cmp-csa
-tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-csa
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-csa
 tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-tree
