@@ -15,10 +15,14 @@ tn-hw explore --kernels 5x5 --widths 4 --neurons threshold,mac --clocks 20,10,6,
 # The winners only (threshold tree/csa, MAC merged).
 tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4
 tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8
-tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch --clocks 20,6 --cuts sky130 -j 1 -o $out/k7x7_w16
+tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch --clocks 20,6,5,4 --cuts sky130 -j 1 -o $out/k7x7_w16
 tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16
 # 5x5, 16 bit: each other architecture beside the winners, one folder each (the winners' points
 # come from the cache of the run above).
 tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_cmp-csa
-tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-csa
+tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-csa
 tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4 --cuts sky130 -j 1 -o $out/k5x5_w16_mac-tree
+# 7x7, 8 bit: the two other MACs beside the winners, one folder each (the threshold cmp-csa was
+# stopped inside its first synthesis, the combinational fast mapping, after 12.5 minutes).
+tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-csa
+tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-tree

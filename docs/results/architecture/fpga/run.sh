@@ -29,3 +29,12 @@ tn-hw timing --kernels 3x3 --widths 16 --archs all --stages 0 --target ice40 --s
 tn-hw timing --kernels 3x3 --widths 16 --neurons threshold --archs all --stages 1 \
     --target ice40 --seeds 3 --json $out/ice40_k3x3_w16_threshold_s1.json \
     --csv $out/ice40_k3x3_w16_threshold_s1.csv > $out/ice40_k3x3_w16_threshold_s1.txt
+# 5x5, 8 bit on iCE40: every architecture at 0 stages, then at 1 and 2 stages, one file each.
+tn-hw timing --kernels 5x5 --widths 8 --archs all --stages 0 --target ice40 --seeds 3 \
+    --json $out/ice40_k5x5_w8.json --csv $out/ice40_k5x5_w8.csv \
+    > $out/ice40_k5x5_w8.txt
+for s in 1 2; do
+    tn-hw timing --kernels 5x5 --widths 8 --archs all --stages $s --target ice40 --seeds 3 \
+        --json $out/ice40_k5x5_w8_s$s.json --csv $out/ice40_k5x5_w8_s$s.csv \
+        > $out/ice40_k5x5_w8_s$s.txt
+done
