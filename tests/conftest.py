@@ -41,6 +41,26 @@ def missing_tool(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_synthesis_cache(tmp_path_factory, worker_id):
+    """Point ``TN_HW_CACHE`` (the default result cache of synth, compare, explore, timing and
+    system) at a folder of this test run, shared by its xdist workers, so that no test reads
+    results a user's earlier runs left in ``~/.cache/tn-hw/synth``: on a machine with a warm
+    cache, tests that name no ``--cache-dir`` would otherwise synthesize nothing. Entries are
+    written atomically, so two workers writing the same key is safe."""
+    base = tmp_path_factory.getbasetemp()
+    root = base if worker_id == "master" else base.parent
+    cache = root / "synth-cache"
+    cache.mkdir(exist_ok=True)
+    saved = os.environ.get("TN_HW_CACHE")
+    os.environ["TN_HW_CACHE"] = str(cache)
+    yield cache
+    if saved is None:
+        os.environ.pop("TN_HW_CACHE", None)
+    else:
+        os.environ["TN_HW_CACHE"] = saved
+
+
 @pytest.fixture(scope="session")
 def tier(request):
     return "full" if request.config.getoption("--full") else "quick"

