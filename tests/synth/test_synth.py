@@ -219,7 +219,7 @@ def test_ops_table(cache_dir):
 
 
 def test_sweep_outputs(cache_dir, tmp_path):
-    # Two targets (xc7 is synthesized in test_xc7_with_and_without_dsp; iCE40 maps faster).
+    # Two targets (xc7 is synthesized in the test_xc7_* tests; iCE40 maps faster).
     sweep = run_sweep(kernels=["1x2"], widths=[4], targets=["generic", "ice40"], jobs=2,
                       progress=None, cache_dir=cache_dir)
     assert len(sweep["rows"]) == 4
