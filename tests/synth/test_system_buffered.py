@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from helpers.cell_maps import check_logits_and_swap, check_stream_regression, code_lines
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
 from tn_hw.synth.sky130.liberty import default_liberty
@@ -29,20 +30,12 @@ from tn_hw.synth.system import (
     CELL_MAPS,
     SystemFlowError,
     load_model,
-    netlist_logits,
-    netlist_regression,
-    plant_netlist_bug,
     run_system,
-    task_test_data,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 BALL3 = ROOT / "models" / "ball3-tn4.json"
 BUF = "sky130_fd_sc_hd__buf_1"
-
-
-def _code(script: str) -> list[str]:
-    return [line for line in script.splitlines() if line and not line.startswith("#")]
 
 
 @pytest.mark.parametrize("buffered, plain", [("buffered", "default"), ("fast-buffered", "fast")])
@@ -51,8 +44,9 @@ def test_buffered_recipe_adds_only_abc_buffering(buffered, plain):
     # the default recipe is still map.ys byte for byte (committed figures stay valid)
     map_ys = (resources.files("tn_hw.synth.sky130") / "map.ys").read_text()
     assert recipe_script("default") == map_ys
-    changed = [(a, b) for a, b in zip(_code(recipe_script(plain)), _code(recipe_script(buffered)),
-                                      strict=True) if a != b]
+    changed = [(a, b) for a, b in zip(code_lines(recipe_script(plain)),
+                                      code_lines(recipe_script(buffered)), strict=True)
+               if a != b]
     assert len(changed) == 1
     before, after = changed[0]
     assert before.startswith("abc -liberty cells.lib") and after.startswith(before[:22])
@@ -175,24 +169,12 @@ def test_buffered_critical_path_is_inside_the_load_grid(ball3_buffered, tmp_path
 
 def test_buffered_netlist_computes_the_golden_logits_and_a_swap_is_caught(ball3_buffered):
     design, mapped, _ = ball3_buffered
-    net = load_model(BALL3)
-    _, x, golden = task_test_data(net, 20)
-    # zero-delay gate simulation of the mapped cells (buffers included), integers compared
-    assert (netlist_logits(design, mapped["netlist"], x) == golden.numpy()).all()
-    # one AND2 swapped for an OR2 (occurrence 150 of the NAND2/NOR2/AND2/OR2 gates)
-    mutant, what = plant_netlist_bug(mapped["netlist"], 150)
-    assert what.endswith("and2_1 -> or2_1")
-    assert (netlist_logits(design, mutant, x) != golden.numpy()).any(axis=1).sum() > 0
+    # the mapped cells, buffers included; one AND2 swapped for an OR2 is caught
+    check_logits_and_swap(load_model(BALL3), design, mapped["netlist"], "and2_1 -> or2_1")
 
 
 @pytest.mark.slow
 def test_buffered_netlist_in_the_stream_regression(icarus, ball3_buffered, tmp_path):
-    # cocotb + Icarus with the cells' functional models (buf_1 included), gaps and back-pressure
-    net = load_model(BALL3)
+    # buf_1 included among the cells' functional models
     _, mapped, _ = ball3_buffered
-    report = netlist_regression(net, tmp_path / "gate", samples=50, netlist=mapped["netlist"])
-    assert report["mismatch_count"] == 0, report["mismatches"]
-    assert report["passed"], report["reason"]
-    report = netlist_regression(net, tmp_path / "mutant", samples=20,
-                                netlist=mapped["netlist"], mutate=150)
-    assert not report["passed"] and report["mismatch_count"] > 0
+    check_stream_regression(load_model(BALL3), mapped["netlist"], tmp_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cell_maps import check_logits_and_swap, check_stream_regression, code_lines
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
 from tn_hw.synth.sky130.mapping import synthesize_sky130
@@ -26,19 +27,11 @@ from tn_hw.synth.system import (
     CELL_MAPS,
     SystemFlowError,
     load_model,
-    netlist_logits,
-    netlist_regression,
-    plant_netlist_bug,
     run_system,
-    task_test_data,
 )
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 BALL3 = MODELS / "ball3-tn4.json"
-
-
-def _code(script: str) -> list[str]:
-    return [line for line in script.splitlines() if line and not line.startswith("#")]
 
 
 def test_default_cell_map_is_map_ys_and_fast_changes_only_the_abc_lines():
@@ -46,8 +39,8 @@ def test_default_cell_map_is_map_ys_and_fast_changes_only_the_abc_lines():
     assert CELL_MAPS[:2] == ("default", "fast") and all(c in RECIPES for c in CELL_MAPS)
     # The default recipe is the script of every committed sky130 system figure.
     assert recipe_script("default") == map_ys
-    fast = _code(recipe_script("fast"))
-    default = _code(map_ys)
+    fast = code_lines(recipe_script("fast"))
+    default = code_lines(map_ys)
     changed = [(a, b) for a, b in zip(default, fast, strict=True) if a != b]
     assert changed == [
         ("synth -flatten -top {top} {synth_options}",
@@ -88,16 +81,10 @@ def ball3_fast(yosys):
 def test_fast_netlist_computes_the_golden_logits_and_a_swap_is_caught(ball3_fast):
     design, mapped = ball3_fast
     assert mapped["recipe"] == "fast"
-    net = load_model(BALL3)
-    _, x, golden = task_test_data(net, 20)
-    # zero-delay gate simulation of the mapped cells, registers cut and settled, integers
-    assert (netlist_logits(design, mapped["netlist"], x) == golden.numpy()).all()
-    # the same check fails on the fast netlist with one NAND2 swapped for a NOR2 (occurrence
-    # 150 changes logits of 16 of these 20 samples; the low occurrences sit where ball3-test
-    # does not reach, as _1772_ does in the default netlist, docs/results/system.md)
-    mutant, what = plant_netlist_bug(mapped["netlist"], 150)
-    assert what.endswith("nand2_1 -> nor2_1")
-    assert (netlist_logits(design, mutant, x) != golden.numpy()).any(axis=1).sum() > 0
+    # registers cut and settled; one NAND2 swapped for a NOR2 is caught (occurrence 150
+    # changes logits of 16 of the 20 samples; the low occurrences sit where ball3-test does
+    # not reach, as _1772_ does in the default netlist, docs/results/system.md)
+    check_logits_and_swap(load_model(BALL3), design, mapped["netlist"], "nand2_1 -> nor2_1")
 
 
 def test_cell_map_reaches_the_mapping_and_the_record(monkeypatch):
@@ -143,12 +130,5 @@ def test_fast_cell_map_end_to_end(yosys, capsys, tmp_path):
 
 @pytest.mark.slow
 def test_fast_netlist_in_the_stream_regression(icarus, ball3_fast, tmp_path):
-    # cocotb + Icarus with the cells' functional models, gaps and back-pressure
-    net = load_model(BALL3)
     _, mapped = ball3_fast
-    report = netlist_regression(net, tmp_path / "gate", samples=50, netlist=mapped["netlist"])
-    assert report["mismatch_count"] == 0, report["mismatches"]
-    assert report["passed"], report["reason"]
-    report = netlist_regression(net, tmp_path / "mutant", samples=20,
-                                netlist=mapped["netlist"], mutate=150)
-    assert not report["passed"] and report["mismatch_count"] > 0
+    check_stream_regression(load_model(BALL3), mapped["netlist"], tmp_path)
