@@ -241,9 +241,9 @@ def mac_parts(wq, bias, *, constant, width=8):
 
 
 def _convert(component, top):
-    from amaranth.back import verilog
+    from tn_hw.emit import convert
 
-    return verilog.convert(component, name=top, emit_src=False)
+    return convert(component, name=top)
 
 
 def mac_constant_split_parts(wq, bias, *, width=8):

@@ -309,8 +309,7 @@ def _fold_wrappers(ports, phase_width, phase, outputs, held, comb_top):
 def _prove_fold_layer(sub, mode, reuse, core_class, executable, keep_dir, timeout):
     """The datapath proofs of one layer cut out of the network, one per phase that computes
     an output (the two designs are converted once, the phase is tied in the wrapper)."""
-    from amaranth.back import verilog
-
+    from ..emit import convert
     from ..export import export_network
     from ..hdl.network import Network
     from ..reference.network import load_network
@@ -319,7 +318,7 @@ def _prove_fold_layer(sub, mode, reuse, core_class, executable, keep_dir, timeou
     comb = export_network(sub, component=Network(sub, mode=mode))
     core = _cut_class(core_class)(sub, mode=mode, reuse=reuse)
     stage = next(s for s in core.stages if s.has_parameters)
-    core_v = verilog.convert(core, name=FOLD_CORE, emit_src=False)
+    core_v = convert(core, name=FOLD_CORE)
     results = []
     for phase in range(reuse):
         channels = fold_phase_outputs(stage.spec.outputs, reuse, phase)

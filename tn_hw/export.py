@@ -181,8 +181,7 @@ def export_network(net, *, mode: str = "baked", component=None,
     -------
     NetworkDesign
     """
-    from amaranth.back import verilog
-
+    from .emit import convert
     from .hdl.network import Network, top_name
     from .reference.network import network_to_dict
 
@@ -232,7 +231,7 @@ def export_network(net, *, mode: str = "baked", component=None,
         "ports": _ports(dut),
         "tools": tool_versions(),
     }
-    text = verilog.convert(dut, name=top, emit_src=False)
+    text = convert(dut, name=top)
     manifest["verilog_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return NetworkDesign(top=top, verilog=text, manifest=manifest, network_text=network_text)
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 
-from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
-from . import neurons
+from . import emit, neurons
 from .conv import ConvSpec
 from .hdl.layer import build_component
 from .manifest import (
@@ -91,7 +90,7 @@ def _pipeline_cuts(spec) -> dict:
 def emit_design(component, kind, spec, top, *, interface="plain") -> Design:
     """Emit any elaboratable with the ports of a ``kind`` design of ``spec`` (used by
     :func:`generate`, and by the mutation tests to emit planted bugs the same way)."""
-    text = verilog.convert(component, name=top, emit_src=False)
+    text = emit.convert(component, name=top)
     clocked = kind != "cell" and spec.latency > 0
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -162,7 +161,7 @@ def generate_conv(spec: ConvSpec, component=None):
         raise TypeError(f"spec must be a ConvSpec, not {spec!r}")
     component = ConvLayer(spec) if component is None else component
     top = spec.top_name
-    text = verilog.convert(component, name=top, emit_src=False)
+    text = emit.convert(component, name=top)
     ports = []
     for path, member, value in component.signature.flatten(component):
         shape = Shape.cast(value.shape())  # a stream payload is an ArrayLayout

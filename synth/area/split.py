@@ -84,8 +84,7 @@ def network_parts(net, mode: str = "baked") -> list[Part]:
     mode : str
         ``"baked"`` or ``"ports"``, as for ``tn-hw export``.
     """
-    from amaranth.back import verilog
-
+    from ...emit import convert
     from ...hdl.network import NetworkNeuron, neuron_parts
 
     parts = []
@@ -94,8 +93,7 @@ def network_parts(net, mode: str = "baked") -> list[Part]:
         name = (f"layer{stage.index}" + (f" o{output}" if mode == "baked" else "")
                 + (f" pad{padded}" if padded else ""))
         top = f"tn_neuron_l{stage.index}_o{output}_{len(parts)}"
-        text = verilog.convert(NetworkNeuron(stage, output, inside, mode=mode), name=top,
-                               emit_src=False)
+        text = convert(NetworkNeuron(stage, output, inside, mode=mode), name=top)
         parts.append(Part(name, text, top, count))
     return parts
 
