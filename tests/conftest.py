@@ -44,21 +44,26 @@ def missing_tool(reason: str):
 @pytest.fixture(scope="session", autouse=True)
 def isolated_synthesis_cache(tmp_path_factory, worker_id):
     """Point ``TN_HW_CACHE`` (the default result cache of synth, compare, explore, timing and
-    system) at a folder of this test run, shared by its xdist workers, so that no test reads
-    results a user's earlier runs left in ``~/.cache/tn-hw/synth``: on a machine with a warm
-    cache, tests that name no ``--cache-dir`` would otherwise synthesize nothing. Entries are
-    written atomically, so two workers writing the same key is safe."""
+    system) and ``TN_HW_SIM_CACHE`` (the compiled Verilator models) at folders of this test
+    run, shared by its xdist workers, so that no test reads results or models a user's earlier
+    runs left in ``~/.cache/tn-hw``: on a machine with warm caches, tests that name no cache
+    folder would otherwise synthesize and compile nothing, and the suite's time would not be a
+    fresh machine's. Entries are written atomically, so two workers writing the same key is
+    safe. (ccache, which tools/setup.sh fills with Verilator's design-independent runtime, is
+    left as it is: compiling that runtime is machine set-up, not a test.)"""
     base = tmp_path_factory.getbasetemp()
     root = base if worker_id == "master" else base.parent
-    cache = root / "synth-cache"
-    cache.mkdir(exist_ok=True)
-    saved = os.environ.get("TN_HW_CACHE")
-    os.environ["TN_HW_CACHE"] = str(cache)
-    yield cache
-    if saved is None:
-        os.environ.pop("TN_HW_CACHE", None)
-    else:
-        os.environ["TN_HW_CACHE"] = saved
+    saved = {}
+    for name, folder in (("TN_HW_CACHE", "synth-cache"), ("TN_HW_SIM_CACHE", "sim-cache")):
+        (root / folder).mkdir(exist_ok=True)
+        saved[name] = os.environ.get(name)
+        os.environ[name] = str(root / folder)
+    yield root / "synth-cache"
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
