@@ -83,7 +83,11 @@ LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
 #: ``buffered`` and ``fast-buffered``: the same, then ABC's ``buffer`` (``buf_1`` trees, fanout
 #: at most :data:`~tn_hw.synth.sky130.recipes.BUFFER_FANOUT`), so that the stall enable's fanout
 #: to every stage register no longer sets the critical path (docs/results/system.md, "Buffered").
-CELL_MAPS = ("default", "fast", "buffered", "fast-buffered")
+#: ``buffered-all`` and ``fast-buffered-all``: the same, then the project's netlist pass
+#: (:func:`~tn_hw.synth.sky130.fanout.buffer_fanout`) puts ``buf_1`` trees on the flip-flop
+#: outputs and input ports ABC leaves unbuffered
+#: (:data:`~tn_hw.synth.sky130.recipes.NETLIST_RECIPES`).
+CELL_MAPS = ("default", "fast", "buffered", "fast-buffered", "buffered-all", "fast-buffered-all")
 
 #: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
 #: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's
@@ -557,7 +561,7 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
     """
     from .sky130.liberty import default_liberty, read_liberty
     from .sky130.power import leakage_nw
-    from .sky130.recipes import RECIPES
+    from .sky130.recipes import recipe_description
 
     _check_cell_map(cell_map)
     data_name, x, golden = task_test_data(net, samples)
@@ -573,7 +577,7 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
     energy = stream_energy(report, clocked, lib, x, golden)
     leakage = leakage_nw(seq["cells_by_type"], lib)
     return {
-        "cell_map": cell_map, "synthesis": RECIPES[cell_map][0],
+        "cell_map": cell_map, "synthesis": recipe_description(cell_map),
         "area_um2": seq["area_um2"], "cells": seq["cells"], "ffs": ffs,
         "critical_ns": seq["delay_ns"], "fmax_mhz": round(1000.0 / seq["delay_ns"], 2),
         "leakage_nw": round(leakage, 3), **energy,
