@@ -557,8 +557,12 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
         design), ``fmax_mhz``, ``leakage_nw``; the figures of
         :func:`stream_energy` (``energy_pj`` per inference...); ``power_uw_50mhz`` (one
         inference per clock at 50 MHz, plus leakage); ``proxy`` (per weighting, per
-        inference) or ``None``; ``data``, ``samples``.
+        inference) or ``None``; ``data``, ``samples``; with a recipe of
+        :data:`~tn_hw.synth.sky130.recipes.NETLIST_RECIPES` also ``netlist_pass`` (what
+        :func:`~tn_hw.synth.sky130.fanout.buffer_fanout` did, and ``buf_1``: every buffer of
+        the netlist, ABC's and the pass's).
     """
+    from .sky130.fanout import BUFFER_CELL
     from .sky130.liberty import default_liberty, read_liberty
     from .sky130.power import leakage_nw
     from .sky130.recipes import recipe_description
@@ -576,6 +580,9 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
     ffs = sum(n for c, n in seq["cells_by_type"].items() if library[c]["ff"])
     energy = stream_energy(report, clocked, lib, x, golden)
     leakage = leakage_nw(seq["cells_by_type"], lib)
+    # a netlist recipe: what its pass did, and the buf_1 count with ABC's
+    netlist_pass = {} if "netlist_pass" not in seq else {"netlist_pass": dict(
+        seq["netlist_pass"], buf_1=seq["cells_by_type"].get(BUFFER_CELL, 0))}
     return {
         "cell_map": cell_map, "synthesis": recipe_description(cell_map),
         "area_um2": seq["area_um2"], "cells": seq["cells"], "ffs": ffs,
@@ -584,7 +591,7 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
         "power_uw_50mhz": round(energy["energy_pj"] * CLOCK_MHZ + leakage / 1e3, 3),
         "proxy": _proxy(clocked, x, golden, timeout) if proxy else None,
         "data": data_name, "samples": len(x), "yosys": seq["yosys"],
-        "liberty_sha256": seq["liberty_sha256"],
+        "liberty_sha256": seq["liberty_sha256"], **netlist_pass,
     }
 
 

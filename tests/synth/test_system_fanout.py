@@ -13,6 +13,8 @@ CI tier, on a hand-made netlist (no tool) and on the clocked ball3-tn4 (one mapp
 * the buffered ball3-tn4 netlist gives the golden logits (zero-delay gate simulation, integers
   compared), and the sink moved onto another net's buffer is caught by the same simulation;
 * the recipe is recorded, refused off sky130, and the default recipe is untouched.
+
+Slow: the buffered ball3-tn4 netlist in the cocotb stream regression, a planted swap caught.
 """
 
 import json
@@ -22,6 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from helpers.cell_maps import check_stream_regression
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
 from tn_hw.synth.sky130 import fanout
@@ -316,3 +319,11 @@ def test_ball3_buffered_all_gives_the_golden_logits(ball3_all, yosys, tmp_path):
     # ... and the moved sink (a wrong value, no fanout change beyond one) also the logits
     mutant = _verilog(moved, keep, tmp_path / "moved", yosys)
     assert (netlist_logits(design, mutant, x) != golden.numpy()).any(axis=1).sum() > 0
+
+
+@pytest.mark.slow
+def test_ball3_buffered_all_in_the_stream_regression(icarus, ball3_all, tmp_path):
+    # cocotb + Icarus with the cells' functional models (buf_1 included): 0 mismatches on 50
+    # samples with gaps and back-pressure, a planted gate swap caught
+    _, mapped, _ = ball3_all
+    check_stream_regression(load_model(BALL3), mapped["netlist"], tmp_path)
