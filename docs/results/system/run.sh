@@ -8,11 +8,11 @@ nice tn-hw system models/ball3-tn4.json --target ice40 --seeds 3 -o $out/ball3-i
 nice tn-hw system models/ball3-tn4.json --target sky130 --timeout 900 -o $out/ball3-sky130
 # The digits MLP (threshold 64-16-10 vs its MAC twin): abc9 did not finish its LUT mapping, so
 # --lut-map fast (classic ABC `strash; if`, nextpnr router2) for both networks (system.md).
-# With the twin (the MAC twin without DSPs does not route: router2 stalled at about 330 overused
-# wires when a 5400 s timeout stopped it, see system.md; it is now a does-not-route row after
-# --route-timeout 1200), then the threshold network alone (the committed digits-tmlp-ecp5):
+# With the twin: the MAC twin with DSPs does not fit, without DSPs it is a row that does not
+# route within --route-timeout 1200 (an earlier 5400 s run stalled in router2 at about 330
+# overused wires, see system.md); then the threshold network alone (digits-tmlp-ecp5):
 nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --timeout 1500 \
-    --route-timeout 1200 -o $out/digits-mlp-ecp5 || true
+    --route-timeout 1200 -o $out/digits-mlp-ecp5
 nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
     -o $out/digits-tmlp-ecp5
 # ball3 through the digits ECP5 recipe, to show what --lut-map fast moves against the abc9 rows:
