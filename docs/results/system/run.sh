@@ -31,6 +31,38 @@ nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map buffered --ti
     -o $out/ball3-sky130-buffered
 nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast-buffered --no-proxy \
     --timeout 1800 -o $out/digits-mlp-sky130-buffered
+# Flip-flop outputs and input ports buffered too (the project's netlist pass after ABC's
+# buffering, synth/sky130/fanout.py), the ball3 and digits MLP pairs:
+nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map buffered-all --timeout 900 \
+    -o $out/ball3-sky130-buffered-all
+nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast-buffered-all \
+    --no-proxy --timeout 1800 -o $out/digits-mlp-sky130-buffered-all
+# Their critical paths read back (the same mappings run again alone), and with the input ports
+# driven by a dfxtp_1 (registered_ports=True):
+nice python - <<'EOF'
+import json
+import tempfile
+from pathlib import Path
+from tn_hw.export import export_network
+from tn_hw.synth.sky130.liberty import default_liberty
+from tn_hw.synth.sky130.mapping import synthesize_sky130
+from tn_hw.synth.sky130.sta import critical_path
+from tn_hw.synth.system import load_model
+for recipe, models in (("buffered-all", ("ball3-tn4", "ball3-mac4")),
+                       ("fast-buffered-all", ("digits-tmlp", "digits-mlp"))):
+    for model in models:
+        d = export_network(load_model(f"models/{model}.json"), clocked=True)
+        with tempfile.TemporaryDirectory() as keep:
+            r = synthesize_sky130(d.verilog, d.top, recipe=recipe, keep_dir=keep, timeout=1800)
+            reg = critical_path(Path(keep) / "netlist.json", d.top, default_liberty(),
+                                registered_ports=True)
+        p = r["critical_path"]
+        print(json.dumps({"model": model, "recipe": recipe, "cells": r["cells"],
+                          "delay_ns": r["delay_ns"], "registered_ports_ns": reg["delay_ns"],
+                          "steps": len(p), "start": p[0][:4] + [p[0][7]],
+                          "max_load_pf": max(step[7] for step in p),
+                          "netlist_pass": r["netlist_pass"]}))
+EOF
 # The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
 nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
     --timeout 1500 -o $out/digits-cnn-sky130
