@@ -93,6 +93,7 @@ def buffer_fanout(netlist: dict, top: str, liberty, *, limit: int) -> dict:
     for names in module.get("netnames", {}).values():
         used.update(names["bits"])
     next_bit = max((b for b in used if isinstance(b, int)), default=1) + 1
+    serial = 0  # names of the new cells and nets: $fanout$buf$<n>, $fanout$net$<n>
     summary = {"buffers": 0, "nets": 0, "flop_nets": 0, "port_nets": 0, "largest": 0,
                "depth": 0}
     for bit, kind in drivers.items():
@@ -110,7 +111,9 @@ def buffer_fanout(netlist: dict, top: str, liberty, *, limit: int) -> dict:
             depth += 1
             inputs = []
             for group in deal(level, limit):
-                name = f"$fanout$buf${summary['buffers']}"
+                while f"$fanout$buf${serial}" in module["cells"]:  # a netlist passed before
+                    serial += 1
+                name = f"$fanout$buf${serial}"
                 net = next_bit
                 next_bit += 1
                 summary["buffers"] += 1
@@ -120,7 +123,7 @@ def buffer_fanout(netlist: dict, top: str, liberty, *, limit: int) -> dict:
                     "hide_name": 1, "type": BUFFER_CELL, "parameters": {}, "attributes": {},
                     "port_directions": {"A": "input", "X": "output"},
                     "connections": {"A": [bit], "X": [net]}}
-                module.setdefault("netnames", {})[f"$fanout$net${summary['buffers'] - 1}"] = {
+                module.setdefault("netnames", {})[f"$fanout$net${serial}"] = {
                     "hide_name": 1, "bits": [net], "attributes": {}}
                 inputs.append((name, "A", 0))
             level = inputs

@@ -140,8 +140,12 @@ def test_pass_on_a_hand_made_netlist(tmp_path):
     assert sum(c["connections"]["CLK"] == [2] for c in module["cells"].values()
                if c["type"] == FLOP) == 30
     assert module["ports"]["q"]["bits"] == [4]
-    # a second pass finds nothing to do
+    # a second pass finds nothing to do; a tighter one adds buffers beside the first ones (Q's
+    # 3 buffers and its port onto 2 more, a's 2 buffers stay)
     assert buffer_fanout(netlist, "toy", default_liberty(), limit=BUFFER_FANOUT)["buffers"] == 0
+    assert buffer_fanout(netlist, "toy", default_liberty(), limit=2)["buffers"] == 3
+    assert len([n for n in module["cells"] if n.startswith("$fanout$buf$")]) == 5 + 3
+    assert collapse(module) == before
 
 
 def test_pass_builds_deeper_trees(tmp_path):
