@@ -63,7 +63,29 @@ for recipe, models in (("buffered-all", ("ball3-tn4", "ball3-mac4")),
                           "max_load_pf": max(step[7] for step in p),
                           "netlist_pass": r["netlist_pass"]}))
 EOF
-# The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
+# The digits CNN on ECP5 (--lut-map fast, as the MLP): first the threshold CNN's Yosys run alone
+# (no nextpnr: how long, how large), then the threshold CNN alone, then with its MAC twin (the
+# threshold seed from the nextpnr cache):
+nice python - <<'EOF'
+import json
+import tempfile
+from pathlib import Path
+from tn_hw.export import export_network
+from tn_hw.synth.system import load_model, network_wrapper, pnr_target
+from tn_hw.synth.timing.pnr import _synthesize_wrapper
+from tn_hw.synth.tools import find_yosys
+design = export_network(load_model("models/digits-tcnn.json"), clocked=True)
+wrap, target = network_wrapper(design), pnr_target("ecp5", "fast")
+with tempfile.TemporaryDirectory() as work:
+    synth = _synthesize_wrapper(Path(work), wrap, target.synth.script_text(top=wrap.top), target,
+                                find_yosys(), name=design.top, timeout=2400)
+print(json.dumps({"resources": synth["resources"], "seconds": synth["seconds"]}))
+EOF
+nice tn-hw system models/digits-tcnn.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
+    --route-timeout 1500 -o $out/digits-tcnn-ecp5
+nice tn-hw system models/digits-tcnn.json --target ecp5 --lut-map fast --timeout 900 \
+    --route-timeout 600 -o $out/digits-cnn-ecp5
+# The digits CNN on sky130, the same recipe as the MLP's:
 nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
     --timeout 1500 -o $out/digits-cnn-sky130
 # The post-synthesis netlist of ball3-tn4 on 300 ball3-test samples, and the planted gate swaps:
