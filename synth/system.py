@@ -83,7 +83,11 @@ LUT_MAPS = {"abc9": "synth_ecp5/synth_ice40 (abc9 -W 300)",
 #: ``buffered`` and ``fast-buffered``: the same, then ABC's ``buffer`` (``buf_1`` trees, fanout
 #: at most :data:`~tn_hw.synth.sky130.recipes.BUFFER_FANOUT`), so that the stall enable's fanout
 #: to every stage register no longer sets the critical path (docs/results/system.md, "Buffered").
-CELL_MAPS = ("default", "fast", "buffered", "fast-buffered")
+#: ``buffered-all`` and ``fast-buffered-all``: the same, then the project's netlist pass
+#: (:func:`~tn_hw.synth.sky130.fanout.buffer_fanout`) puts ``buf_1`` trees on the flip-flop
+#: outputs and input ports ABC leaves unbuffered
+#: (:data:`~tn_hw.synth.sky130.recipes.NETLIST_RECIPES`).
+CELL_MAPS = ("default", "fast", "buffered", "fast-buffered", "buffered-all", "fast-buffered-all")
 
 #: nextpnr arguments of ``--lut-map fast``: its default router (router1) routed the digits MLP
 #: (26 000 LUT4) at about 70 arcs per 1000 iterations with 99 000 left; router2 is nextpnr's
@@ -553,11 +557,15 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
         design), ``fmax_mhz``, ``leakage_nw``; the figures of
         :func:`stream_energy` (``energy_pj`` per inference...); ``power_uw_50mhz`` (one
         inference per clock at 50 MHz, plus leakage); ``proxy`` (per weighting, per
-        inference) or ``None``; ``data``, ``samples``.
+        inference) or ``None``; ``data``, ``samples``; with a recipe of
+        :data:`~tn_hw.synth.sky130.recipes.NETLIST_RECIPES` also ``netlist_pass`` (what
+        :func:`~tn_hw.synth.sky130.fanout.buffer_fanout` did, and ``buf_1``: every buffer of
+        the netlist, ABC's and the pass's).
     """
+    from .sky130.fanout import BUFFER_CELL
     from .sky130.liberty import default_liberty, read_liberty
     from .sky130.power import leakage_nw
-    from .sky130.recipes import RECIPES
+    from .sky130.recipes import recipe_description
 
     _check_cell_map(cell_map)
     data_name, x, golden = task_test_data(net, samples)
@@ -572,15 +580,18 @@ def sky130_network(net, *, samples: int | None = None, proxy: bool = True,
     ffs = sum(n for c, n in seq["cells_by_type"].items() if library[c]["ff"])
     energy = stream_energy(report, clocked, lib, x, golden)
     leakage = leakage_nw(seq["cells_by_type"], lib)
+    # a netlist recipe: what its pass did, and the buf_1 count with ABC's
+    netlist_pass = {} if "netlist_pass" not in seq else {"netlist_pass": dict(
+        seq["netlist_pass"], buf_1=seq["cells_by_type"].get(BUFFER_CELL, 0))}
     return {
-        "cell_map": cell_map, "synthesis": RECIPES[cell_map][0],
+        "cell_map": cell_map, "synthesis": recipe_description(cell_map),
         "area_um2": seq["area_um2"], "cells": seq["cells"], "ffs": ffs,
         "critical_ns": seq["delay_ns"], "fmax_mhz": round(1000.0 / seq["delay_ns"], 2),
         "leakage_nw": round(leakage, 3), **energy,
         "power_uw_50mhz": round(energy["energy_pj"] * CLOCK_MHZ + leakage / 1e3, 3),
         "proxy": _proxy(clocked, x, golden, timeout) if proxy else None,
         "data": data_name, "samples": len(x), "yosys": seq["yosys"],
-        "liberty_sha256": seq["liberty_sha256"],
+        "liberty_sha256": seq["liberty_sha256"], **netlist_pass,
     }
 
 

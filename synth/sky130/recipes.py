@@ -47,6 +47,17 @@ threshold kernel gets, the MAC gets too):
 ``fast-buffered``
     ``fast`` with the same buffering (the digits networks).
 
+Two more recipes finish with a netlist pass of the project's after Yosys
+(:data:`NETLIST_RECIPES`; Yosys has no fanout-buffer pass):
+
+``buffered-all``
+    ``buffered``, then :func:`.fanout.buffer_fanout` on what ABC left unbuffered: every net
+    driven by a flip-flop output or an input port with more than :data:`BUFFER_FANOUT` sinks
+    becomes a balanced tree of ``buf_1`` (the clock excepted: the STA's clock is ideal), so that
+    no net but the clock drives more than :data:`BUFFER_FANOUT` inputs;
+``fast-buffered-all``
+    ``fast-buffered`` with the same pass.
+
 :data:`DEFAULT_RECIPE` (the ``sky130`` target) is chosen by measurement in
 docs/results/sky130.md ("Mapping recipe").
 """
@@ -55,7 +66,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["BUFFER_FANOUT", "DEFAULT_RECIPE", "RECIPES", "recipe_script"]
+__all__ = ["BUFFER_FANOUT", "DEFAULT_RECIPE", "NETLIST_RECIPES", "RECIPES", "recipe_description",
+           "recipe_script"]
 
 _ABC = "abc -liberty cells.lib"
 _RESTRUCTURE = "+strash;ifraig;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&put"
@@ -99,6 +111,19 @@ RECIPES = {
                       _SYNTH_DIRECT, _ABC_FAST_BUFFERED),
 }
 
+#: Recipes that run a Yosys recipe, then a netlist pass of the project's on its mapped netlist
+#: (:func:`~tn_hw.synth.sky130.mapping.synthesize_sky130`): name -> (one-line description, the
+#: Yosys recipe of :data:`RECIPES` it starts from). Not targets of the area flow (its scripts
+#: are Yosys only).
+NETLIST_RECIPES = {
+    "buffered-all": (f"buffered, then buf_1 trees on flip-flop outputs and input ports too "
+                     f"(tn-hw netlist pass: no net but the clock drives more than "
+                     f"{BUFFER_FANOUT} inputs)", "buffered"),
+    "fast-buffered-all": (f"fast-buffered, then buf_1 trees on flip-flop outputs and input "
+                          f"ports too (tn-hw netlist pass: no net but the clock drives more "
+                          f"than {BUFFER_FANOUT} inputs)", "fast-buffered"),
+}
+
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").
 DEFAULT_RECIPE = "area"
 
@@ -112,3 +137,8 @@ def recipe_script(name: str) -> str:
             raise ValueError(f"map.ys no longer holds {old!r}")
         template = template.replace(old, new, 1)
     return template
+
+
+def recipe_description(name: str) -> str:
+    """The one-line description of a recipe of :data:`RECIPES` or :data:`NETLIST_RECIPES`."""
+    return (RECIPES.get(name) or NETLIST_RECIPES[name])[0]

@@ -36,7 +36,10 @@ targets:
           -noabc, then strash; dc2; &nf: no SAT sweeping, no choices) instead of ABC's full
           liberty script (both networks alike; recorded in the JSON); --cell-map buffered
           (fast-buffered) adds ABC's buffering after the mapping (buf_1 trees, gate fanout <= 8):
-          without it the stall enable's fanout to every stage register sets the Fmax
+          without it the stall enable's fanout to every stage register sets the Fmax;
+          --cell-map buffered-all (fast-buffered-all) also puts buf_1 trees on the flip-flop
+          outputs and input ports ABC leaves unbuffered (no net but the clock drives more
+          than 8 inputs)
 
 A flow whose device is too small is a row that does not fit; one nextpnr does not route (it
 reports that it failed to route, or --route-timeout stops it) is a row that does not route
@@ -171,7 +174,8 @@ def register(subparsers) -> None:
                         help="sky130: default (ABC's full liberty script), fast (synth "
                              "-noabc, ABC strash; dc2; &nf: for networks the default does not "
                              "finish), buffered or fast-buffered (the same, then ABC buffer: "
-                             "buf_1 trees, gate fanout <= 8)")
+                             "buf_1 trees, gate fanout <= 8), buffered-all or "
+                             "fast-buffered-all (also flip-flop outputs and input ports)")
     parser.add_argument("--timeout", type=float, default=1800, metavar="S",
                         help="seconds per Yosys or nextpnr run (default 1800)")
     parser.add_argument("--route-timeout", type=float, metavar="S",

@@ -8,10 +8,11 @@ nice tn-hw system models/ball3-tn4.json --target ice40 --seeds 3 -o $out/ball3-i
 nice tn-hw system models/ball3-tn4.json --target sky130 --timeout 900 -o $out/ball3-sky130
 # The digits MLP (threshold 64-16-10 vs its MAC twin): abc9 did not finish its LUT mapping, so
 # --lut-map fast (classic ABC `strash; if`, nextpnr router2) for both networks (system.md).
-# With the twin (does not finish: the MAC twin without DSPs does not route; router2 stalled at
-# about 330 overused wires when the 5400 s timeout stopped it, see system.md), then the threshold network alone (the committed digits-tmlp-ecp5):
-nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --timeout 5400 \
-    -o $out/digits-mlp-ecp5 || true
+# With the twin: the MAC twin with DSPs does not fit, without DSPs it is a row that does not
+# route within --route-timeout 1200 (an earlier 5400 s run stalled in router2 at about 330
+# overused wires, see system.md); then the threshold network alone (digits-tmlp-ecp5):
+nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --timeout 1500 \
+    --route-timeout 1200 -o $out/digits-mlp-ecp5
 nice tn-hw system models/digits-tmlp.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
     -o $out/digits-tmlp-ecp5
 # ball3 through the digits ECP5 recipe, to show what --lut-map fast moves against the abc9 rows:
@@ -30,7 +31,61 @@ nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map buffered --ti
     -o $out/ball3-sky130-buffered
 nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast-buffered --no-proxy \
     --timeout 1800 -o $out/digits-mlp-sky130-buffered
-# The digits CNN on sky130, the same recipe (ECP5 not run: see system.md):
+# Flip-flop outputs and input ports buffered too (the project's netlist pass after ABC's
+# buffering, synth/sky130/fanout.py), the ball3 and digits MLP pairs:
+nice tn-hw system models/ball3-tn4.json --target sky130 --cell-map buffered-all --timeout 900 \
+    -o $out/ball3-sky130-buffered-all
+nice tn-hw system models/digits-tmlp.json --target sky130 --cell-map fast-buffered-all \
+    --no-proxy --timeout 1800 -o $out/digits-mlp-sky130-buffered-all
+# Their critical paths read back (the same mappings run again alone), and with the input ports
+# driven by a dfxtp_1 (registered_ports=True):
+nice python - <<'EOF'
+import json
+import tempfile
+from pathlib import Path
+from tn_hw.export import export_network
+from tn_hw.synth.sky130.liberty import default_liberty
+from tn_hw.synth.sky130.mapping import synthesize_sky130
+from tn_hw.synth.sky130.sta import critical_path
+from tn_hw.synth.system import load_model
+for recipe, models in (("buffered-all", ("ball3-tn4", "ball3-mac4")),
+                       ("fast-buffered-all", ("digits-tmlp", "digits-mlp"))):
+    for model in models:
+        d = export_network(load_model(f"models/{model}.json"), clocked=True)
+        with tempfile.TemporaryDirectory() as keep:
+            r = synthesize_sky130(d.verilog, d.top, recipe=recipe, keep_dir=keep, timeout=1800)
+            reg = critical_path(Path(keep) / "netlist.json", d.top, default_liberty(),
+                                registered_ports=True)
+        p = r["critical_path"]
+        print(json.dumps({"model": model, "recipe": recipe, "cells": r["cells"],
+                          "delay_ns": r["delay_ns"], "registered_ports_ns": reg["delay_ns"],
+                          "steps": len(p), "start": p[0][:4] + [p[0][7]],
+                          "max_load_pf": max(step[7] for step in p),
+                          "netlist_pass": r["netlist_pass"]}))
+EOF
+# The digits CNN on ECP5 (--lut-map fast, as the MLP): first the threshold CNN's Yosys run alone
+# (no nextpnr: how long, how large), then the threshold CNN alone, then with its MAC twin (the
+# threshold seed from the nextpnr cache):
+nice python - <<'EOF'
+import json
+import tempfile
+from pathlib import Path
+from tn_hw.export import export_network
+from tn_hw.synth.system import load_model, network_wrapper, pnr_target
+from tn_hw.synth.timing.pnr import _synthesize_wrapper
+from tn_hw.synth.tools import find_yosys
+design = export_network(load_model("models/digits-tcnn.json"), clocked=True)
+wrap, target = network_wrapper(design), pnr_target("ecp5", "fast")
+with tempfile.TemporaryDirectory() as work:
+    synth = _synthesize_wrapper(Path(work), wrap, target.synth.script_text(top=wrap.top), target,
+                                find_yosys(), name=design.top, timeout=2400)
+print(json.dumps({"resources": synth["resources"], "seconds": synth["seconds"]}))
+EOF
+nice tn-hw system models/digits-tcnn.json --target ecp5 --lut-map fast --no-twin --timeout 1500 \
+    --route-timeout 1500 -o $out/digits-tcnn-ecp5
+nice tn-hw system models/digits-tcnn.json --target ecp5 --lut-map fast --timeout 900 \
+    --route-timeout 600 -o $out/digits-cnn-ecp5
+# The digits CNN on sky130, the same recipe as the MLP's:
 nice tn-hw system models/digits-tcnn.json --target sky130 --cell-map fast --no-proxy \
     --timeout 1500 -o $out/digits-cnn-sky130
 # The post-synthesis netlist of ball3-tn4 on 300 ball3-test samples, and the planted gate swaps:
