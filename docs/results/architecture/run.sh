@@ -26,3 +26,6 @@ tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,ma
 # stopped inside its first synthesis, the combinational fast mapping, after 12.5 minutes).
 tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-csa
 tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-tree
+# 7x7, 4 bit: the two other MACs beside the winners, one folder each.
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_mac-tree
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_mac-csa
