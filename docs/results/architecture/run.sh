@@ -26,3 +26,13 @@ tn-hw explore --kernels 5x5 --widths 16 --neurons threshold,mac --archs $arch,ma
 # stopped inside its first synthesis, the combinational fast mapping, after 12.5 minutes).
 tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-csa
 tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w8_mac-tree
+# 7x7, 4 bit: the two other MACs beside the winners, one folder each.
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac:tree --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_mac-tree
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_mac-csa
+# 7x7, 4 bit: the threshold cmp-csa beside the winners (43 min: each combinational mapping of it
+# about 20 min, all in ABC's &fraig -x, architecture.md "Why the threshold cmp-csa at 7x7 is slow
+# to synthesize"; not run at 8 bit).
+tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_cmp-csa
+# 7x7, 16 bit: the Booth tree MAC beside the winners at 20 ns only (16 min; each new MAC
+# synthesis 88-171 s).
+tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-tree
