@@ -1,7 +1,16 @@
 """Shared checks of the sky130 cell-map recipes' netlists (tests/synth/test_system_cell_map.py,
 tests/synth/test_system_buffered.py): the same checks on the netlist of each recipe."""
 
-from tn_hw.synth.system import netlist_logits, netlist_regression, plant_netlist_bug, task_test_data
+from types import SimpleNamespace
+
+from tn_hw.synth.sky130.recipes import recipe_description
+from tn_hw.synth.system import (
+    netlist_logits,
+    netlist_regression,
+    plant_netlist_bug,
+    run_system,
+    task_test_data,
+)
 
 #: The gate occurrence both recipes' swap checks plant their bug at (ball3-test reaches it).
 SWAP_AT = 150
@@ -32,3 +41,26 @@ def check_stream_regression(net, netlist, tmp_path) -> None:
     report = netlist_regression(net, tmp_path / "mutant", samples=20, netlist=netlist,
                                 mutate=SWAP_AT)
     assert not report["passed"] and report["mismatch_count"] > 0
+
+
+def run_system_recorded(monkeypatch, model, cell_map):
+    """``run_system(model, "sky130", cell_map=...)`` with the sky130 figures and the clocked
+    export stubbed (neither is under test): the ``(network, cell_map)`` pairs the figures were
+    asked for, and the result."""
+    import tn_hw.synth.system as system
+
+    seen = []
+
+    def figures(net, *, cell_map, **_):
+        seen.append((net.name, cell_map))
+        return {"cell_map": cell_map, "synthesis": recipe_description(cell_map),
+                "fmax_mhz": 100.0, "area_um2": 1.0, "energy_pj": 1.0, "energy_unit_pj": 1.0,
+                "power_uw_50mhz": 50.0, "leakage_nw": 1.0, "proxy": None}
+
+    def clocked(net):  # the export's manifest figures only
+        return SimpleNamespace(top=f"t_{net.name}", manifest={
+            "cells": 1, "latency": 4, "initiation_interval": 1})
+
+    monkeypatch.setattr(system, "sky130_network", figures)
+    monkeypatch.setattr(system, "_clocked", clocked)
+    return seen, run_system(model, "sky130", cell_map=cell_map)

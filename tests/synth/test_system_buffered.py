@@ -15,11 +15,15 @@ buffered netlist in the cocotb stream regression, with the same planted swap.
 import json
 from importlib import resources
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from helpers.cell_maps import check_logits_and_swap, check_stream_regression, code_lines
+from helpers.cell_maps import (
+    check_logits_and_swap,
+    check_stream_regression,
+    code_lines,
+    run_system_recorded,
+)
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
 from tn_hw.synth.sky130.liberty import default_liberty
@@ -75,23 +79,7 @@ def test_system_refuses_a_bad_buffered_cell_map(capsys, tmp_path, argv, message)
 
 
 def test_buffered_cell_map_is_recorded(monkeypatch):
-    import tn_hw.synth.system as system
-
-    seen = []
-
-    def figures(net, *, cell_map, **_):
-        seen.append((net.name, cell_map))
-        return {"cell_map": cell_map, "synthesis": RECIPES[cell_map][0], "fmax_mhz": 100.0,
-                "area_um2": 1.0, "energy_pj": 1.0, "energy_unit_pj": 1.0,
-                "power_uw_50mhz": 50.0, "leakage_nw": 1.0, "proxy": None}
-
-    def clocked(net):  # the export's manifest figures only (the export is not under test)
-        return SimpleNamespace(top=f"t_{net.name}", manifest={
-            "cells": 1, "latency": 4, "initiation_interval": 1})
-
-    monkeypatch.setattr(system, "sky130_network", figures)
-    monkeypatch.setattr(system, "_clocked", clocked)
-    result = run_system(BALL3, "sky130", cell_map="buffered")
+    seen, result = run_system_recorded(monkeypatch, BALL3, "buffered")
     assert seen == [("ball3-tn4", "buffered"), ("ball3-mac4", "buffered")]
     assert result["meta"]["cell_map"] == "buffered"
     assert [r["synthesis"] for r in result["rows"]] == [RECIPES["buffered"][0]] * 2

@@ -20,11 +20,10 @@ Slow: the buffered ball3-tn4 netlist in the cocotb stream regression, a planted 
 import json
 from importlib import resources
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from helpers.cell_maps import check_stream_regression
+from helpers.cell_maps import check_stream_regression, run_system_recorded
 from helpers.cli import assert_refused, run
 from tn_hw.export import export_network
 from tn_hw.synth.sky130 import fanout
@@ -44,7 +43,6 @@ from tn_hw.synth.system import (
     CELL_MAPS,
     load_model,
     netlist_logits,
-    run_system,
     task_test_data,
 )
 from tn_hw.synth.tools import run_tool
@@ -203,23 +201,7 @@ def test_system_refuses_buffered_all_off_sky130(capsys, tmp_path, target):
 
 
 def test_buffered_all_is_recorded(monkeypatch):
-    import tn_hw.synth.system as system
-
-    seen = []
-
-    def figures(net, *, cell_map, **_):
-        seen.append((net.name, cell_map))
-        return {"cell_map": cell_map, "synthesis": recipe_description(cell_map),
-                "fmax_mhz": 100.0, "area_um2": 1.0, "energy_pj": 1.0, "energy_unit_pj": 1.0,
-                "power_uw_50mhz": 50.0, "leakage_nw": 1.0, "proxy": None}
-
-    def clocked(net):  # the export's manifest figures only (the export is not under test)
-        return SimpleNamespace(top=f"t_{net.name}", manifest={
-            "cells": 1, "latency": 4, "initiation_interval": 1})
-
-    monkeypatch.setattr(system, "sky130_network", figures)
-    monkeypatch.setattr(system, "_clocked", clocked)
-    result = run_system(BALL3, "sky130", cell_map="fast-buffered-all")
+    seen, result = run_system_recorded(monkeypatch, BALL3, "fast-buffered-all")
     assert seen == [("ball3-tn4", "fast-buffered-all"), ("ball3-mac4", "fast-buffered-all")]
     assert result["meta"]["cell_map"] == "fast-buffered-all"
     assert [r["synthesis"] for r in result["rows"]] == \
