@@ -116,12 +116,10 @@ RECIPES = {
 #: Yosys recipe of :data:`RECIPES` it starts from). Not targets of the area flow (its scripts
 #: are Yosys only).
 NETLIST_RECIPES = {
-    "buffered-all": (f"buffered, then buf_1 trees on flip-flop outputs and input ports too "
-                     f"(tn-hw netlist pass: no net but the clock drives more than "
-                     f"{BUFFER_FANOUT} inputs)", "buffered"),
-    "fast-buffered-all": (f"fast-buffered, then buf_1 trees on flip-flop outputs and input "
-                          f"ports too (tn-hw netlist pass: no net but the clock drives more "
-                          f"than {BUFFER_FANOUT} inputs)", "fast-buffered"),
+    f"{base}-all": (f"{base}, then buf_1 trees on flip-flop outputs and input ports too (tn-hw "
+                    f"netlist pass: no net but the clock drives more than {BUFFER_FANOUT} "
+                    f"inputs)", base)
+    for base in ("buffered", "fast-buffered")
 }
 
 #: The recipe of the ``sky130`` target (docs/results/sky130.md, "Mapping recipe").
