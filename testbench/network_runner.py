@@ -181,7 +181,7 @@ def run_network(verilog: str, manifest: dict, x: np.ndarray, expected: np.ndarra
               "got": str(got_file), "seed": seed}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_network", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves),
-                   hdl_toplevel=WRAPPER_TOP)
+                   hdl_toplevel=WRAPPER_TOP, dut_module=manifest["top"])
     if not got_file.exists():
         raise TnHwError(f"simulation of {manifest['top']} wrote no outputs: "
                         f"{run.reason or 'no reason found'}; see {run.log}")

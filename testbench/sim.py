@@ -327,8 +327,48 @@ class SimulationRun:
                                 build_dir=self.log.parent)
 
 
+#: The Verilator control file :func:`simulate` writes beside the sources (see :func:`public_vlt`).
+PUBLIC_VLT = "tn_public.vlt"
+
+
+def public_vlt(hdl_toplevel: str, dut_module: str | None = None) -> str:
+    """The Verilator control file of a cocotb build: which signals VPI can reach.
+
+    cocotb's Verilator runner passes ``--public-flat-rw``, which makes every signal of every
+    module public: Verilator may then optimize none of them away, and the C++ of a network of a
+    few hundred cells grew to 2 MB (a 33 s compile against 7 s; issue 16). The testbenches only
+    drive and read the top's signals and read the ports of the design under test (its instance
+    ``dut`` in the lane wrapper, :func:`tn_hw.testbench.harness.check_port_widths`), so only
+    those are public: the top's read-write, ``dut_module``'s read-only.
+    """
+    lines = ["`verilator_config",
+             "// Written by tn_hw.testbench.sim: the signals the cocotb testbench reaches.",
+             f'public_flat_rw -module "{hdl_toplevel}" -var "*"']
+    if dut_module is not None:
+        lines.append(f'public_flat_rd -module "{dut_module}" -var "*"')
+    return "\n".join(lines) + "\n"
+
+
+def _verilator_runner():
+    """cocotb's Verilator runner without its ``--public-flat-rw``: :func:`public_vlt` (a source
+    of the build) says what is public instead."""
+    from cocotb_tools.runner import Verilator
+
+    class PublicByControlFile(Verilator):
+        def _build_command(self):
+            commands = super()._build_command()
+            if "--public-flat-rw" not in commands[0]:
+                raise RuntimeError("cocotb's Verilator runner no longer passes --public-flat-rw; "
+                                   "check tn_hw.testbench.sim.public_vlt")
+            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+            return commands
+
+    return PublicByControlFile()
+
+
 def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=False,
-             seed=None, hdl_toplevel, outputs=None, cache_dir=None) -> SimulationRun:
+             seed=None, hdl_toplevel, dut_module=None, outputs=None,
+             cache_dir=None) -> SimulationRun:
     """Build ``sources`` with ``hdl_toplevel`` as the top and run the cocotb ``test_module``.
 
     Parameters
@@ -341,6 +381,11 @@ def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=F
         ``results.xml``, ``summary.json`` and the waves.
     config : dict
         Handed to the test module (:func:`read_tb_config`); ``summary`` is added.
+    hdl_toplevel : str
+        The top module.
+    dut_module : str, optional
+        The module of the design under test inside a wrapper top (its instance ``dut``), whose
+        ports the testbench reads; Verilator makes only these and the top's signals public.
     waves : bool
         Dump the whole hierarchy (Icarus: an FST, ``build_dir/<hdl_toplevel>.fst``; Verilator:
         ``build_dir/dump.vcd``).
@@ -381,11 +426,14 @@ def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=F
     env = {TB_CONFIG_ENV: str(config_file),
            "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_ASSERTION_FILES}
 
-    runner = get_runner(simulator)
+    runner = _verilator_runner() if simulator == "verilator" else get_runner(simulator)
     started = time.perf_counter()
     model_dir = build_dir
     try:
         if simulator == "verilator":
+            control = build_dir / PUBLIC_VLT
+            control.write_text(public_vlt(hdl_toplevel, dut_module))
+            sources = [*sources, control]
             model_dir = _cached_verilator_build(runner, sources, hdl_toplevel, info, waves,
                                                 build_log, sim_cache_dir(cache_dir))
         else:

@@ -130,7 +130,7 @@ def run_stream_regression(design: Design, build_dir, *, tier="quick", random_vec
               "stimulus": str(stimulus)}
     run = simulate([dut_file, wrapper_file], "tn_hw.testbench.tb_stream", build_dir,
                    config=config, simulator=simulator, waves=default_waves(waves), seed=seed,
-                   hdl_toplevel=WRAPPER_TOP, outputs=outputs)
+                   hdl_toplevel=WRAPPER_TOP, dut_module=design.top, outputs=outputs)
     result = run.result(design.top, seed, tests, lanes=1)
     result.stimulus_seconds = stimulus_seconds
     return result

@@ -41,7 +41,14 @@ from tn_hw.spec import KernelSpec
 from tn_hw.testbench.conv_runner import run_conv_regression
 from tn_hw.testbench.matrix import seeded_mask
 from tn_hw.testbench.runner import run_regression
-from tn_hw.testbench.sim import SIMULATORS, Simulator, build_key, check_simulator
+from tn_hw.testbench.sim import (
+    PUBLIC_VLT,
+    SIMULATORS,
+    Simulator,
+    build_key,
+    check_simulator,
+    public_vlt,
+)
 
 SIMS = ("icarus", "verilator")
 SEED = 777
@@ -268,7 +275,8 @@ def test_verilator_build_is_cached(tmp_path, both, monkeypatch):
     assert len(list((tmp_path / "cache").iterdir())) == 1
     assert "cached Verilator build" in (tmp_path / "b" / "build.log").read_text()
     assert "cached Verilator build" not in (tmp_path / "a" / "build.log").read_text()
-    sources = [tmp_path / "a" / design.verilog_name, tmp_path / "a" / "tn_tb_top.v"]
+    sources = [tmp_path / "a" / design.verilog_name, tmp_path / "a" / "tn_tb_top.v",
+               tmp_path / "a" / PUBLIC_VLT]
     key = build_key(sources, "tn_tb_top", "verilator", SIMULATORS["verilator"].build_args)
     assert (tmp_path / "cache" / key / "tn_tb_top").is_file()
     assert key != build_key(sources, "tn_tb_top", "verilator", ("--timing",))
@@ -294,3 +302,28 @@ def test_pytest_option_sets_the_suite_simulator(request):
     if chosen:
         assert os.environ["TN_HW_SIMULATOR"] == chosen
 
+
+
+# -- what Verilator makes public -----------------------------------------------------------------
+
+def test_public_vlt_names_the_top_read_write_and_the_dut_read_only():
+    text = public_vlt("tn_tb_top", "tn_threshold_k3x3_w8")
+    assert text.startswith("`verilator_config\n")
+    assert 'public_flat_rw -module "tn_tb_top" -var "*"' in text.splitlines()
+    assert 'public_flat_rd -module "tn_threshold_k3x3_w8" -var "*"' in text.splitlines()
+    assert "tn_threshold" not in public_vlt("tn_conv_top")
+
+
+def test_a_dut_left_private_fails_the_port_check(tmp_path, both, monkeypatch):
+    """The control file is what makes the design's ports reachable: written without the design
+    under test (a planted bug), the testbench's port check cannot reach the design on Verilator
+    and every test fails."""
+    import tn_hw.testbench.sim as sim
+
+    monkeypatch.setenv("TN_HW_SIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(sim, "public_vlt", lambda top, dut=None: public_vlt(top))
+    design = generate(KernelSpec(neuron="threshold", kernel=(1, 2), width=3))
+    result = run_regression(design, tmp_path / "run", random_vectors=20, simulator="verilator",
+                            lanes=2)
+    assert not result.passed and not result.tests and result.failed
+    assert result.reason.endswith("tn_tb_top contains no child object named dut")
