@@ -13,7 +13,13 @@ import pytest
 import torch
 from amaranth.sim import Simulator
 
-from helpers.net_mutants import NET_MUTANTS, NoSaturationRequant, RoundHalfDownRequant, tiny_net
+from helpers.net_mutants import (
+    NET_MUTANTS,
+    NoSaturationRequant,
+    RoundHalfDownRequant,
+    micro_net,
+    tiny_net,
+)
 from tn_hw.cli import main
 from tn_hw.errors import TnHwError
 from tn_hw.export import export_network, verify_network, write_network_design
@@ -196,8 +202,10 @@ def test_verify_digits_tmlp_matches_golden_accuracy(tmp_path, icarus):
 @pytest.mark.parametrize("name", sorted(NET_MUTANTS))
 def test_network_mutant_is_caught(name, tmp_path, icarus, capsys):
     """Plant a bug in the exported network; tn-hw verify (the cocotb checker) must exit 1 and
-    print mismatching logits with the sample index, expected and got."""
-    net = load_network(tiny_net(3))
+    print mismatching logits with the sample index, expected and got. (The smallest network
+    with every part each bug needs; the slow tier catches each on tiny_net, on both
+    simulators, in test_simulators.py.)"""
+    net = load_network(micro_net(3))
     design = export_network(net, component=NET_MUTANTS[name](net, mode="baked"))
     write_network_design(design, tmp_path / "bad")
     report_file = tmp_path / "verify.json"

@@ -24,7 +24,7 @@ import pytest
 from helpers.conv_mutants import CONV_MUTANTS
 from helpers.mutants import MUTANTS, emit_mutant
 from helpers.mutants_sam import ADDER_MUTANTS, SAM_MUTANTS, emit_adder_mutant, emit_sam_mutant
-from helpers.net_mutants import NET_MUTANTS, tiny_net
+from helpers.net_mutants import NET_MUTANTS, micro_net, tiny_net
 from helpers.pipe_mutants import (
     PLAIN_MUTANTS,
     STREAM_MUTANTS,
@@ -133,7 +133,7 @@ def test_simulators_agree(name, tmp_path, both):
 
 
 def test_network_simulators_agree(tmp_path, both):
-    net = load_network(tiny_net(5))
+    net = load_network(micro_net(5))
     write_network_design(export_network(net, mode="ports"), tmp_path / "net")
     got = {}
     for sim in SIMS:
