@@ -143,8 +143,10 @@ def test_network_ports_and_modes():
 
 @pytest.fixture
 def tiny_model(tmp_path):
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps(tiny_net(3)))
+    """A model file of the CLI tests: micro_net (the export and verify commands are what they
+    test, not the network's size)."""
+    path = tmp_path / "micro.json"
+    path.write_text(json.dumps(micro_net(3)))
     return path
 
 
@@ -243,8 +245,8 @@ def test_verify_refuses_foreign_or_tampered_folders(tmp_path, capsys):
     assert main(["generate", "--kernel", "1x1", "-o", str(tmp_path / "kernel")]) == 0
     with pytest.raises(TnHwError, match="not a network"):
         verify_network(tmp_path / "kernel", data="random", samples=1)
-    write_network_design(export_network(load_network(tiny_net())), tmp_path / "net")
-    (tmp_path / "net" / "network.json").write_text(json.dumps(tiny_net(9)))
+    write_network_design(export_network(load_network(micro_net())), tmp_path / "net")
+    (tmp_path / "net" / "network.json").write_text(json.dumps(micro_net(9)))
     with pytest.raises(TnHwError, match="does not match the manifest's checksum"):
         verify_network(tmp_path / "net", data="random", samples=1)
     with pytest.raises(TnHwError, match="holds no manifest.json"):
