@@ -117,7 +117,7 @@ def cluster(tmp_path_factory, dask_distributed, icarus, yosys):
 
 
 def _compare(out, cache, *extra):
-    return main(["compare", "--kernels", "2x2,3x3", "--widths", "4", "--targets", "generic",
+    return main(["compare", "--kernels", "1x2,2x2", "--widths", "4", "--targets", "generic",
                  "-o", str(out), "--cache-dir", str(cache), "--quiet", *extra])
 
 
