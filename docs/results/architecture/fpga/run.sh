@@ -38,3 +38,11 @@ for s in 1 2; do
         --json $out/ice40_k5x5_w8_s$s.json --csv $out/ice40_k5x5_w8_s$s.csv \
         > $out/ice40_k5x5_w8_s$s.txt
 done
+# ECP5, 3x3 at 4 bit: every architecture with DSP blocks allowed, then the MAC `tree` with -nodsp.
+tn-hw timing --kernels 3x3 --widths 4 --archs all --stages 0,1,2 --target ecp5 --seeds 3 \
+    --json $out/ecp5_k3x3_w4.json --csv $out/ecp5_k3x3_w4.csv \
+    > $out/ecp5_k3x3_w4.txt
+tn-hw timing --kernels 3x3 --widths 4 --neurons mac --archs mac:tree --stages 0,1,2 \
+    --target ecp5-nodsp --seeds 3 --json $out/ecp5-nodsp_k3x3_w4.json \
+    --csv $out/ecp5-nodsp_k3x3_w4.csv \
+    > $out/ecp5-nodsp_k3x3_w4.txt
