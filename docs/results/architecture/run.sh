@@ -36,3 +36,6 @@ tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,thr
 # 7x7, 16 bit: the Booth tree MAC beside the winners at 20 ns only (16 min; each new MAC
 # synthesis 88-171 s).
 tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-tree
+# 7x7, 16 bit: the written-out csa MAC beside the winners at 20 ns only (400 s with its two
+# combinational points cached from an earlier, stopped start; each new 1-stage one about 2 min).
+tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-csa
