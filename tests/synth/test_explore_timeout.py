@@ -40,11 +40,17 @@ TABLE = {(0, "fast"): (5.5, 300.0), (0, "area"): (7.0, 100.0),
          (2, "fast"): (3.0, 400.0), (2, "area"): (4.5, 260.0)}
 
 
+class _Calls(list):
+    """(stages, mapping) of every stand-in synthesis, in order; ``slow``: the ones that sleep."""
+
+
 @pytest.fixture
 def synthetic(monkeypatch, tmp_path):
     """run_explore on :data:`TABLE`, the real :func:`explore.explore_point` around a stand-in
-    ``synthesize``; returns the list of (stages, mapping) the stand-in was asked for."""
-    calls = []
+    ``synthesize``; returns the list of (stages, mapping) the stand-in was asked for (its
+    ``slow`` set: the points that sleep past the limit, default 0 stages ``fast``)."""
+    calls = _Calls()
+    calls.slow = {(0, "fast")}
 
     def design(neuron, arch, kernel, width, stages, cuts):
         return {"verilog": "", "top": f"{neuron}_{arch}_s{stages}", "cuts": list(range(stages)),
@@ -53,7 +59,7 @@ def synthetic(monkeypatch, tmp_path):
     def synthesize(verilog, top, target, *, timeout=DEFAULT_TIMEOUT, **options):
         stages, mapping = int(top.rsplit("_s", 1)[1]), target.name.rsplit("-", 1)[1]
         calls.append((stages, mapping))
-        if (stages, mapping) == (0, "fast"):  # the slow synthesis: a child that sleeps
+        if (stages, mapping) in calls.slow:  # the slow synthesis: a child that sleeps
             run_tool([sys.executable, "-c", f"import time; time.sleep({SLEEP})"], tmp_path,
                      log="run.log", timeout=timeout, what=f"synthesis of {top}",
                      timeout_error=ToolTimeout)
@@ -69,9 +75,9 @@ def synthetic(monkeypatch, tmp_path):
     return calls
 
 
-def _sweep(point_timeout=LIMIT, clocks=(6.0, 5.0)):
+def _sweep(point_timeout=LIMIT, clocks=(6.0, 5.0), cut_model="unit"):
     return run_explore(neurons=("threshold",), kernels=((3, 3),), widths=(8,), clocks=clocks,
-                       archs={"threshold": ["tree"]}, cut_model="unit", progress=None,
+                       archs={"threshold": ["tree"]}, cut_model=cut_model, progress=None,
                        point_timeout=point_timeout)
 
 
@@ -127,6 +133,23 @@ def test_mutant_timeout_ignored_is_caught(synthetic, monkeypatch, tmp_path):
     with pytest.raises(AssertionError):
         check_timed_out_record(sweep, synthetic, tmp_path / "out")
     assert sweep["timed_out"] == [] and sweep["rows"][0]["stages"] == 0
+
+
+def test_a_timed_out_cut_probe_falls_back_to_the_unit_cuts(synthetic):
+    """With --cuts sky130 the tree's cuts are placed on delays measured on its deepest
+    pipelined form; when that probe does not finish, the unit placement alone is timed."""
+    from tn_hw.spec import KernelSpec
+
+    top = KernelSpec(neuron="threshold", kernel=(3, 3), width=8).max_stages
+    synthetic.slow = {(0, "fast"), (top, "fast")}
+    sweep = _sweep(clocks=(5.0,), cut_model="sky130")
+    assert [(p["stages"], p["mapping"]) for p in sweep["timed_out"]] == [(0, "fast"),
+                                                                        (top, "fast")]
+    assert sweep["meta"]["op_delays_ns"] == {}
+    assert all(p["cut_model"] in (None, "unit") for p in sweep["points"])
+    row = sweep["rows"][0]
+    assert (row["met"], row["stages"], row["cut_model"]) == (True, 1, "unit")
+    assert synthetic.count((top, "fast")) == 1
 
 
 def test_without_a_limit_the_outputs_have_no_timeout_fields(synthetic, tmp_path):
