@@ -625,10 +625,14 @@ def run_explore(
 
 
 def _stalled_names(concretes) -> list[str]:
-    """``"<stages> stages <mapping>"`` (``sky130 cuts`` where placed so) of points that did not
+    """``"<n> stages <mapping>"`` (``sky130 cuts`` where placed so) of points that did not
     finish, in order."""
-    return [f"{c[4]} stages {c[6]}" + ("" if c[5] is None else " (sky130 cuts)")
+    return [f"{_stages(c[4])} {c[6]}" + ("" if c[5] is None else " (sky130 cuts)")
             for c in sorted(concretes, key=str)]
+
+
+def _stages(count: int) -> str:
+    return f"{count} stage" + ("" if count == 1 else "s")
 
 
 def _unfinished_row(neuron, arch, kernel, width, clock, stalled) -> dict:
@@ -853,8 +857,8 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
                   "cached (a run with a larger limit, or none, synthesizes them), counted as "
                   "meeting no clock.", ""]
         unfinished = sweep.get("timed_out", [])
-        lines += [f"- {p['neuron']} {p['arch']} {p['kernel']} W={p['width']}: {p['stages']} "
-                  f"stages, {p['mapping']}"
+        lines += [f"- {p['neuron']} {p['arch']} {p['kernel']} W={p['width']}: "
+                  f"{_stages(p['stages'])}, {p['mapping']}"
                   + (f", {p['cut_model']} cuts {','.join(map(str, p['cuts']))}"
                      if p["cut_model"] == "sky130" else "")
                   + f" (`{p['top']}`): not finished in {p['timeout_s']:g} s; asked by the "
@@ -928,7 +932,8 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
                 ax.minorticks_off()
                 ax.set_yscale("log")
                 ax.grid(True, alpha=0.3)
-                ax.legend(fontsize=7)
+                if ax.get_legend_handles_labels()[0]:  # none: no point finished
+                    ax.legend(fontsize=7)
             area_ax.set_ylabel("sky130_fd_sc_hd cell area (um^2)")
             energy_ax.set_ylabel("energy per inference (pJ)")
             area_ax.set_title(f"{kernel}, {width} bit: area vs delay (Pareto fronts)")

@@ -152,6 +152,30 @@ def test_a_timed_out_cut_probe_falls_back_to_the_unit_cuts(synthetic):
     assert synthetic.count((top, "fast")) == 1
 
 
+class _Everything:
+    def __contains__(self, item):
+        return True
+
+
+def test_an_architecture_with_no_finished_point_has_a_row_without_a_design(synthetic,
+                                                                           tmp_path):
+    synthetic.slow = _Everything()
+    sweep = run_explore(neurons=("threshold",), kernels=((1, 1),), widths=(4,), clocks=(6.0,),
+                        archs={"threshold": ["tree"]}, cut_model="unit", progress=None,
+                        point_timeout=LIMIT)
+    assert sweep["points"] == [] and len(sweep["timed_out"]) == 2      # 0 and 1 stage fast
+    [row] = sweep["rows"]
+    assert (row["met"], row["stages"], row["area_um2"]) == (False, None, None)
+    assert row["timed_out"] == ["0 stages fast", "1 stage fast"]
+    write_outputs(sweep, tmp_path / "out")
+    text = (tmp_path / "out" / "explore.md").read_text()
+    assert "| 6 | **no** | no design | - |" in text
+    with open(tmp_path / "out" / "explore.csv") as handle:
+        [line] = list(csv.DictReader(handle))
+    assert (line["met"], line["area_um2"], line["timed_out"]) == ("False", "",
+                                                                  "0 stages fast; 1 stage fast")
+
+
 def test_without_a_limit_the_outputs_have_no_timeout_fields(synthetic, tmp_path):
     """Default (no limit): the sweep and its three outputs are the ones of before the option
     (no key, column or section more)."""
