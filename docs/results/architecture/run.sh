@@ -39,7 +39,8 @@ tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,ma
 # 7x7, 16 bit: the written-out csa MAC beside the winners at 20 ns only (400 s with its two
 # combinational points cached from an earlier, stopped start; each new 1-stage one about 2 min).
 tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-csa
-# 7x7, 8 bit: the threshold cmp-csa beside the winners, each synthesis limited to 600 s (13.5
-# min: its combinational fast mapping stopped at the limit, recorded as not finished; its
-# pipelined points 7-18 s each).
-tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 --point-timeout 600 -j 1 -o $out/k7x7_w8_cmp-csa
+# 7x7, 8 bit: the threshold cmp-csa beside the winners, each synthesis limited to 900 s (its
+# combinational mappings took 694-870 s each, its pipelined ones 7-18 s; made with the fast and
+# area combinational points cached from earlier runs, 879.6 s; cold, its three combinational
+# mappings alone take about 40 min).
+tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 --point-timeout 900 -j 1 -o $out/k7x7_w8_cmp-csa
