@@ -29,6 +29,9 @@ for the smallest design that runs at ``T`` with registers around it (:func:`sear
   then the fewer stages. ``min_stages`` stays the search's.
 
 A target that no design meets leaves a row with ``met`` false and the fastest design found.
+With a point timeout (``run_explore(point_timeout=...)``, ``--point-timeout``) a synthesis that
+runs longer is stopped: the point has no figures, meets no clock (its search goes on to more
+stages), is run once per sweep and not cached, and is listed under ``timed_out``.
 Every synthesis is one point of :func:`tn_hw.executor.run_points` (``-j``, ``--scheduler``) and
 one entry of the synthesis cache; points are run in rounds (each search's next candidate), the
 same point asked by several searches runs once.
@@ -57,7 +60,7 @@ from ..spec import KernelSpec, SpecError, parse_kernel
 from .area.flow import Target, synthesize
 from .sky130.recipes import RECIPES, recipe_script
 from .sky130.target import ANALYSIS, ENERGY_SEED, ENERGY_VECTORS, Sky130Flow, sky130_metrics
-from .tools import SynthError, find_yosys, short_version, yosys_version
+from .tools import SynthError, ToolTimeout, find_yosys, short_version, yosys_version
 
 __all__ = [
     "CLOCKS_NS",
@@ -158,12 +161,52 @@ def mapping_target(mapping: str) -> Target:
                   extension=ExploreFlow())
 
 
-def explore_point(task, **options) -> dict:
+def explore_point(task, *, point_timeout: float | None = None, **options) -> dict:
     """One synthesis of the sweep: ``task`` is ``(design, mapping)`` with the design's Verilog
     and top (what travels to a cluster worker); ``options`` go to
-    :func:`~tn_hw.synth.area.flow.synthesize`."""
+    :func:`~tn_hw.synth.area.flow.synthesize`.
+
+    ``point_timeout`` (s): the Yosys run is stopped (killed) after that long and the point
+    returns ``{"top", "timed_out": True, "timeout_s", "cached": False, "seconds", "metrics":
+    None}`` instead of figures; nothing is written to the result cache, so a later run with a
+    larger limit, or none, synthesizes it. ``None``: the flow's own limit, whose expiry is a
+    failure (:data:`~tn_hw.synth.tools.DEFAULT_TIMEOUT`).
+    """
     design, mapping = task
-    return synthesize(design["verilog"], design["top"], mapping_target(mapping), **options)
+    target = mapping_target(mapping)
+    if point_timeout is None:
+        return synthesize(design["verilog"], design["top"], target, **options)
+    try:
+        return synthesize(design["verilog"], design["top"], target, timeout=point_timeout,
+                          **options)
+    except ToolTimeout:
+        return {"top": design["top"], "timed_out": True, "timeout_s": point_timeout,
+                "cached": False, "seconds": point_timeout, "metrics": None}
+
+
+def parse_point_timeout(text) -> float | None:
+    """``--point-timeout`` text -> seconds (``None`` for no limit).
+
+    Raises
+    ------
+    TnHwError
+        One line: not a number, not finite, or not above 0.
+    """
+    if text is None:
+        return None
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise TnHwError(f"--point-timeout: {text!r} is not a positive number of seconds "
+                        "(e.g. 600)")
+    return value
+
+
+#: The metrics a search receives for a point that did not finish within the point timeout:
+#: it meets no clock (and is never the fastest or the smallest).
+_NOT_FINISHED = {"delay_ns": math.inf, "area_um2": math.inf, "timed_out": True}
 
 
 # -- input ---------------------------------------------------------------------------------------
@@ -289,6 +332,7 @@ def run_explore(
     jobs: int = 1,
     progress=sys.stderr,
     executor=None,
+    point_timeout: float | None = None,
     **synth_options,
 ) -> dict:
     """Run the sweep (module docstring) and return ``{"meta", "rows", "points"}``.
@@ -304,6 +348,10 @@ def run_explore(
         ``"sky130"`` or ``"unit"`` (:data:`CUT_MODELS`).
     jobs, executor, progress
         As :func:`tn_hw.synth.area.compare.run_sweep`.
+    point_timeout : float, optional
+        Seconds one synthesis may run (:func:`explore_point`); a point that does not finish
+        in it is recorded (``timed_out``) and counts as meeting no clock, so its search goes
+        on to more stages. ``None`` (default): no limit of the sweep's own.
     **synth_options
         ``cache_dir``, ``cache``, ``yosys`` for :func:`~tn_hw.synth.area.flow.synthesize`.
 
@@ -317,6 +365,11 @@ def run_explore(
     from .sky130.liberty import default_liberty
 
     started = time.monotonic()
+    if point_timeout is not None and not (math.isfinite(point_timeout) and point_timeout > 0):
+        raise TnHwError(f"point timeout must be a positive number of seconds, not "
+                        f"{point_timeout!r}")
+    if point_timeout is not None:
+        synth_options = synth_options | {"point_timeout": point_timeout}
     if cut_model not in CUT_MODELS:
         raise TnHwError(f"cut model must be one of {', '.join(CUT_MODELS)}, not {cut_model!r}")
     kernels = [parse_kernel(k) if isinstance(k, str) else tuple(k) for k in kernels]
@@ -360,6 +413,14 @@ def run_explore(
     op_delays: dict = {}    # (neuron, arch, kernel, width) -> ns per operation, or None
     waiting: dict = {}      # search key -> (neuron, arch, kernel, width, stages, mapping)
     chosen: dict = {}
+    stalled: dict = {}      # search key -> concrete points it asked that did not finish
+
+    def metrics_of(key, concrete):
+        result = results[concrete]
+        if result.get("timed_out"):
+            stalled.setdefault(key, set()).add(concrete)
+            return _NOT_FINISHED
+        return result["metrics"]
 
     def top_stages(neuron, arch, kernel, width):
         return KernelSpec(neuron=neuron, kernel=kernel, width=width, arch=arch).max_stages
@@ -385,6 +446,9 @@ def run_explore(
         probe = (neuron, arch, kernel, width, top, None, "fast")
         if probe not in results:
             return None
+        if results[probe].get("timed_out"):  # no delays to place cuts on: the unit placement
+            variants[design] = [None]
+            return variants[design]
         from ..hdl.pipeline import best_cuts, cut_points
         from .sky130.cuts import op_delays_ns
 
@@ -414,20 +478,22 @@ def run_explore(
             return [(*design, cuts, "fast") for cuts in options]
         return [(*design, picked[design], mapping)]
 
-    def resolve(point):
-        """The metrics of a search's point once its concrete points ran, else None."""
+    def resolve(key, point):
+        """The metrics of a search's point once its concrete points ran, else None (a point
+        that did not finish in the point timeout: :data:`_NOT_FINISHED`)."""
         design, mapping = point[:5], point[5]
         if variants.get(design) is None:
             return None
         if mapping == "fast":
-            runs = [(cuts, results.get((*design, cuts, "fast"))) for cuts in variants[design]]
-            if any(r is None for _, r in runs):
+            concretes = [(*design, cuts, "fast") for cuts in variants[design]]
+            if any(c not in results for c in concretes):
                 return None
-            cuts, best = min(runs, key=lambda run: run[1]["metrics"]["delay_ns"])
+            runs = [(c[5], metrics_of(key, c)) for c in concretes]
+            cuts, best = min(runs, key=lambda run: run[1]["delay_ns"])
             picked[design] = cuts
-            return best["metrics"]
-        result = results.get((*design, picked[design], mapping))
-        return None if result is None else result["metrics"]
+            return best
+        concrete = (*design, picked[design], mapping)
+        return metrics_of(key, concrete) if concrete in results else None
 
     def advance(key, value=None):
         """Step a search; record its next wanted point or its choice."""
@@ -456,6 +522,10 @@ def run_explore(
 
             def done(index, result, wanted=wanted):
                 results[wanted[index]] = result
+                if result.get("timed_out"):
+                    progress.step(f"{result['top']:<34} {wanted[index][6]:<7} not finished in "
+                                  f"{result['timeout_s']:g} s")
+                    return
                 state = "cached" if result["cached"] else f"{result['seconds']:.1f} s"
                 progress.step(f"{result['top']:<34} {wanted[index][6]:<7} "
                               f"{result['metrics']['delay_ns']:.3f} ns {state:>8}")
@@ -470,7 +540,7 @@ def run_explore(
             while progressed:
                 progressed = False
                 for key, point in list(waiting.items()):
-                    metrics = resolve(point)
+                    metrics = resolve(key, point)
                     if metrics is not None:
                         advance(key, metrics)
                         progressed = True
@@ -479,13 +549,19 @@ def run_explore(
     # (neuron, arch, kernel, width), whichever search asked for it (best_design).
     candidates: dict = {}
     for concrete, result in results.items():
+        if result.get("timed_out"):
+            continue
         candidates.setdefault(concrete[:4], []).append(
             {"stages": concrete[4], "area_um2": result["metrics"]["area_um2"],
              "delay_ns": result["metrics"]["delay_ns"], "concrete": concrete})
     rows = []
     for key, choice in chosen.items():
         neuron, arch, kernel, width, clock = key
-        best = best_design(candidates[key[:4]], clock)
+        best = best_design(candidates.get(key[:4], []), clock)
+        if best is None:  # every point of the architecture timed out
+            rows.append(_unfinished_row(neuron, arch, kernel, width, clock,
+                                        _stalled_names(stalled.get(key, ()))))
+            continue
         concrete = best["concrete"]
         result = results[concrete]
         stages, cuts, mapping = concrete[4:]
@@ -495,12 +571,25 @@ def run_explore(
         model = None if not stages else "unit" if cuts is None else "sky130"
         rows.append(_row(neuron, arch, kernel, width, clock, choice, result["metrics"], result,
                          built[concrete[:6]], model))
+        if point_timeout is not None:
+            rows[-1]["timed_out"] = _stalled_names(stalled.get(key, ()))
     order = {k: i for i, k in enumerate(searches)}
     rows.sort(key=lambda r: order[(r["neuron"], r["arch"], parse_kernel(r["kernel"]),
                                    r["width"], r["clock_ns"])])
-    points = []
+    points, unfinished = [], []
     for (neuron, arch, kernel, width, stages, cuts, mapping), result in sorted(
             results.items(), key=lambda item: str(item[0])):
+        if result.get("timed_out"):
+            unfinished.append({
+                "neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}",
+                "width": width, "stages": stages, "mapping": mapping, "top": result["top"],
+                "cut_model": None if not stages else "unit" if cuts is None else "sky130",
+                "cuts": built[(neuron, arch, kernel, width, stages, cuts)]["cuts"],
+                "timed_out": True, "timeout_s": result["timeout_s"],
+                "clocks_ns": sorted((k[4] for k, hit in stalled.items()
+                                     if (neuron, arch, kernel, width, stages, cuts, mapping)
+                                     in hit), reverse=True)})
+            continue
         m = result["metrics"]
         points.append({"neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}",
                        "width": width, "stages": stages, "mapping": mapping,
@@ -512,6 +601,7 @@ def run_explore(
                        "ffs": m["ffs"], "cells": m["cells"]})
     op_delays = {f"{n} {a} {k[0]}x{k[1]} W={w}": v
                  for (n, a, k, w), v in sorted(op_delays.items(), key=str)}
+    meta_timeout = {} if point_timeout is None else {"point_timeout_s": point_timeout}
     return {
         "meta": {
             "yosys": version, "target": "sky130_fd_sc_hd (tn-hw liberty, tt 25C 1.8V)",
@@ -523,13 +613,35 @@ def run_explore(
                       "registers transparent + clock energy, one inference per cycle",
             "delay": "sta.py with registered ports: minimum clock period between registers",
             "op_delays_ns": op_delays,
+            **meta_timeout,
             "rounds": rounds, "syntheses": len(results),
             "cached": sum(bool(r["cached"]) for r in results.values()),
             "wall_seconds": round(time.monotonic() - started, 2),
         },
         "rows": rows,
         "points": points,
+        **({} if point_timeout is None else {"timed_out": unfinished}),
     }
+
+
+def _stalled_names(concretes) -> list[str]:
+    """``"<n> stages <mapping>"`` (``sky130 cuts`` where placed so) of points that did not
+    finish, in order."""
+    return [f"{_stages(c[4])} {c[6]}" + ("" if c[5] is None else " (sky130 cuts)")
+            for c in sorted(concretes, key=str)]
+
+
+def _stages(count: int) -> str:
+    return f"{count} stage" + ("" if count == 1 else "s")
+
+
+def _unfinished_row(neuron, arch, kernel, width, clock, stalled) -> dict:
+    """The row of an architecture none of whose points finished: no design, nothing met."""
+    row = dict.fromkeys(CSV_FIELDS)
+    row.update({"neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}",
+                "width": width, "clock_ns": clock, "clock_mhz": round(1e3 / clock, 3),
+                "met": False, "cuts": [], "timed_out": stalled})
+    return row
 
 
 def _row(neuron, arch, kernel, width, clock, choice, metrics, result, design, model) -> dict:
@@ -625,6 +737,16 @@ def stage_table(sweep: dict) -> list[dict]:
         model = p["cut_model"] or "unit"
         row[f"{model}_cuts"] = ",".join(map(str, p["cuts"])) or "-"
         row[f"{model}_ns"] = p["delay_ns"]
+    for p in sweep.get("timed_out", []):  # not finished in the point timeout
+        if p["mapping"] != "fast":
+            continue
+        key = (p["neuron"], p["arch"], p["kernel"], p["width"], p["stages"])
+        row = table.setdefault(key, {"neuron": key[0], "arch": key[1], "kernel": key[2],
+                                     "width": key[3], "stages": key[4], "unit_cuts": "-",
+                                     "unit_ns": None, "sky130_cuts": "-", "sky130_ns": None})
+        model = p["cut_model"] or "unit"
+        row[f"{model}_cuts"] = ",".join(map(str, p["cuts"])) or "-"
+        row[f"{model}_timeout_s"] = p["timeout_s"]
     return [table[k] for k in sorted(table, key=lambda k: (k[0], k[1], parse_kernel(k[2]),
                                                           k[3], k[4]))]
 
@@ -648,6 +770,13 @@ def _fmt(value, digits=3):
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _ns_cell(row, model) -> str:
+    """A stage table's period cell: the period, or that the point did not finish."""
+    if row.get(f"{model}_timeout_s") is not None:
+        return f"not finished in {row[f'{model}_timeout_s']:g} s"
+    return _fmt(row[f"{model}_ns"])
+
+
 def render_markdown(sweep: dict, *, command: str | None = None) -> str:
     """Tables: every search's choice, the iso-clock ratios, and the Pareto fronts."""
     meta = sweep["meta"]
@@ -663,6 +792,10 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
         f"{meta['register_overhead_ns']} ns",
         f"- Delay: {meta['delay']}",
         f"- Energy per inference: {meta['energy']}",
+        *([] if meta.get("point_timeout_s") is None else [
+            f"- Point timeout: {meta['point_timeout_s']:g} s per synthesis; a point not "
+            "finished in it has no figures and meets no clock (its search goes on to more "
+            "stages): its design is unknown, not absent"]),
         "",
         "## Iso-clock: best of each neuron meeting the same clock (MAC / neuron)",
         "",
@@ -696,21 +829,41 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
     for r in stage_table(sweep):
         lines.append(
             f"| {r['neuron']} | {r['arch']} | {r['kernel']} | {r['width']} | {r['stages']} | "
-            f"{r['unit_cuts']} | {_fmt(r['unit_ns'])} | {r['sky130_cuts']} | "
-            f"{_fmt(r['sky130_ns'])} |")
+            f"{r['unit_cuts']} | {_ns_cell(r, 'unit')} | {r['sky130_cuts']} | "
+            f"{_ns_cell(r, 'sky130')} |")
+    limit = meta.get("point_timeout_s")
     lines += ["", "## Every search", "",
               "Per architecture and clock: the smallest design meeting the clock among every "
               "point synthesized for the architecture, whichever clock's search ran it.", "",
               "| neuron | arch | kernel | W | clock ns | met | stages | cuts | mapping | um^2 | "
-              "delay ns | pJ | flops |",
-              "|---|---|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|"]
+              "delay ns | pJ | flops |" + ("" if limit is None else
+                                          f" not finished in {limit:g} s |"),
+              "|---|---|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|"
+              + ("" if limit is None else "---|")]
     for r in sweep["rows"]:
         cuts = ",".join(map(str, r["cuts"])) or "-"
+        if r["area_um2"] is None:  # no point of the architecture finished
+            figures = "no design | - | - | - | - | - | - |"
+        else:
+            figures = (f"{r['stages']} | {cuts} | {r['mapping']} | {r['area_um2']:.1f} | "
+                       f"{r['delay_ns']:.3f} | {_fmt(r['energy_pj'])} | {r['ffs']} |")
         lines.append(
             f"| {r['neuron']} | {r['arch']} | {r['kernel']} | {r['width']} | "
-            f"{r['clock_ns']:g} | {'yes' if r['met'] else '**no**'} | {r['stages']} | {cuts} | "
-            f"{r['mapping']} | {r['area_um2']:.1f} | {r['delay_ns']:.3f} | "
-            f"{_fmt(r['energy_pj'])} | {r['ffs']} |")
+            f"{r['clock_ns']:g} | {'yes' if r['met'] else '**no**'} | {figures}"
+            + ("" if limit is None else f" {'; '.join(r['timed_out']) or '-'} |"))
+    if limit is not None:
+        lines += ["", f"## Not finished in {limit:g} s", "",
+                  "Points whose synthesis was stopped at the point timeout: no figures, not "
+                  "cached (a run with a larger limit, or none, synthesizes them), counted as "
+                  "meeting no clock.", ""]
+        unfinished = sweep.get("timed_out", [])
+        lines += [f"- {p['neuron']} {p['arch']} {p['kernel']} W={p['width']}: "
+                  f"{_stages(p['stages'])}, {p['mapping']}"
+                  + (f", {p['cut_model']} cuts {','.join(map(str, p['cuts']))}"
+                     if p["cut_model"] == "sky130" else "")
+                  + f" (`{p['top']}`): not finished in {p['timeout_s']:g} s; asked by the "
+                  f"searches at {', '.join(f'{c:g}' for c in p['clocks_ns']) or '-'} ns"
+                  for p in unfinished] or ["- none"]
     lines += ["", "## Pareto fronts (area vs delay, every design synthesized)", ""]
     for key, front in fronts(sweep).items():
         steps = "; ".join(f"{p['delay_ns']:.3f} ns {p['area_um2']:.0f} um^2 ({p['arch']}, "
@@ -721,13 +874,17 @@ def render_markdown(sweep: dict, *, command: str | None = None) -> str:
 
 
 def write_csv(sweep: dict) -> str:
-    """The rows as CSV text (:data:`CSV_FIELDS`)."""
+    """The rows as CSV text (:data:`CSV_FIELDS`; with a point timeout, one more column,
+    ``timed_out``: the points of the row's search that did not finish, ``; ``-separated)."""
+    timed = sweep["meta"].get("point_timeout_s") is not None
+    fields = (*CSV_FIELDS, "timed_out") if timed else CSV_FIELDS
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in sweep["rows"]:
-        writer.writerow({k: (" ".join(map(str, row[k])) if k == "cuts" else row[k])
-                         for k in CSV_FIELDS})
+        writer.writerow({k: (" ".join(map(str, row[k])) if k == "cuts" else
+                             "; ".join(row[k]) if k == "timed_out" else row[k])
+                         for k in fields})
     return buffer.getvalue()
 
 
@@ -775,7 +932,8 @@ def write_plots(sweep: dict, out_dir) -> list[Path]:
                 ax.minorticks_off()
                 ax.set_yscale("log")
                 ax.grid(True, alpha=0.3)
-                ax.legend(fontsize=7)
+                if ax.get_legend_handles_labels()[0]:  # none: no point finished
+                    ax.legend(fontsize=7)
             area_ax.set_ylabel("sky130_fd_sc_hd cell area (um^2)")
             energy_ax.set_ylabel("energy per inference (pJ)")
             area_ax.set_title(f"{kernel}, {width} bit: area vs delay (Pareto fronts)")
@@ -798,6 +956,8 @@ def write_outputs(sweep: dict, out_dir, *, command: str | None = None) -> list[P
                    if k not in ("wall_seconds", "cached", "rounds")}
     data = {"meta": stable_meta, "command": command, "iso_clock": iso_clock_ratios(sweep),
             "fronts": fronts(sweep), "rows": sweep["rows"], "points": sweep["points"]}
+    if "timed_out" in sweep:
+        data["timed_out"] = sweep["timed_out"]
     texts = {"explore.json": json.dumps(data, indent=1) + "\n", "explore.csv": write_csv(sweep),
              "explore.md": render_markdown(sweep, command=command)}
     try:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ __all__ = [
     "CacheMiss",
     "ResultCache",
     "SynthError",
+    "ToolTimeout",
     "cache_key",
     "cache_only",
     "check_cache_only",
@@ -50,6 +52,12 @@ DEFAULT_TIMEOUT = 1800
 class SynthError(TnHwError):
     """Synthesis could not give a trustworthy number: missing Yosys, a failed run, an unknown
     target, or a result that fails one of the guards. The message stands on its own."""
+
+
+class ToolTimeout(SynthError):
+    """A tool step ran longer than its timeout and was stopped (it and its children killed): the
+    step has no result. A :class:`SynthError`, so a caller that does not tell it apart sees the
+    failure it always saw."""
 
 
 # -- Yosys ---------------------------------------------------------------------------------------
@@ -165,16 +173,53 @@ def run_tool(argv, work, *, log, timeout, what, error=SynthError, timeout_error=
     check_cache_only(what)  # a cluster client probing its cache runs no tool
     started = time.monotonic()
     try:
-        run = subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
-                             text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise (timeout_error or error)(f"{what} took longer than {timeout:g} s (timeout)") from None
+        process = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as err:
         raise error(f"cannot run {argv[0]}: {err}") from None
-    if run.returncode != 0:
-        raise error(f"{what} failed ({Path(argv[0]).name} exit {run.returncode}): "
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # The tool and whatever it started (a native Yosys runs ABC as a child process).
+        _kill_tree(process)
+        raise (timeout_error or error)(f"{what} took longer than {timeout:g} s (timeout)") from None
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise error(f"{what} failed ({Path(argv[0]).name} exit {process.returncode}): "
                     f"{_log_errors(Path(work) / log)}")
     return time.monotonic() - started
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; elsewhere none)."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            queue += children
+    return found
+
+
+def _kill_tree(process) -> None:
+    """Kill ``process`` and every process it started, then reap it."""
+    for pid in [process.pid, *_descendants(process.pid)]:  # the parent first: no new child
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    process.communicate()
 
 
 # -- the result cache ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..tools import (
     DEFAULT_TIMEOUT,
     ResultCache,
     SynthError,
+    ToolTimeout,
     cache_key,
     content_key,
     default_cache_dir,
@@ -328,7 +329,8 @@ def synthesize(
         Also leave ``design.v``, ``run.ys``, ``run.log`` and the stat files in this folder
         (created if needed; implies a fresh run).
     timeout : float
-        Seconds before the Yosys run is abandoned.
+        Seconds before the Yosys run is stopped (it and its children killed; nothing is cached):
+        :class:`~tn_hw.synth.tools.ToolTimeout`, a :class:`SynthError`.
 
     Returns
     -------
@@ -370,7 +372,8 @@ def synthesize(
         for name, source in (extension.files() if extension is not None else {}).items():
             shutil.copyfile(source, work / name)
         seconds = run_tool([executable, "-q", "-l", "run.log", "run.ys"], work, log="run.log",
-                           timeout=timeout, what=f"{flow.name} synthesis of {top}")
+                           timeout=timeout, what=f"{flow.name} synthesis of {top}",
+                           timeout_error=ToolTimeout)
         stat_path = work / "stat.json"
         if not stat_path.exists():
             raise SynthError(

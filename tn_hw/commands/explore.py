@@ -35,7 +35,14 @@ clock with registers around it:
 
 Each row reports the smallest design meeting its clock among every design synthesized for the
 architecture, whichever clock's search ran it. A clock no design meets leaves a row with
-met=false and the fastest design found. DIR gets
+met=false and the fastest design found.
+
+--point-timeout S stops any synthesis (its Yosys run) that takes longer than S seconds: the
+point gets no figures, is recorded as not finished (explore.json "timed_out" with timeout_s,
+a timed_out column in explore.csv, "not finished in S s" in explore.md), counts as meeting no
+clock (the search goes on to more stages), runs once per sweep and is not cached, so a later
+run with a larger limit, or none, synthesizes it. Without it a synthesis runs to the flow's own
+limit (1800 s), whose expiry fails the sweep. DIR gets
 explore.json (rows, every synthesized point, Pareto fronts, iso-clock ratios), explore.csv,
 explore.md and explore_<kernel>_w<width>.png (area vs delay with each neuron's Pareto front,
 energy vs delay). Runs in parallel (-j, --scheduler) and from the synthesis cache.
@@ -48,6 +55,7 @@ examples:
   tn-hw explore --kernels 3x3,5x5 --widths 4,8,16 --clocks 20,10,5,4,3 -j 2 -o out/fronts
   tn-hw explore --kernels 3x3 --widths 8 --clocks 50MHz,200MHz,300MHz -o out/mhz
   tn-hw explore --kernels 5x5 --widths 16 --archs threshold:tree,threshold:csa,mac:merged -o out/w16
+  tn-hw explore --kernels 7x7 --widths 8 --archs threshold:cmp-csa --point-timeout 600 -o out/cmp
 """
 
 
@@ -111,6 +119,10 @@ def register(subparsers) -> None:
                          help="pipeline cut placement: sky130 (liberty-measured per-operation "
                               "delays and the unit placement, the faster kept; default) or unit "
                               "(the generator's unit-delay model)")
+    explore.add_argument("--point-timeout", metavar="SECONDS",
+                         help="stop a synthesis that runs longer than SECONDS (a positive "
+                              "number): recorded as not finished, meets no clock, not cached; "
+                              "default no limit of the sweep's own")
     add_executor_options(explore, jobs_help="parallel syntheses (default 1)")
     explore.add_argument("-o", "--output", required=True, metavar="DIR",
                          help="folder for explore.json, explore.csv, explore.md and the PNGs")
@@ -121,25 +133,30 @@ def register(subparsers) -> None:
 
 def cmd_explore(args) -> int:
     """Handler of ``tn-hw explore``."""
-    from ..synth.explore import parse_clocks, run_explore, write_outputs
+    from ..synth.explore import parse_clocks, parse_point_timeout, run_explore, write_outputs
 
     kernels, widths, neurons = sweep_from_args(args)
     clocks = parse_clocks(args.clocks)
+    point_timeout = parse_point_timeout(args.point_timeout)
     if args.jobs < 1:
         raise TnHwError(f"-j must be a positive integer, not {args.jobs}")
     archs = parse_archs(args.archs, neurons)
     with executor_from_args(args) as executor:
         sweep = run_explore(neurons=neurons, kernels=kernels, widths=widths, clocks=clocks,
                             archs=archs, cut_model=args.cuts, jobs=args.jobs, executor=executor,
-                            progress=progress_for(args, "explore"), **synth_options(args))
+                            progress=progress_for(args, "explore"), point_timeout=point_timeout,
+                            **synth_options(args))
     command = "tn-hw " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or [
         "explore", "--kernels", args.kernels, "--widths", ",".join(map(str, widths)),
         "--neurons", ",".join(neurons), *(["--archs", args.archs] if args.archs else []),
         "--clocks", args.clocks, "--cuts", args.cuts,
+        *(["--point-timeout", args.point_timeout] if point_timeout is not None else []),
         "-j", str(args.jobs), "-o", args.output])
     paths = write_outputs(sweep, args.output, command=command)
     meta = sweep["meta"]
     print(f"wrote {', '.join(str(p) for p in paths)}")
+    unfinished = len(sweep.get("timed_out", []))
     print(f"{len(sweep['rows'])} searches, {meta['syntheses']} syntheses ({meta['cached']} from "
-          f"cache) in {meta['wall_seconds']} s")
+          f"cache) in {meta['wall_seconds']} s"
+          + (f"; {unfinished} not finished in {point_timeout:g} s" if unfinished else ""))
     return 0

@@ -31,8 +31,16 @@ tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac
 tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,mac:csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_mac-csa
 # 7x7, 4 bit: the threshold cmp-csa beside the winners (43 min: each combinational mapping of it
 # about 20 min, all in ABC's &fraig -x, architecture.md "Why the threshold cmp-csa at 7x7 is slow
-# to synthesize"; not run at 8 bit).
+# to synthesize"; at 8 bit: the last command).
 tn-hw explore --kernels 7x7 --widths 4 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 -j 1 -o $out/k7x7_w4_cmp-csa
 # 7x7, 16 bit: the Booth tree MAC beside the winners at 20 ns only (16 min; each new MAC
 # synthesis 88-171 s).
 tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:tree --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-tree
+# 7x7, 16 bit: the written-out csa MAC beside the winners at 20 ns only (400 s with its two
+# combinational points cached from an earlier, stopped start; each new 1-stage one about 2 min).
+tn-hw explore --kernels 7x7 --widths 16 --neurons threshold,mac --archs $arch,mac:csa --clocks 20 --cuts sky130 -j 1 -o $out/k7x7_w16_mac-csa
+# 7x7, 8 bit: the threshold cmp-csa beside the winners, each synthesis limited to 900 s (its
+# combinational mappings took 694-870 s each, its pipelined ones 7-18 s; made with the fast and
+# area combinational points cached from earlier runs, 879.6 s; cold, its three combinational
+# mappings alone take about 40 min).
+tn-hw explore --kernels 7x7 --widths 8 --neurons threshold,mac --archs $arch,threshold:cmp-csa --clocks 20,10,6,5,4,3,2.5 --cuts sky130 --point-timeout 900 -j 1 -o $out/k7x7_w8_cmp-csa
