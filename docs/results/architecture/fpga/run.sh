@@ -46,3 +46,12 @@ tn-hw timing --kernels 3x3 --widths 4 --neurons mac --archs mac:tree --stages 0,
     --target ecp5-nodsp --seeds 3 --json $out/ecp5-nodsp_k3x3_w4.json \
     --csv $out/ecp5-nodsp_k3x3_w4.csv \
     > $out/ecp5-nodsp_k3x3_w4.txt
+# ECP5, 3x3 at 16 bit, 0 stages: every architecture with DSP blocks allowed, then the MAC `tree`
+# with -nodsp.
+tn-hw timing --kernels 3x3 --widths 16 --archs all --stages 0 --target ecp5 --seeds 3 \
+    --json $out/ecp5_k3x3_w16.json --csv $out/ecp5_k3x3_w16.csv \
+    > $out/ecp5_k3x3_w16.txt
+tn-hw timing --kernels 3x3 --widths 16 --neurons mac --archs mac:tree --stages 0 \
+    --target ecp5-nodsp --seeds 3 --json $out/ecp5-nodsp_k3x3_w16.json \
+    --csv $out/ecp5-nodsp_k3x3_w16.csv \
+    > $out/ecp5-nodsp_k3x3_w16.txt
