@@ -65,8 +65,11 @@ class Cluster:
         return proc
 
     def add_worker(self, env=None) -> subprocess.Popen:
+        # --no-nanny: one process per worker instead of a nanny and its worker (each start
+        # imports distributed); a kill takes the whole process group either way.
         proc = self._start(_dask("worker", self.address, "--host", HOST, "--no-dashboard",
-                                 "--nworkers", "1", "--nthreads", "1"), "worker", env)
+                                 "--nworkers", "1", "--nthreads", "1", "--no-nanny"),
+                           "worker", env)
         self.workers.append(proc)
         return proc
 
