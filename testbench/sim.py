@@ -341,8 +341,9 @@ def public_vlt(hdl_toplevel: str, dut_module: str | None = None) -> str:
     """The Verilator control file of a cocotb build: which signals VPI can reach.
 
     cocotb's Verilator runner passes ``--public-flat-rw``, which makes every signal of every
-    module public: Verilator may then optimize none of them away, and the C++ of a network of a
-    few hundred cells grew to 2 MB (a 33 s compile against 7 s; issue 16). The testbenches only
+    module public: Verilator may then optimize none of them away (the ball3 network's model: 883
+    kB of C++ and an 8.0 s build, against 297 kB and 3.2 s with this file; a conv layer 10.1 s
+    against 4.3 s: benchmarks/bench_verilator_public.py, docs/benchmarks.md). The testbenches only
     drive and read the top's signals and read the ports of the design under test (its instance
     ``dut`` in the lane wrapper, :func:`tn_hw.testbench.harness.check_port_widths`), so only
     those are public: the top's read-write, ``dut_module``'s read-only.
