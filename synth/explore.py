@@ -727,7 +727,10 @@ def stage_table(sweep: dict) -> list[dict]:
     """Per (neuron, arch, kernel, width, stages): the fast mapping's period under the unit and
     the sky130 cut placements (``None`` where not run)."""
     table: dict = {}
-    for p in sweep["points"]:
+    # Finished points give a period; points not finished in the point timeout give the limit.
+    finished = [(p, "ns", p["delay_ns"]) for p in sweep["points"]]
+    timed_out = [(p, "timeout_s", p["timeout_s"]) for p in sweep.get("timed_out", [])]
+    for p, field, value in finished + timed_out:
         if p["mapping"] != "fast":
             continue
         key = (p["neuron"], p["arch"], p["kernel"], p["width"], p["stages"])
@@ -736,17 +739,7 @@ def stage_table(sweep: dict) -> list[dict]:
                                      "unit_ns": None, "sky130_cuts": "-", "sky130_ns": None})
         model = p["cut_model"] or "unit"
         row[f"{model}_cuts"] = ",".join(map(str, p["cuts"])) or "-"
-        row[f"{model}_ns"] = p["delay_ns"]
-    for p in sweep.get("timed_out", []):  # not finished in the point timeout
-        if p["mapping"] != "fast":
-            continue
-        key = (p["neuron"], p["arch"], p["kernel"], p["width"], p["stages"])
-        row = table.setdefault(key, {"neuron": key[0], "arch": key[1], "kernel": key[2],
-                                     "width": key[3], "stages": key[4], "unit_cuts": "-",
-                                     "unit_ns": None, "sky130_cuts": "-", "sky130_ns": None})
-        model = p["cut_model"] or "unit"
-        row[f"{model}_cuts"] = ",".join(map(str, p["cuts"])) or "-"
-        row[f"{model}_timeout_s"] = p["timeout_s"]
+        row[f"{model}_{field}"] = value
     return [table[k] for k in sorted(table, key=lambda k: (k[0], k[1], parse_kernel(k[2]),
                                                           k[3], k[4]))]
 
