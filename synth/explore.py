@@ -173,13 +173,13 @@ def explore_point(task, *, point_timeout: float | None = None, **options) -> dic
     failure (:data:`~tn_hw.synth.tools.DEFAULT_TIMEOUT`).
     """
     design, mapping = task
-    target = mapping_target(mapping)
-    if point_timeout is None:
-        return synthesize(design["verilog"], design["top"], target, **options)
+    limit = {} if point_timeout is None else {"timeout": point_timeout}
     try:
-        return synthesize(design["verilog"], design["top"], target, timeout=point_timeout,
+        return synthesize(design["verilog"], design["top"], mapping_target(mapping), **limit,
                           **options)
     except ToolTimeout:
+        if point_timeout is None:
+            raise
         return {"top": design["top"], "timed_out": True, "timeout_s": point_timeout,
                 "cached": False, "seconds": point_timeout, "metrics": None}
 
@@ -568,7 +568,7 @@ def run_explore(
         met = best["delay_ns"] <= clock
         choice = {"met": met, "stages": stages, "mapping": mapping,
                   "min_stages": choice["min_stages"] if choice["met"] or not met else stages}
-        model = None if not stages else "unit" if cuts is None else "sky130"
+        model = _cut_model(stages, cuts)
         rows.append(_row(neuron, arch, kernel, width, clock, choice, result["metrics"], result,
                          built[concrete[:6]], model))
         if point_timeout is not None:
@@ -583,7 +583,7 @@ def run_explore(
             unfinished.append({
                 "neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}",
                 "width": width, "stages": stages, "mapping": mapping, "top": result["top"],
-                "cut_model": None if not stages else "unit" if cuts is None else "sky130",
+                "cut_model": _cut_model(stages, cuts),
                 "cuts": built[(neuron, arch, kernel, width, stages, cuts)]["cuts"],
                 "timed_out": True, "timeout_s": result["timeout_s"],
                 "clocks_ns": sorted((k[4] for k, hit in stalled.items()
@@ -594,7 +594,7 @@ def run_explore(
         points.append({"neuron": neuron, "arch": arch, "kernel": f"{kernel[0]}x{kernel[1]}",
                        "width": width, "stages": stages, "mapping": mapping,
                        "top": result["top"],
-                       "cut_model": None if not stages else "unit" if cuts is None else "sky130",
+                       "cut_model": _cut_model(stages, cuts),
                        "cuts": built[(neuron, arch, kernel, width, stages, cuts)]["cuts"],
                        "area_um2": m["area_um2"], "delay_ns": m["delay_ns"],
                        "energy_pj": m["energy_pj"], "leakage_nw": m["leakage_nw"],
@@ -622,6 +622,11 @@ def run_explore(
         "points": points,
         **({} if point_timeout is None else {"timed_out": unfinished}),
     }
+
+
+def _cut_model(stages, cuts) -> str | None:
+    """How a point's cuts were placed: none (combinational), ``unit`` or ``sky130``."""
+    return None if not stages else "unit" if cuts is None else "sky130"
 
 
 def _stalled_names(concretes) -> list[str]:

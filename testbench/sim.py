@@ -76,15 +76,13 @@ SIMULATORS = {
 #: ``~/.cache/tn-hw/verilator``, under ``XDG_CACHE_HOME`` if set).
 SIM_CACHE_ENV = "TN_HW_SIM_CACHE"
 
-#: In the simulator's environment: cocotb rewrites the asserts of these files only, not of every
-#: module imported after it starts (torch took 7 s per simulator start; issue 16).
-REWRITE_ASSERTION_FILES = "tb_*.py"
-
-#: More of the simulator's environment. cocotb builds a pytest configuration for the assertion
-#: rewriting, and pytest then imports every plugin installed (xdist with execnet, hypothesis,
-#: platformdirs): 0.13 s of every simulator start (0.60 -> 0.46 s for a 50-vector regression
-#: of a 2x2 kernel), for plugins the rewriting does not use.
-SIMULATOR_EXTRA_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+#: Added to the simulator's environment (issue 16). cocotb rewrites the asserts of the ``tb_*.py``
+#: files only, not of every module imported after it starts (torch took 7 s per simulator
+#: start). For that rewriting it builds a pytest configuration, and pytest then imported every
+#: plugin installed (xdist with execnet, hypothesis, platformdirs), none of which it uses: 0.13 s
+#: of every simulator start (0.60 -> 0.46 s for a 50-vector regression of a 2x2 kernel).
+SIMULATOR_ENVIRONMENT = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py",
+                         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def check_tier(tier, tiers=TIERS) -> None:
@@ -427,8 +425,7 @@ def simulate(sources, test_module, build_dir, *, config, simulator=None, waves=F
     log.unlink(missing_ok=True)
     for old in _waves_files(build_dir):
         old.unlink()  # a waveform of an earlier run in this folder is not this run's
-    env = {TB_CONFIG_ENV: str(config_file),
-           "COCOTB_REWRITE_ASSERTION_FILES": REWRITE_ASSERTION_FILES, **SIMULATOR_EXTRA_ENV}
+    env = {TB_CONFIG_ENV: str(config_file), **SIMULATOR_ENVIRONMENT}
 
     runner = _verilator_runner() if simulator == "verilator" else get_runner(simulator)
     started = time.perf_counter()
