@@ -79,8 +79,8 @@ SIM_CACHE_ENV = "TN_HW_SIM_CACHE"
 #: Added to the simulator's environment (issue 16). cocotb rewrites the asserts of the ``tb_*.py``
 #: files only, not of every module imported after it starts (torch took 7 s per simulator
 #: start). For that rewriting it builds a pytest configuration, and pytest then imported every
-#: plugin installed (xdist with execnet, hypothesis, platformdirs), none of which it uses: 0.13 s
-#: of every simulator start (0.60 -> 0.46 s for a 50-vector regression of a 2x2 kernel).
+#: plugin installed (xdist with execnet, hypothesis, platformdirs), none of which it uses: about
+#: 0.12 s of every simulator start (benchmarks/bench_sim_start.py).
 SIMULATOR_ENVIRONMENT = {"COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py",
                          "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
